@@ -1,0 +1,32 @@
+# The two commands a new machine needs: `make preview` (the main job) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install preview test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+preview: $(STAMP)
+	$(BIN)/tusk-infra preview --all-stacks
+
+# The SQL tests need a real PostgreSQL server: scripts/pgtest.sh installs (Debian) and starts a throwaway one.
+test: $(STAMP)
+	. ./scripts/pgtest.sh start && $(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check tusk_infra policy tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/tsk_parse.py
+
+clean:
+	rm -rf $(VENV) .pgtest .pytest_cache .mypy_cache .ruff_cache

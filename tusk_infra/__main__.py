@@ -1,0 +1,5 @@
+"""`python -m tusk_infra` is the `tusk-infra` command."""
+
+from tusk_infra.cli import main
+
+raise SystemExit(main())

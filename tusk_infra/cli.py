@@ -1,0 +1,38 @@
+"""The `tusk-infra` command: parses the command line and hands off to one module per subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Each module in tusk_infra.commands exposes `register(subparsers)`, which adds its parser and sets
+# `handler(args) -> int` as the default. Imported lazily so `tusk-infra eval` never pays for pulumi.
+COMMANDS: dict[str, str] = {
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tusk-infra",
+        description="Evaluate global.tsk, preview and check every region stack, offline.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in COMMANDS.values():
+        importlib.import_module(f"tusk_infra.commands.{module_name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code (2 for usage errors)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

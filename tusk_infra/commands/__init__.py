@@ -1,0 +1,1 @@
+"""One module per `tusk-infra` subcommand."""

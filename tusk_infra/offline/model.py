@@ -1,0 +1,52 @@
+"""What an offline run of one stack produces: the resources the program registered, and its outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Unknown:
+    """A value only the cloud knows (an endpoint, an ARN): shown as '(known after deploy)'."""
+
+    _instance: Unknown | None = None
+
+    def __new__(cls) -> Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "Unknown()"
+
+    def __str__(self) -> str:
+        return "(known after deploy)"
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass(frozen=True)
+class RegisteredResource:
+    """One resource as the engine would see it. Inputs keep the engine's camelCase names; secret values are
+    replaced by `tusk_infra.tusk.values.Secret` (never plain) and cloud-computed ones by UNKNOWN."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    provider: str | None
+    custom: bool
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StackRun:
+    """The result of running the program once for one stack under mocks."""
+
+    stack: str
+    resources: list[RegisteredResource]
+    outputs: dict[str, Any]
+    # The settings document evaluated from global.tsk (a tusk Document) and anything the run noticed.
+    settings: Any = None
+    notices: list[str] = field(default_factory=list)
