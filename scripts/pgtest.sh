@@ -1,0 +1,197 @@
+# shellcheck shell=sh
+# A throwaway PostgreSQL server for the SQL tests, under <repo>/.pgtest/.
+#
+#   . ./scripts/pgtest.sh start    # install (Debian, as root) if needed, init, start; export TUSK_TEST_POSTGRES_URL
+#   . ./scripts/pgtest.sh stop     # stop it and unset the variable
+#
+# It is SOURCED (by `make test`, so by /bin/sh = dash): it never calls `exit`, never changes `set -e`, and
+# keeps its helpers in functions it removes afterwards. dash ignores arguments to `.`, so no argument means
+# `start`. Run from the repository root, or set PGTEST_REPO.
+
+_pgtest_log() {
+    printf 'pgtest: %s\n' "$*" >&2
+}
+
+# Runs a server-side command as the cluster's owner: the server refuses to run as root.
+_pgtest_as_owner() {
+    if [ "$(id -u)" = 0 ]; then
+        # From /, so runuser does not complain about a working directory postgres cannot enter.
+        (cd / && runuser -u postgres -- "$@")
+    else
+        "$@"
+    fi
+}
+
+# Finds the directory holding initdb/pg_ctl/postgres: PATH first, then the newest Debian version.
+_pgtest_find_bindir() {
+    if command -v pg_ctl >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1; then
+        dirname "$(readlink -f "$(command -v pg_ctl)")"
+        return 0
+    fi
+    for _pgtest_dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n -r); do
+        if [ -x "$_pgtest_dir/pg_ctl" ] && [ -x "$_pgtest_dir/initdb" ]; then
+            printf '%s\n' "$_pgtest_dir"
+            return 0
+        fi
+    done
+    return 1
+}
+
+_pgtest_install() {
+    if [ "$(id -u)" != 0 ]; then
+        _pgtest_log "no PostgreSQL server binaries found; install the 'postgresql' package (needs root)"
+        return 1
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        _pgtest_log "no PostgreSQL server binaries found and no apt-get to install them"
+        return 1
+    fi
+    _pgtest_log "installing PostgreSQL from Debian packages"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+}
+
+_pgtest_free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' \
+        2>/dev/null && return 0
+    # Without python3, probe upwards from a fixed base.
+    _pgtest_port=54329
+    while [ "$_pgtest_port" -lt 54429 ]; do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$_pgtest_port") 2>/dev/null; then
+            printf '%s\n' "$_pgtest_port"
+            return 0
+        fi
+        _pgtest_port=$((_pgtest_port + 1))
+    done
+    return 1
+}
+
+_pgtest_random() {
+    od -An -N12 -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# The data directory must be reachable by the postgres user; a repo under a private home may not be,
+# so fall back to a private directory under /tmp (recorded so later runs find it).
+_pgtest_pick_datadir() {
+    _pgtest_state="$1"
+    if [ -f "$_pgtest_state/datadir" ]; then
+        cat "$_pgtest_state/datadir"
+        return 0
+    fi
+    _pgtest_candidate="$_pgtest_state/data"
+    if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$_pgtest_state"; then
+        _pgtest_candidate="$(mktemp -d /tmp/tusk-pgtest.XXXXXX)/data" || return 1
+        chown postgres "$(dirname "$_pgtest_candidate")"
+        _pgtest_log "$_pgtest_state is not reachable by the postgres user; using $_pgtest_candidate"
+    fi
+    printf '%s\n' "$_pgtest_candidate" >"$_pgtest_state/datadir"
+    printf '%s\n' "$_pgtest_candidate"
+}
+
+_pgtest_init() {
+    _pgtest_bin="$1" _pgtest_data="$2" _pgtest_state="$3"
+    _pgtest_log "creating a cluster in $_pgtest_data"
+    _pgtest_home="$(dirname "$_pgtest_data")"
+    (umask 077 && _pgtest_random >"$_pgtest_state/superuser.pw" && _pgtest_random >"$_pgtest_state/tester.pw")
+    _pgtest_as_owner mkdir -p "$_pgtest_data" || return 1
+    # initdb (run as the owner) reads the superuser password from a file it can reach, removed right after.
+    _pgtest_as_owner sh -c 'umask 077 && cat >"$1"' sh "$_pgtest_home/initdb.pw" <"$_pgtest_state/superuser.pw"
+    _pgtest_as_owner "$_pgtest_bin/initdb" -D "$_pgtest_data" -U postgres --pwfile="$_pgtest_home/initdb.pw" \
+        --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >"$_pgtest_state/initdb.log" 2>&1
+    _pgtest_status=$?
+    _pgtest_as_owner rm -f "$_pgtest_home/initdb.pw"
+    [ "$_pgtest_status" = 0 ] || { _pgtest_log "initdb failed, see $_pgtest_state/initdb.log"; return 1; }
+    # TCP on localhost only; no Unix socket, so no dependency on /var/run/postgresql.
+    printf "listen_addresses = '127.0.0.1'\nunix_socket_directories = ''\nfsync = off\n" \
+        | _pgtest_as_owner tee -a "$_pgtest_data/postgresql.conf" >/dev/null
+}
+
+_pgtest_running() {
+    _pgtest_as_owner "$1/pg_ctl" status -D "$2" >/dev/null 2>&1
+}
+
+_pgtest_start_server() {
+    _pgtest_bin="$1" _pgtest_data="$2" _pgtest_state="$3"
+    _pgtest_port="$(_pgtest_free_port)" || { _pgtest_log "no free port found"; return 1; }
+    printf '%s\n' "$_pgtest_port" >"$_pgtest_state/port"
+    # The log sits beside the data directory, where the server's owner can write it.
+    _pgtest_serverlog="$(dirname "$_pgtest_data")/server.log"
+    _pgtest_as_owner "$_pgtest_bin/pg_ctl" start -w -t 60 -D "$_pgtest_data" -o "-p $_pgtest_port" \
+        -l "$_pgtest_serverlog" >/dev/null \
+        || { _pgtest_log "the server did not start, see $_pgtest_serverlog"; return 1; }
+}
+
+_pgtest_admin_sql() {
+    PGPASSWORD="$(cat "$_pgtest_state/superuser.pw")" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 \
+        -p "$(cat "$_pgtest_state/port")" -U postgres -d postgres -c "$1" >/dev/null
+}
+
+# The test role owns the test database but is no superuser: tests create their tables as it.
+_pgtest_create_database() {
+    _pgtest_state="$1"
+    if _pgtest_admin_sql "SELECT 1 FROM pg_database WHERE datname = 'tusk_test'" \
+        && [ -f "$_pgtest_state/created" ]; then
+        return 0
+    fi
+    _pgtest_admin_sql "CREATE ROLE tusk_test LOGIN PASSWORD '$(cat "$_pgtest_state/tester.pw")'" \
+        && _pgtest_admin_sql "CREATE DATABASE tusk_test OWNER tusk_test" \
+        && touch "$_pgtest_state/created"
+}
+
+_pgtest_start() {
+    _pgtest_repo="${PGTEST_REPO:-$PWD}"
+    _pgtest_state="$_pgtest_repo/.pgtest"
+    _pgtest_bin="$(_pgtest_find_bindir)" || { _pgtest_install && _pgtest_bin="$(_pgtest_find_bindir)"; } \
+        || { _pgtest_log "PostgreSQL server binaries not found"; return 1; }
+    mkdir -p "$_pgtest_state" && chmod 755 "$_pgtest_state" || return 1
+    if [ "$(id -u)" = 0 ]; then
+        id postgres >/dev/null 2>&1 || { _pgtest_log "running as root but there is no 'postgres' user"; return 1; }
+        chown postgres "$_pgtest_state"
+    fi
+    _pgtest_data="$(_pgtest_pick_datadir "$_pgtest_state")" || return 1
+    if [ ! -f "$_pgtest_data/PG_VERSION" ]; then
+        _pgtest_init "$_pgtest_bin" "$_pgtest_data" "$_pgtest_state" || return 1
+    fi
+    if ! _pgtest_running "$_pgtest_bin" "$_pgtest_data"; then
+        _pgtest_start_server "$_pgtest_bin" "$_pgtest_data" "$_pgtest_state" || return 1
+    fi
+    _pgtest_create_database "$_pgtest_state" || { _pgtest_log "could not create the test database"; return 1; }
+    TUSK_TEST_POSTGRES_URL="postgresql://tusk_test:$(cat "$_pgtest_state/tester.pw")@127.0.0.1:$(cat "$_pgtest_state/port")/tusk_test"
+    export TUSK_TEST_POSTGRES_URL
+    _pgtest_log "PostgreSQL on 127.0.0.1:$(cat "$_pgtest_state/port") (data in $_pgtest_data); TUSK_TEST_POSTGRES_URL exported"
+}
+
+_pgtest_stop() {
+    _pgtest_state="${PGTEST_REPO:-$PWD}/.pgtest"
+    unset TUSK_TEST_POSTGRES_URL
+    [ -f "$_pgtest_state/datadir" ] || { _pgtest_log "nothing to stop"; return 0; }
+    _pgtest_data="$(cat "$_pgtest_state/datadir")"
+    _pgtest_bin="$(_pgtest_find_bindir)" || return 1
+    if _pgtest_running "$_pgtest_bin" "$_pgtest_data"; then
+        _pgtest_as_owner "$_pgtest_bin/pg_ctl" stop -m fast -w -D "$_pgtest_data" >/dev/null && _pgtest_log "stopped"
+    else
+        _pgtest_log "not running"
+    fi
+}
+
+_pgtest_main() {
+    case "${1:-start}" in
+        start) _pgtest_start ;;
+        stop) _pgtest_stop ;;
+        *) _pgtest_log "usage: . ./scripts/pgtest.sh [start|stop]"; return 2 ;;
+    esac
+}
+
+# dash passes no arguments to a sourced file (the caller's own $1 would show through), so only bash's are read.
+if [ -n "${BASH_VERSION:-}" ]; then
+    _pgtest_main "${1:-start}"
+else
+    _pgtest_main start
+fi
+_pgtest_status=$?
+unset -f _pgtest_log _pgtest_as_owner _pgtest_find_bindir _pgtest_install _pgtest_free_port _pgtest_random \
+    _pgtest_pick_datadir _pgtest_init _pgtest_running _pgtest_start_server _pgtest_admin_sql \
+    _pgtest_create_database _pgtest_start _pgtest_stop _pgtest_main
+unset _pgtest_dir _pgtest_port _pgtest_state _pgtest_candidate _pgtest_bin _pgtest_data _pgtest_repo _pgtest_home \
+    _pgtest_serverlog
+# `return` only works when sourced; `(exit N)` sets the status either way without ending the caller's shell.
+eval "unset _pgtest_status; return $_pgtest_status 2>/dev/null || (exit $_pgtest_status)"

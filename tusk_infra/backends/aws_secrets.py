@@ -1,0 +1,142 @@
+"""`@env.secure` sources backed by AWS Secrets Manager and SSM Parameter Store.
+
+Naming rule: `@env.secure("NAME")` in stack STACK reads the secret or parameter named
+`<prefix>NAME`, where the prefix template defaults to `/tusk-infra/{stack}/` (so `/tusk-infra/us-east-1/DB_PASSWORD`).
+A secret that does not exist is "not found" (None), so the evaluator can list every missing name at once;
+anything else (access denied, KMS, unreachable) is a BackendError that names the secret, never its value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tusk_infra.backends.aws_clients import AwsOptions, describe_aws_failure, error_code, make_client
+from tusk_infra.backends.deadline import call_with_deadline
+from tusk_infra.backends.errors import BackendError
+
+DEFAULT_SECRET_PREFIX = "/tusk-infra/{stack}/"
+
+# The characters both services accept in a name (Secrets Manager is the stricter one) minus `/`,
+# which belongs to the prefix's hierarchy.
+_SECRET_NAME = re.compile(r"[A-Za-z0-9_.+=@-]+")
+
+# Secrets are read once per run, but a slow region must not hang a preview either.
+SECRET_DEADLINE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class SecretNaming:
+    """Turns an `@env.secure` name into the AWS secret/parameter name for one stack."""
+
+    prefix: str = DEFAULT_SECRET_PREFIX
+    stack: str | None = None
+
+    def aws_name(self, name: str) -> str:
+        """The full AWS name for `name`, e.g. `/tusk-infra/us-east-1/DB_PASSWORD`."""
+        if not _SECRET_NAME.fullmatch(name):
+            raise BackendError(
+                f"secret name {name!r} cannot be looked up in AWS: "
+                "expected letters, digits and _ . + = @ - only"
+            )
+        return self.resolved_prefix() + name
+
+    def resolved_prefix(self) -> str:
+        """The prefix with `{stack}` filled in."""
+        if "{stack}" in self.prefix and not self.stack:
+            raise BackendError(
+                f"the secret prefix {self.prefix!r} needs a stack name: run with a stack "
+                "or set a prefix without {stack}"
+            )
+        return self.prefix.replace("{stack}", self.stack or "")
+
+
+class _AwsSecretSource:
+    """Shared lookup, memoising and error handling; subclasses make the one AWS call."""
+
+    service = ""
+    label = ""
+    not_found_codes: frozenset[str] = frozenset()
+
+    def __init__(
+        self,
+        naming: SecretNaming,
+        options: AwsOptions,
+        *,
+        client: Any = None,
+        deadline_seconds: float = SECRET_DEADLINE_SECONDS,
+    ) -> None:
+        self.naming = naming
+        self._options = options
+        self._client = client
+        self._deadline = deadline_seconds
+        self._seen: dict[str, str | None] = {}
+
+    def lookup(self, name: str) -> str | None:
+        """The secret's value, None if it does not exist; BackendError if it cannot be read."""
+        if name not in self._seen:
+            self._seen[name] = self._read(name)
+        return self._seen[name]
+
+    def _read(self, name: str) -> str | None:
+        aws_name = self.naming.aws_name(name)
+        client = self._get_client()
+        try:
+            return call_with_deadline(lambda: self._fetch(client, aws_name), self._deadline)
+        except BackendError:
+            raise
+        except Exception as error:
+            if error_code(error) in self.not_found_codes:
+                return None
+            raise BackendError(
+                f"cannot read secret {name!r} from {self.label} ({aws_name}): {describe_aws_failure(error)}"
+            ) from error
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            self._client = make_client(self.service, self._options)
+        return self._client
+
+    def _fetch(self, client: Any, aws_name: str) -> str:
+        raise NotImplementedError
+
+
+class SecretsManagerSource(_AwsSecretSource):
+    """Reads `@env.secure` names from AWS Secrets Manager (the secret's current string value)."""
+
+    service = "secretsmanager"
+    label = "AWS Secrets Manager"
+    not_found_codes = frozenset({"ResourceNotFoundException"})
+
+    def _fetch(self, client: Any, aws_name: str) -> str:
+        response = client.get_secret_value(SecretId=aws_name)
+        if "SecretString" in response:
+            return str(response["SecretString"])
+        return _binary_secret_text(response.get("SecretBinary", b""), aws_name)
+
+
+class ParameterStoreSource(_AwsSecretSource):
+    """Reads `@env.secure` names from SSM Parameter Store, decrypting SecureString parameters."""
+
+    service = "ssm"
+    label = "SSM Parameter Store"
+    not_found_codes = frozenset({"ParameterNotFound"})
+
+    def _fetch(self, client: Any, aws_name: str) -> str:
+        response = client.get_parameter(Name=aws_name, WithDecryption=True)
+        return str(response["Parameter"]["Value"])
+
+
+def _binary_secret_text(blob: bytes, aws_name: str) -> str:
+    try:
+        return blob.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BackendError(f"secret {aws_name} is binary, not UTF-8 text") from None
+
+
+SOURCE_KINDS: dict[str, Callable[..., _AwsSecretSource]] = {
+    "secretsmanager": SecretsManagerSource,
+    "ssm": ParameterStoreSource,
+}

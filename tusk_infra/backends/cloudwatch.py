@@ -1,0 +1,187 @@
+"""`@metrics(name, default)` answered from Amazon CloudWatch with one bounded `GetMetricData` call per run.
+
+A metric name maps to a namespace, metric, dimensions and statistic (the defaults read the region's app from
+Container Insights, its database from RDS and its load balancer from ELB). The value is the mean of the
+per-period statistic over the window. When AWS fails, is slow or has no data, the metric is None, so the
+expression's default is used, and ONE warning names the metric and the cause: a preview never fails because
+metrics are down.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tusk_infra.backends.aws_clients import AwsOptions, describe_aws_failure, make_client
+from tusk_infra.backends.deadline import call_with_deadline
+from tusk_infra.backends.errors import BackendError
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """Which CloudWatch series a metric name reads. Dimension values may hold `{placeholders}`."""
+
+    namespace: str
+    metric: str
+    dimensions: tuple[tuple[str, str], ...] = ()
+    stat: str = "Average"
+    # Divide the per-period statistic by the period: a Sum of requests per minute becomes requests per second.
+    per_second: bool = False
+
+    def describe(self) -> str:
+        """`Namespace/Metric Stat (Dim=value, ...)`, for warnings and explain."""
+        dims = ", ".join(f"{key}={value}" for key, value in self.dimensions)
+        rate = " per second" if self.per_second else ""
+        return f"{self.namespace}/{self.metric} {self.stat}{rate}" + (f" ({dims})" if dims else "")
+
+
+# Container Insights for the app's pods, RDS for the database, the ALB for traffic. The placeholders come from
+# the `metricsDimensions` configuration ({region} and {stack} are always known).
+DEFAULT_METRICS: dict[str, MetricSpec] = {
+    "cpu_usage": MetricSpec(
+        "ContainerInsights",
+        "pod_cpu_utilization",
+        (("ClusterName", "{cluster}"), ("Namespace", "{namespace}"), ("Service", "{service}")),
+    ),
+    "memory_usage": MetricSpec(
+        "ContainerInsights",
+        "pod_memory_utilization",
+        (("ClusterName", "{cluster}"), ("Namespace", "{namespace}"), ("Service", "{service}")),
+    ),
+    "active_connections": MetricSpec(
+        "AWS/RDS", "DatabaseConnections", (("DBInstanceIdentifier", "{db_instance}"),)
+    ),
+    "requests_per_second": MetricSpec(
+        "AWS/ApplicationELB", "RequestCount", (("LoadBalancer", "{load_balancer}"),), "Sum", per_second=True
+    ),
+}
+
+
+class UnresolvedPlaceholder(Exception):
+    """A dimension value names a placeholder the configuration does not define."""
+
+    def __init__(self, placeholder: str) -> None:
+        super().__init__(placeholder)
+        self.placeholder = placeholder
+
+
+def resolve_spec(spec: MetricSpec, context: Mapping[str, str]) -> MetricSpec:
+    """Fill `{placeholders}` in the dimension values from `context`; UnresolvedPlaceholder if one is missing."""
+    dimensions = tuple((key, _fill(value, context)) for key, value in spec.dimensions)
+    return replace(spec, dimensions=dimensions)
+
+
+def _fill(template: str, context: Mapping[str, str]) -> str:
+    try:
+        return template.format_map(context)
+    except KeyError as missing:
+        raise UnresolvedPlaceholder(str(missing.args[0])) from None
+    except (ValueError, IndexError) as error:
+        raise BackendError(f"bad dimension template {template!r}: {error}") from None
+
+
+@dataclass(frozen=True)
+class MetricWindow:
+    """How far back to look and how finely: the value is the mean of per-period statistics."""
+
+    seconds: int = 300
+    period: int = 60
+
+
+class CloudWatchMetrics:
+    """A MetricsProvider over CloudWatch `GetMetricData`, bounded to `timeout` seconds in total per run."""
+
+    def __init__(
+        self,
+        specs: Mapping[str, MetricSpec],
+        options: AwsOptions,
+        *,
+        window: MetricWindow = MetricWindow(),
+        timeout: float = 2.0,
+        unmapped: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        warn: Callable[[str], None] = lambda message: None,
+        client: Any = None,
+    ) -> None:
+        self.specs = dict(specs)
+        # Metric names known but not mappable here, with the reason (e.g. a dimension nobody configured).
+        self.unmapped = dict(unmapped or {})
+        self._options = options
+        self._window = window
+        self._timeout = timeout
+        self._clock = clock
+        self._warn = warn
+        self._client = client
+        self._outcomes: dict[str, float | str] | None = None
+        self._warned: set[str] = set()
+
+    def metric(self, name: str) -> float | None:
+        """The metric's mean over the window, or None (with one warning) when it cannot be had."""
+        outcome = self._outcome(name)
+        if isinstance(outcome, float):
+            return outcome
+        if name not in self._warned:
+            self._warned.add(name)
+            self._warn(f"metric {name!r}: {outcome}; using the expression's default")
+        return None
+
+    def source(self, name: str) -> str | None:
+        """Where `name` is read from, for explain output (None if unmapped)."""
+        spec = self.specs.get(name)
+        return f"CloudWatch {spec.describe()}" if spec else None
+
+    def _outcome(self, name: str) -> float | str:
+        if name not in self.specs:
+            reason = self.unmapped.get(name)
+            known = ", ".join(sorted(self.specs)) or "none"
+            return reason or f"no CloudWatch mapping for it (mapped metrics: {known})"
+        if self._outcomes is None:
+            self._outcomes = self._fetch_all()
+        return self._outcomes[name]
+
+    def _fetch_all(self) -> dict[str, float | str]:
+        names = sorted(self.specs)
+        try:
+            client = self._client or make_client("cloudwatch", self._options)
+            results = call_with_deadline(lambda: self._query(client, names), self._timeout)
+        except Exception as error:
+            cause = error.message if isinstance(error, BackendError) else describe_aws_failure(error)
+            return {name: f"CloudWatch unavailable ({cause})" for name in names}
+        return {name: self._reduce(name, results.get(name, [])) for name in names}
+
+    def _query(self, client: Any, names: list[str]) -> dict[str, list[float]]:
+        end = self._clock()
+        request: dict[str, Any] = {
+            "MetricDataQueries": [self._query_entry(f"m{index}", self.specs[name]) for index, name in
+                                  enumerate(names)],
+            "StartTime": end - timedelta(seconds=self._window.seconds),
+            "EndTime": end,
+        }
+        values: dict[str, list[float]] = {name: [] for name in names}
+        while True:
+            response = client.get_metric_data(**request)
+            for result in response.get("MetricDataResults", []):
+                values[names[int(result["Id"][1:])]].extend(float(v) for v in result.get("Values", []))
+            token = response.get("NextToken")
+            if not token:
+                return values
+            request["NextToken"] = token
+
+    def _query_entry(self, query_id: str, spec: MetricSpec) -> dict[str, Any]:
+        metric = {
+            "Namespace": spec.namespace,
+            "MetricName": spec.metric,
+            "Dimensions": [{"Name": key, "Value": value} for key, value in spec.dimensions],
+        }
+        stat = {"Metric": metric, "Period": self._window.period, "Stat": spec.stat}
+        return {"Id": query_id, "MetricStat": stat, "ReturnData": True}
+
+    def _reduce(self, name: str, values: list[float]) -> float | str:
+        if not values:
+            minutes = self._window.seconds / 60
+            return f"CloudWatch has no data for {self.specs[name].describe()} in the last {minutes:g} min"
+        mean = statistics.fmean(values)
+        return mean / self._window.period if self.specs[name].per_second else mean

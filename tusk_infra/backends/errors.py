@@ -1,0 +1,11 @@
+"""The one error a live backend raises when it cannot answer; its message is always safe to print."""
+
+from __future__ import annotations
+
+
+class BackendError(Exception):
+    """A backend could not answer (access denied, unreachable, rejected query). Never carries a secret value."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

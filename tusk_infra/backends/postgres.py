@@ -1,0 +1,164 @@
+"""The PostgreSQL `@query` adapter (psycopg 3), registered for `postgresql://` and `postgres://` URLs.
+
+Every query runs in its own READ ONLY transaction that is rolled back, under a `statement_timeout`, with
+values only as bound parameters and through the extended protocol (which refuses a second statement).
+Error messages show the URL without its password and never echo one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from tusk_infra.backends.errors import BackendError
+from tusk_infra.backends.placeholders import to_psycopg
+from tusk_infra.tusk.providers import QueryAdapter, QueryResult, register_adapter
+
+if TYPE_CHECKING:
+    import psycopg
+
+SCHEMES = ("postgresql", "postgres")
+
+
+@dataclass(frozen=True)
+class PostgresLimits:
+    """How long a connection attempt and one statement may take."""
+
+    connect_timeout_seconds: int = 5
+    statement_timeout_ms: int = 5000
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by `***`, safe for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresAdapter:
+    """A QueryAdapter over one psycopg connection, opened on first use."""
+
+    def __init__(self, url: str, limits: PostgresLimits = PostgresLimits()) -> None:
+        self._url = url
+        self._limits = limits
+        self._password = unquote(urlsplit(url).password or "")
+        self._display = redact_url(url)
+        self._connection: psycopg.Connection[Any] | None = None
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> QueryResult:
+        """Run one SELECT read-only and return its columns and rows as plain Python values."""
+        query = to_psycopg(sql, len(params))
+        connection = self._connect()
+        try:
+            return self._run(connection, query, list(params))
+        except BackendError:
+            raise
+        except Exception as error:
+            raise self._query_error(error) from None
+
+    def close(self) -> None:
+        """Close the connection if one was opened."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        import psycopg
+
+        if self._connection is not None and not self._connection.closed:
+            return self._connection
+        try:
+            connection = psycopg.connect(
+                self._url,
+                connect_timeout=self._limits.connect_timeout_seconds,
+                application_name="tusk-infra",
+            )
+        except Exception as error:
+            raise BackendError(f"cannot connect to {self._display}: {self._clean(error)}") from None
+        # Every transaction psycopg opens on this connection starts as BEGIN READ ONLY.
+        connection.read_only = True
+        self._connection = connection
+        return connection
+
+    def _run(self, connection: psycopg.Connection[Any], query: str, params: list[Any]) -> QueryResult:
+        import psycopg
+
+        result = QueryResult(columns=(), rows=())
+        with connection.transaction():
+            # Set per transaction, so a query can't switch it off for the next one with set_config().
+            connection.execute(
+                "SELECT set_config('statement_timeout', %s, true)", [str(self._limits.statement_timeout_ms)]
+            )
+            # prepare=True forces the extended protocol, where the server refuses a second statement.
+            cursor = connection.execute(query, params, prepare=True)
+            columns = tuple(column.name for column in cursor.description or ())
+            rows = tuple(tuple(plain_value(value) for value in row) for row in cursor.fetchall())
+            result = QueryResult(columns=columns, rows=rows)
+            # Nothing a query does is ever committed, read-only or not.
+            raise psycopg.Rollback()
+        return result
+
+    def _query_error(self, error: Exception) -> BackendError:
+        import psycopg
+
+        if isinstance(error, psycopg.errors.QueryCanceled):
+            return BackendError(
+                f"query on {self._display} exceeded the statement_timeout of "
+                f"{self._limits.statement_timeout_ms} ms and was cancelled"
+            )
+        if isinstance(error, psycopg.OperationalError):
+            # The connection is likely gone (server stopped); open a fresh one next time.
+            self.close()
+            return BackendError(f"lost the connection to {self._display}: {self._clean(error)}")
+        return BackendError(f"query failed on {self._display}: {self._clean(error)}")
+
+    def _clean(self, error: Exception) -> str:
+        """The error's text on one line, with the password scrubbed in case a driver ever echoes it."""
+        text = " ".join(str(error).split()) or type(error).__name__
+        if self._password:
+            text = text.replace(self._password, "***")
+        return text.replace(self._url, self._display)
+
+
+def plain_value(value: Any) -> Any:
+    """A PostgreSQL value as a TuskLang value: numbers, strings, booleans, None, lists and objects."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, decimal.Decimal):
+        # numeric: COUNT/SUM of integers come back as exact integers, the rest as floats.
+        return int(value) if value.is_finite() and value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, list | tuple):
+        return [plain_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): plain_value(item) for key, item in value.items()}
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return str(value)
+
+
+def open_adapter(url: str) -> QueryAdapter:
+    """Adapter factory with the default limits (what `register` installs)."""
+    return PostgresAdapter(url)
+
+
+def register(limits: PostgresLimits | None = None) -> None:
+    """Make `@query` open `postgresql://` and `postgres://` URLs with this adapter."""
+    factory = open_adapter if limits is None else (lambda url: PostgresAdapter(url, limits))
+    for scheme in SCHEMES:
+        register_adapter(scheme, factory)
