@@ -1,0 +1,195 @@
+"""The diff engine and its Markdown / JSON reports, on plans built from hand-made stack runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tusk_infra.offline.model import UNKNOWN, RegisteredResource, StackRun
+from tusk_infra.render.diff import diff_plans
+from tusk_infra.render.diff_json import diff_json
+from tusk_infra.render.markdown import COLLAPSE_OVER, COMMENT_LIMIT, code, render_markdown
+from tusk_infra.render.plan import Plan, build_plan
+from tusk_infra.tusk.values import Provenance, Secret
+
+PROJECT = Path("/project")
+KEY = b"k" * 32
+RDS = "aws:rds/instance:Instance"
+REDIS = "aws:elasticache/replicationGroup:ReplicationGroup"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+WORKERS_SOURCE = '@if($region == "us-east-1", 16, 8)'
+
+
+class Document:
+    def __init__(self, data: dict[str, Any], sources: dict[tuple[str | int, ...], Provenance]) -> None:
+        self.data, self._sources = data, sources
+
+    def provenance_items(self) -> Any:
+        return iter(self._sources.items())
+
+
+def urn(stack: str, type_: str, name: str) -> str:
+    return f"urn:pulumi:{stack}::tusk-infra::{type_}::{name}"
+
+
+def resource(stack: str, type_: str, name: str, inputs: dict[str, Any]) -> RegisteredResource:
+    return RegisteredResource(urn(stack, type_, name), type_, name, None, None, True, inputs)
+
+
+def stack_run(stack: str = "us-east-1", *, workers: int = 8, password: str = "hunter2",
+              encrypted: bool = True, node_type: str = "cache.r6g.large", groups: int = 1,
+              selector: str = "app", with_pdb: bool = True) -> StackRun:
+    resources = [
+        resource(stack, RDS, "db", {"engine": "postgres", "storageEncrypted": encrypted, "password":
+                                    Secret(password), "address": UNKNOWN, "allocatedStorage": 100}),
+        resource(stack, REDIS, "cache", {"engine": "redis", "nodeType": node_type, "numNodeGroups": groups}),
+        resource(stack, CONFIG_MAP, "app-config", {"data": {"WORKER_COUNT": str(workers)}}),
+        resource(stack, DEPLOYMENT, "app", {"spec": {"selector": {"matchLabels": {"app": selector}}}}),
+    ]
+    if with_pdb:
+        resources.append(resource(stack, "kubernetes:policy/v1:PodDisruptionBudget", "app-pdb",
+                                  {"spec": {"minAvailable": 2}}))
+    settings = Document(
+        {"performance": {"worker_count": workers}, "database": {"password": Secret(password)}},
+        {("performance", "worker_count"): Provenance("global.tsk", 44, 19, WORKERS_SOURCE),
+         ("database", "password"): Provenance("global.tsk", 51, 15, '@env.secure("DB_PASSWORD")')},
+    )
+    return StackRun(stack, resources, {}, settings, [])
+
+
+def plan(*runs: StackRun, findings: dict[str, list[dict[str, Any]]] | None = None) -> Plan:
+    # Through JSON, as the diff command receives plans from the render processes.
+    built = build_plan(runs, PROJECT, findings=findings, digest_key=KEY)
+    parsed: Plan = json.loads(json.dumps(built))
+    return parsed
+
+
+def changes_of(report: dict[str, Any], stack: str) -> dict[str, dict[str, Any]]:
+    entry = next(s for s in report["stacks"] if s["stack"] == stack)
+    return {r["name"]: r for r in entry["resources"]}
+
+
+def test_setting_change_is_explained_by_its_global_tsk_source() -> None:
+    diff = diff_plans(plan(stack_run()), plan(stack_run(workers=16)), base_label="main", head_label="pr")
+    markdown = render_markdown(diff)
+    assert ('- `performance.worker_count`: `8` → `16` (global.tsk:44 `@if($region == "us-east-1", 16, 8)`)'
+            in markdown)
+    assert '- ✏️ update `kubernetes:core/v1:ConfigMap` `app-config`\n  - `data.WORKER_COUNT`: `"8"` → `"16"`' \
+        in markdown
+    assert "| `us-east-1` | 0 | 1 | 0 | 0 | n/a |" in markdown
+    report = json.loads(diff_json(diff))
+    assert report["changed"] is True
+    assert report["stacks"][0]["settings"] == [{
+        "path": "performance.worker_count", "before": 8, "after": 16, "secret_changed": False,
+        "forces_replacement": False,
+        "source": {"location": "global.tsk:44:19", "source": WORKERS_SOURCE, "inputs": []},
+    }]
+    assert changes_of(report, "us-east-1")["app-config"]["changes"] == [{
+        "path": "data.WORKER_COUNT", "before": "8", "after": "16", "secret_changed": False,
+        "forces_replacement": False}]
+
+
+def test_changed_secret_reads_secret_changed_and_never_shows_a_value() -> None:
+    diff = diff_plans(plan(stack_run()), plan(stack_run(password="s3cr3t-rotated")), base_label="a",
+                      head_label="b")
+    markdown, report = render_markdown(diff), diff_json(diff)
+    assert "- `password`: [secret] (changed)" in markdown
+    assert ("- `database.password`: [secret] (changed) (global.tsk:51 `@env.secure(\"DB_PASSWORD\")`)"
+            in markdown)
+    for text in (markdown, report):
+        assert "hunter2" not in text and "s3cr3t-rotated" not in text
+    change = changes_of(json.loads(report), "us-east-1")["db"]["changes"][0]
+    assert change == {"path": "password", "before": "[secret]", "after": "[secret]", "secret_changed": True,
+                      "forces_replacement": False}
+
+
+def test_unchanged_secret_and_unknowns_are_no_change() -> None:
+    diff = diff_plans(plan(stack_run()), plan(stack_run()), base_label="a", head_label="b")
+    assert not diff.changed
+    assert render_markdown(diff).endswith(
+        "**No changes.** Every stack renders the same at both revisions (`us-east-1`).\n")
+    assert json.loads(diff_json(diff))["stacks"][0]["status"] == "unchanged"
+
+
+@pytest.mark.parametrize("change, name, reason", [
+    ({"encrypted": False}, "db", "storageEncrypted"),
+    ({"node_type": "cache.r6g.xlarge"}, "cache", "nodeType (non-cluster group)"),
+    ({"selector": "web"}, "app", "spec.selector"),
+])
+def test_replace_on_change_properties_are_flagged(change: dict[str, Any], name: str, reason: str) -> None:
+    diff = diff_plans(plan(stack_run()), plan(stack_run(**change)), base_label="a", head_label="b")
+    entry = changes_of(json.loads(diff_json(diff)), "us-east-1")[name]
+    assert entry["action"] == "replace" and entry["replace_reasons"] == [reason]
+    markdown = render_markdown(diff)
+    assert "🔁 **REPLACE**" in markdown and f"forced by {code(reason)}" in markdown
+    assert "[!CAUTION]" in markdown and "**1 resource(s) will be REPLACED**" in markdown
+
+
+def test_node_type_of_a_cluster_mode_group_is_an_update() -> None:
+    diff = diff_plans(plan(stack_run(groups=3)), plan(stack_run(groups=3, node_type="cache.r6g.xlarge")),
+                      base_label="a", head_label="b")
+    assert changes_of(json.loads(diff_json(diff)), "us-east-1")["cache"]["action"] == "update"
+
+
+def test_deleted_resource_is_flagged_loudly() -> None:
+    diff = diff_plans(plan(stack_run()), plan(stack_run(with_pdb=False)), base_label="a", head_label="b")
+    markdown = render_markdown(diff)
+    assert "- ❌ **DELETE** `kubernetes:policy/v1:PodDisruptionBudget` `app-pdb`" in markdown
+    assert "| `us-east-1` | 0 | 0 | 0 | **1** | n/a |" in markdown
+    assert "**1 resource(s) will be DELETED**" in markdown
+
+
+def test_stacks_on_one_side_are_all_create_or_all_delete() -> None:
+    base = plan(stack_run(), stack_run("eu-central-1"))
+    head = plan(stack_run(), stack_run("ap-south-1"))
+    report = json.loads(diff_json(diff_plans(base, head, base_label="a", head_label="b")))
+    by_stack = {s["stack"]: s for s in report["stacks"]}
+    assert [s["stack"] for s in report["stacks"]] == ["us-east-1", "ap-south-1", "eu-central-1"]
+    assert by_stack["ap-south-1"]["status"] == "created"
+    assert by_stack["ap-south-1"]["counts"] == {"create": 5, "update": 0, "replace": 0, "delete": 0}
+    assert by_stack["eu-central-1"]["counts"] == {"create": 0, "update": 0, "replace": 0, "delete": 5}
+    assert by_stack["us-east-1"]["status"] == "unchanged"
+
+
+def test_policy_violations_are_counted_and_new_ones_listed() -> None:
+    finding = {"policy": "hpa-replica-bounds", "level": "mandatory", "urn": "u", "name": "app-hpa",
+               "message": "maxReplicas is 80, above the limit of 50"}
+    diff = diff_plans(plan(stack_run(), findings={"us-east-1": []}),
+                      plan(stack_run(workers=9), findings={"us-east-1": [finding]}),
+                      base_label="a", head_label="b")
+    markdown = render_markdown(diff)
+    assert "| 1 (**1 new**) |" in markdown
+    assert ("`hpa-replica-bounds` (mandatory) on `app-hpa`: maxReplicas is 80, above the limit of 50"
+            in markdown)
+
+
+def test_long_reports_collapse_each_stack_and_keep_the_summary_whole() -> None:
+    regions = [f"region-{n:02d}" for n in range(40)]
+    base = plan(*(stack_run(r) for r in regions))
+    head = plan(*(stack_run(r, workers=16, encrypted=False, with_pdb=False) for r in regions))
+    for stack in head["stacks"]:
+        config_map = next(r for r in stack["resources"] if r["name"] == "app-config")
+        config_map["inputs"]["data"].update({f"KEY_{n}": "<b>x</b>" * 8 for n in range(40)})
+    markdown = render_markdown(diff_plans(base, head, base_label="a", head_label="b"), rerun_hint="rerun")
+    assert len(markdown) <= COMMENT_LIMIT
+    assert markdown.count("<details>") == 40 and markdown.count("</details>") == 40
+    assert all(f"| `{r}` | 0 | 1 | **1** | **1** | n/a |" in markdown for r in regions)
+    assert "more line(s) omitted; run `rerun` for all of it." in markdown
+    assert "<summary><b>region-00</b>: 1 to update, 1 to replace, 1 to delete</summary>" in markdown
+    # Values stay inside code spans, so HTML in a value never opens a tag in the comment.
+    assert "(unset) → `\"<b>x</b><b>x</b>" in markdown.replace("*", "")
+
+
+def test_short_reports_do_not_collapse() -> None:
+    markdown = render_markdown(diff_plans(plan(stack_run()), plan(stack_run(workers=16)), base_label="a",
+                                          head_label="b"))
+    assert len(markdown) < COLLAPSE_OVER and "<details>" not in markdown
+
+
+@pytest.mark.parametrize("text, expected", [("plain", "`plain`"), ("a`b", "`` a`b ``"), ("x\ny", "`x y`")])
+def test_code_spans_survive_backticks_and_newlines(text: str, expected: str) -> None:
+    assert code(text) == expected

@@ -1,0 +1,83 @@
+"""`tusk-infra diff`: what a change does to every region stack, as one report for a pull-request comment."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from tusk_infra.render.diff import diff_plans
+from tusk_infra.render.diff_json import diff_json
+from tusk_infra.render.markdown import render_markdown
+from tusk_infra.render.plan import Plan
+from tusk_infra.render.revisions import (
+    Revision,
+    RevisionError,
+    checked_out,
+    render_revision,
+    resolve_revision,
+)
+
+
+def register(subparsers: Any) -> None:
+    """Add `diff` to the command line."""
+    parser = subparsers.add_parser(
+        "diff",
+        help="what a change does to every region stack, as one Markdown report",
+        description="Render every stack at two revisions (each with its own code, offline) and report what "
+        "changes: a summary table, then property by property.",
+    )
+    parser.add_argument("--base", required=True, metavar="REV", help="the revision to compare against")
+    parser.add_argument("--head", metavar="REV",
+                        help="the revision with the change (default: the working tree)")
+    parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    parser.add_argument("--output", type=Path, metavar="FILE", help="write the report here instead of stdout")
+    parser.add_argument("--project-dir", type=Path, default=Path("."), metavar="DIR",
+                        help="the directory holding Pulumi.yaml and global.tsk (default: .)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render both revisions, compare them and print (or write) the report."""
+    project_dir = args.project_dir.resolve()
+    try:
+        base = resolve_revision(project_dir, args.base, "--base")
+        head = resolve_revision(project_dir, args.head, "--head")
+        base_plan, head_plan = render_both(project_dir, base, head)
+    except RevisionError as error:
+        print(error, file=sys.stderr)
+        return 1
+    diff = diff_plans(base_plan, head_plan, base_label=base.description, head_label=head.description)
+    report = diff_json(diff) if args.format == "json" else render_markdown(diff, rerun_hint=_rerun_hint(args))
+    if args.output is None:
+        sys.stdout.write(report)
+        return 0
+    try:
+        args.output.write_text(report, encoding="utf-8")
+    except OSError as error:
+        print(f"tusk-infra diff: cannot write --output {args.output}: {error.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def render_both(project_dir: Path, base: Revision, head: Revision) -> tuple[Plan, Plan]:
+    """Both revisions' plans, rendered side by side; the worktrees go away whatever happens."""
+    # One random key per run: the renders hash secrets with it and it dies with this process.
+    digest_key = secrets.token_bytes(32)
+    with ExitStack() as checkouts:
+        base_dir = checkouts.enter_context(checked_out(project_dir, base))
+        head_dir = checkouts.enter_context(checked_out(project_dir, head))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            base_plan = pool.submit(render_revision, base_dir, base, digest_key)
+            head_plan = pool.submit(render_revision, head_dir, head, digest_key)
+            return base_plan.result(), head_plan.result()
+
+
+def _rerun_hint(args: argparse.Namespace) -> str:
+    head = f" --head {args.head}" if args.head else ""
+    return f"tusk-infra diff --base {args.base}{head}"
+

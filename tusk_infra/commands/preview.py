@@ -1,0 +1,84 @@
+"""`tusk-infra preview`: what every region stack would get, rendered offline with no credentials."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from tusk_infra.offline.model import StackRun
+from tusk_infra.offline.runner import run_stacks
+from tusk_infra.render.plan import build_plan, plan_json
+from tusk_infra.render.revisions import DIGEST_KEY_VARIABLE
+from tusk_infra.render.tree import render_text
+from tusk_infra.tusk import TuskError
+
+# A shorter key would make the keyed hashes of short secrets guessable.
+_MIN_KEY_BYTES = 32
+
+
+class DigestKeyError(Exception):
+    """The digest key variable is set but unusable."""
+
+
+def register(subparsers: Any) -> None:
+    """Add `preview` to the command line."""
+    parser = subparsers.add_parser(
+        "preview",
+        help="show what each region stack would create, offline",
+        description="Run the Pulumi program offline (mock engine: no CLI, no credentials, no network) and "
+        "show what `pulumi preview` would create in each region stack.",
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", metavar="NAME", help="one stack, e.g. us-west-2")
+    target.add_argument("--all-stacks", action="store_true", help="every Pulumi.<stack>.yaml, primary first")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="a tree for people (default) or the stable plan JSON")
+    parser.add_argument("--strict-secrets", action="store_true",
+                        help="fail instead of using placeholders for secrets not available offline")
+    parser.add_argument("--project-dir", type=Path, default=Path("."), metavar="DIR",
+                        help="the directory holding Pulumi.yaml and global.tsk (default: .)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render the requested stacks; on any error print it to stderr and print nothing to stdout."""
+    try:
+        digest_key = digest_key_from_env() if args.format == "json" else None
+        stacks = None if args.all_stacks else [args.stack]
+        runs = run_stacks(args.project_dir, stacks, strict_secrets=args.strict_secrets)
+        plan = build_plan(runs, args.project_dir, findings=policy_findings(runs), digest_key=digest_key)
+    except TuskError as error:
+        print(error.render(), file=sys.stderr)
+        return 1
+    except DigestKeyError as error:
+        print(f"tusk-infra preview: {error}", file=sys.stderr)
+        return 1
+    output = plan_json(plan) if args.format == "json" else render_text(plan, terminal=Console())
+    sys.stdout.write(output)
+    return 0
+
+
+def policy_findings(runs: list[StackRun]) -> dict[str, list[dict[str, Any]]] | None:
+    """Policy results per stack (filled in by the policy pack's offline checks)."""
+    return None
+
+
+def digest_key_from_env() -> bytes | None:
+    """The random key `tusk-infra diff` hands its renders; absent when a person runs preview."""
+    text = os.environ.get(DIGEST_KEY_VARIABLE)
+    if text is None:
+        return None
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise DigestKeyError(f"{DIGEST_KEY_VARIABLE} is not hex; it is set by `tusk-infra diff`, "
+                             "unset it to preview") from None
+    if len(key) < _MIN_KEY_BYTES:
+        raise DigestKeyError(f"{DIGEST_KEY_VARIABLE} holds {len(key)} bytes, expected at least "
+                             f"{_MIN_KEY_BYTES}; it is set by `tusk-infra diff`, unset it to preview")
+    return key

@@ -1,0 +1,60 @@
+"""The diff as JSON, for tools: the same facts as the Markdown report, none of its layout."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tusk_infra.render.diff import ABSENT, ACTIONS, PlanDiff, PropertyChange, ResourceChange, StackDiff
+
+DIFF_FORMAT = "tusk-infra/diff@1"
+
+
+def diff_json(diff: PlanDiff) -> str:
+    """Byte-stable JSON of the diff; "before" or "after" is left out when that side lacks the property."""
+    document = {
+        "format": DIFF_FORMAT,
+        "base": diff.base_label,
+        "head": diff.head_label,
+        "changed": diff.changed,
+        "stacks": [stack_data(stack) for stack in diff.stacks],
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def stack_data(stack: StackDiff) -> dict[str, Any]:
+    """One stack's counts, settings and resource changes."""
+    return {
+        "stack": stack.stack,
+        "status": stack.status,
+        "counts": {action: stack.count(action) for action in ACTIONS},
+        "policy_violations": stack.violations,
+        "new_policy_violations": list(stack.new_findings),
+        "settings": [
+            {**change_data(setting.change), "source": setting.source} for setting in stack.settings
+        ],
+        "resources": [resource_data(resource) for resource in stack.resources],
+    }
+
+
+def resource_data(resource: ResourceChange) -> dict[str, Any]:
+    """One resource's action, the properties forcing a replacement, and its property changes."""
+    return {
+        "urn": resource.urn,
+        "type": resource.type,
+        "name": resource.name,
+        "action": resource.action,
+        "replace_reasons": list(resource.replace_reasons),
+        "changes": [change_data(change) for change in resource.changes],
+    }
+
+
+def change_data(change: PropertyChange) -> dict[str, Any]:
+    """A property change; secret values are already masks, so only the fact of the change is told."""
+    data: dict[str, Any] = {"path": change.path, "secret_changed": change.secret,
+                            "forces_replacement": change.replace_reason is not None}
+    if change.before is not ABSENT:
+        data["before"] = change.before
+    if change.after is not ABSENT:
+        data["after"] = change.after
+    return data

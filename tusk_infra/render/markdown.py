@@ -1,0 +1,188 @@
+"""The diff as one Markdown report for a pull-request comment: a summary table, then each stack's changes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tusk_infra.render.diff import (
+    ABSENT,
+    ACTIONS,
+    Action,
+    PlanDiff,
+    PropertyChange,
+    ResourceChange,
+    StackDiff,
+)
+from tusk_infra.render.plan import SettingSource
+from tusk_infra.render.values_text import format_value
+from tusk_infra.tusk.values import SECRET_MASK
+
+# Past this the stack sections collapse into <details>; GitHub refuses comments over 65,536 characters.
+COLLAPSE_OVER = 60_000
+COMMENT_LIMIT = 65_000
+_ICONS: dict[Action, str] = {"create": "➕ create", "update": "✏️ update", "replace": "🔁 **REPLACE**",
+                             "delete": "❌ **DELETE**"}
+_STATUS_NOTE = {"created": " (new stack)", "deleted": " (**stack removed**)", "unchanged": " (no changes)",
+                "changed": ""}
+
+
+def render_markdown(diff: PlanDiff, *, rerun_hint: str = "tusk-infra diff") -> str:
+    """The whole report; stack sections fold into <details> when it would be too long for one comment."""
+    head = _header(diff)
+    if not diff.changed:
+        return head + _no_changes(diff)
+    summary = head + _summary(diff)
+    sections = [stack_section(stack) for stack in diff.stacks if stack.status != "unchanged"]
+    report = summary + "".join(f"\n{section}" for section in sections)
+    if len(report) <= COLLAPSE_OVER:
+        return report
+    return _collapsed(summary, diff, sections, rerun_hint)
+
+
+def _header(diff: PlanDiff) -> str:
+    return f"## tusk-infra diff\n\n{code(diff.base_label)} → {code(diff.head_label)}\n\n"
+
+
+def _no_changes(diff: PlanDiff) -> str:
+    names = ", ".join(code(stack.stack) for stack in diff.stacks) or "no stacks"
+    return f"**No changes.** Every stack renders the same at both revisions ({names}).\n"
+
+
+def _summary(diff: PlanDiff) -> str:
+    lines = ["| Stack | Create | Update | Replace | Delete | Policy violations |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for stack in diff.stacks:
+        counts = " | ".join(_count_cell(stack, action) for action in ACTIONS)
+        name = f"{code(stack.stack)}{_STATUS_NOTE[stack.status]}"
+        lines.append(f"| {name} | {counts} | {_policy_cell(stack)} |")
+    return "\n".join(lines) + "\n" + _warning(diff)
+
+
+def _count_cell(stack: StackDiff, action: Action) -> str:
+    count = stack.count(action)
+    return f"**{count}**" if count and action in ("replace", "delete") else str(count)
+
+
+def _policy_cell(stack: StackDiff) -> str:
+    if stack.violations is None:
+        return "n/a"
+    new = f" (**{len(stack.new_findings)} new**)" if stack.new_findings else ""
+    return f"{stack.violations}{new}"
+
+
+def _warning(diff: PlanDiff) -> str:
+    deletes = sum(stack.count("delete") for stack in diff.stacks)
+    replaces = sum(stack.count("replace") for stack in diff.stacks)
+    if not deletes and not replaces:
+        return ""
+    totals = ((deletes, "DELETED"), (replaces, "REPLACED"))
+    parts = [f"**{n} resource(s) will be {what}**" for n, what in totals if n]
+    return f"\n> [!CAUTION]\n> {' and '.join(parts)}: data in them may be lost. Review them below.\n"
+
+
+def stack_section(stack: StackDiff) -> str:
+    """One stack's heading and body."""
+    return f"### {code(stack.stack)}{_STATUS_NOTE[stack.status]}\n\n{stack_body(stack)}"
+
+
+def stack_body(stack: StackDiff) -> str:
+    """Settings changes with their global.tsk source, resource changes, new policy violations."""
+    blocks: list[str] = []
+    if stack.settings:
+        blocks.append("**Settings from global.tsk**\n\n" + "\n".join(
+            f"- {_change_text(s.change)}{_source_text(s.source)}" for s in stack.settings))
+    if stack.resources:
+        blocks.append("**Resources**\n\n" + "\n".join(_resource_lines(r) for r in stack.resources))
+    if stack.new_findings:
+        blocks.append("**New policy violations**\n\n" + "\n".join(
+            f"- {_finding_text(finding)}" for finding in stack.new_findings))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _resource_lines(resource: ResourceChange) -> str:
+    line = f"- {_ICONS[resource.action]} {code(resource.type)} {code(resource.name)}"
+    if resource.replace_reasons:
+        line += " — forced by " + ", ".join(code(reason) for reason in resource.replace_reasons)
+    details = [f"  - {_change_text(change)}" for change in resource.changes]
+    return "\n".join([line, *details])
+
+
+def _change_text(change: PropertyChange) -> str:
+    if change.secret:
+        text = f"{code(change.path)}: {SECRET_MASK} (changed)"
+    else:
+        text = f"{code(change.path)}: {_value(change.before)} → {_value(change.after)}"
+    if change.replace_reason:
+        text += " **(forces replacement)**"
+    return text
+
+
+def _value(value: Any) -> str:
+    return "*(unset)*" if value is ABSENT else code(format_value(value))
+
+
+def _source_text(source: SettingSource | None) -> str:
+    if source is None:
+        return ""
+    file_line = source["location"].rsplit(":", 1)[0]
+    expression = re.sub(r"\s+", " ", source["source"]).strip()
+    if len(expression) > 120:
+        expression = expression[:117] + "..."
+    return f" ({file_line} {code(expression)})"
+
+
+def _finding_text(finding: dict[str, Any]) -> str:
+    level = finding.get("level", "")
+    return f"{code(str(finding.get('policy', '')))} ({level}) on {code(str(finding.get('name', '')))}: " \
+        f"{_inline(str(finding.get('message', '')))}"
+
+
+def _collapsed(summary: str, diff: PlanDiff, sections: list[str], rerun_hint: str) -> str:
+    changed = [stack for stack in diff.stacks if stack.status != "unchanged"]
+    budget = COMMENT_LIMIT - len(summary) - 200
+    folded: list[str] = []
+    for stack in changed:
+        body = stack_body(stack)
+        share = max(budget // max(len(changed) - len(folded), 1), 0)
+        if len(body) > share:
+            body = _truncate(body, share, rerun_hint)
+        block = f"<details>\n<summary>{_details_summary(stack)}</summary>\n\n{body}\n</details>\n"
+        budget -= len(block)
+        folded.append(block)
+    return summary + "\n" + "\n".join(folded)
+
+
+def _details_summary(stack: StackDiff) -> str:
+    counts = ", ".join(f"{stack.count(a)} to {a}" for a in ("create", "update", "replace", "delete")
+                       if stack.count(a))
+    return f"<b>{_html(stack.stack)}</b>{_html(_STATUS_NOTE[stack.status].replace('**', ''))}: {counts}"
+
+
+def _truncate(body: str, limit: int, rerun_hint: str) -> str:
+    lines, kept, size = body.splitlines(), [], 0
+    for line in lines:
+        if size + len(line) + 1 > max(limit - 200, 0):
+            break
+        kept.append(line)
+        size += len(line) + 1
+    omitted = len(lines) - len(kept)
+    note = f"*… {omitted} more line(s) omitted; run {code(rerun_hint)} for all of it.*"
+    return "\n".join(kept) + f"\n\n{note}\n"
+
+
+def code(text: str) -> str:
+    """A Markdown code span that survives backticks in `text` and neutralises any Markdown or HTML in it."""
+    text = text.replace("\n", " ")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _inline(text: str) -> str:
+    return _html(text.replace("\n", " "))
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,150 @@
+"""The plan model: what an offline stack run would create, as JSON-ready data every output is drawn from.
+
+The same model is printed as a tree, written as `--format json`, and read back by `tusk-infra diff`, which
+renders each revision in its own process; so the JSON is the contract between two revisions and carries
+`PLAN_FORMAT`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypedDict
+
+from tusk_infra.offline.model import RegisteredResource, StackRun
+from tusk_infra.render.plain import SecretDigests, format_path, to_plain
+from tusk_infra.tusk.values import SECRET_MASK, InputUse, Provenance, Secret
+
+PLAN_FORMAT = "tusk-infra/plan@1"
+
+
+class ResourcePlan(TypedDict):
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    provider: str | None
+    custom: bool
+    inputs: dict[str, Any]
+
+
+class SettingSource(TypedDict):
+    location: str
+    source: str
+    inputs: list[dict[str, Any]]
+
+
+class StackPlan(TypedDict, total=False):
+    stack: str
+    resources: list[ResourcePlan]
+    outputs: dict[str, Any]
+    settings: dict[str, Any]
+    provenance: dict[str, SettingSource]
+    notices: list[str]
+    policy: list[dict[str, Any]]
+    # Only when rendering for a diff: keyed hashes of secrets, by "urn.path", "settings.path", "outputs.path".
+    secret_digests: dict[str, str]
+
+
+class Plan(TypedDict, total=False):
+    format: str
+    stacks: list[StackPlan]
+
+
+def build_plan(
+    runs: Iterable[StackRun],
+    project_dir: Path,
+    *,
+    findings: Mapping[str, list[dict[str, Any]]] | None = None,
+    digest_key: bytes | None = None,
+) -> Plan:
+    """The plan of every run in the order given (primary first); `findings`: policy results by stack."""
+    stacks = [
+        build_stack_plan(run, project_dir, findings=(findings or {}).get(run.stack), digest_key=digest_key)
+        for run in runs
+    ]
+    return {"format": PLAN_FORMAT, "stacks": stacks}
+
+
+def build_stack_plan(
+    run: StackRun,
+    project_dir: Path,
+    *,
+    findings: list[dict[str, Any]] | None = None,
+    digest_key: bytes | None = None,
+) -> StackPlan:
+    """One stack's plan: resources sorted by URN (registration order under mocks is not stable)."""
+    digests = SecretDigests(digest_key) if digest_key is not None else None
+    resources = [resource_plan(resource, digests) for resource in sorted(run.resources, key=lambda r: r.urn)]
+    plan: StackPlan = {
+        "stack": run.stack,
+        "resources": resources,
+        "outputs": to_plain(run.outputs, digests, ("outputs",)),
+        "settings": to_plain(_settings_data(run.settings), digests, ("settings",)),
+        "provenance": settings_provenance(run.settings, project_dir),
+        "notices": list(run.notices),
+    }
+    if findings is not None:
+        plan["policy"] = findings
+    if digests is not None:
+        plan["secret_digests"] = dict(sorted(digests.by_path.items()))
+    return plan
+
+
+def resource_plan(resource: RegisteredResource, digests: SecretDigests | None) -> ResourcePlan:
+    """One resource with its inputs made JSON-ready (secrets masked, unknowns marked)."""
+    return {
+        "urn": resource.urn,
+        "type": resource.type,
+        "name": resource.name,
+        "parent": resource.parent,
+        "provider": resource.provider,
+        "custom": resource.custom,
+        "inputs": to_plain(resource.inputs, digests, (resource.urn,)),
+    }
+
+
+def settings_provenance(document: Any, project_dir: Path) -> dict[str, SettingSource]:
+    """Every settings value's global.tsk location, expression text and inputs, keyed by dotted path."""
+    if document is None:
+        return {}
+    sources: dict[str, SettingSource] = {}
+    for path, provenance in document.provenance_items():
+        sources[format_path(tuple(path))] = setting_source(provenance, project_dir)
+    return dict(sorted(sources.items()))
+
+
+def setting_source(provenance: Provenance, project_dir: Path) -> SettingSource:
+    """A Provenance as plan data, its file relative to the project so two checkouts compare equal."""
+    location = f"{_relative_file(provenance.file, project_dir)}:{provenance.line}:{provenance.column}"
+    return {
+        "location": location,
+        "source": provenance.source,
+        "inputs": [input_use(use) for use in provenance.inputs],
+    }
+
+
+def input_use(use: InputUse) -> dict[str, Any]:
+    """An external input as plan data; a secret's value is never kept, whatever the evaluator recorded."""
+    value = SECRET_MASK if use.kind == "secret" or isinstance(use.value, Secret) else to_plain(use.value)
+    return {"kind": use.kind, "name": use.name, "value": value, "defaulted": use.defaulted}
+
+
+def plan_json(plan: Plan) -> str:
+    """The plan as text that is byte-identical for the same program and configuration."""
+    return json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _settings_data(document: Any) -> Any:
+    return {} if document is None else document.data
+
+
+def _relative_file(file: str, project_dir: Path) -> str:
+    path = Path(file)
+    if not path.is_absolute():
+        return path.as_posix()
+    try:
+        return path.resolve().relative_to(project_dir.resolve()).as_posix()
+    except ValueError:
+        return path.name

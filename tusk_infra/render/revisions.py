@@ -1,0 +1,128 @@
+"""Rendering the plan of a git revision: a temporary worktree, and that revision's own program run in it.
+
+Each revision is rendered by its own code (`python -m tusk_infra preview --all-stacks --format json` in the
+checkout, with PYTHONPATH pointing there), so a change to a component shows up in the diff just as a change to
+global.tsk does; the plan JSON is the contract between the two. The working tree needs no checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from tusk_infra.render.plan import PLAN_FORMAT, Plan
+
+# The diff hands each render a random key through this variable; secrets come back only as keyed hashes.
+DIGEST_KEY_VARIABLE = "TUSK_INFRA_SECRET_DIGEST_KEY"
+WORKING_TREE = "working tree"
+_STDERR_LINES = 20
+
+
+class RevisionError(Exception):
+    """A revision that cannot be resolved, checked out or rendered; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What the user named (`origin/main`) and the commit it resolved to; no commit means the working tree."""
+
+    label: str
+    commit: str | None = None
+
+    @property
+    def description(self) -> str:
+        """`origin/main @ 1a2b3c4d`, or `working tree`."""
+        if self.commit is None:
+            return WORKING_TREE
+        return f"{self.label} @ {self.commit[:8]}"
+
+
+def resolve_revision(project_dir: Path, rev: str | None, option: str) -> Revision:
+    """The commit `rev` (given as `option`) names; None means the working tree."""
+    if rev is None:
+        return Revision(WORKING_TREE)
+    if rev.startswith("-"):
+        raise RevisionError(f"{option} '{rev}' is not a revision (it looks like an option)")
+    result = _git(project_dir, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}",
+                  check=False)
+    if result.returncode != 0 or not result.stdout.strip():
+        raise RevisionError(f"{option} '{rev}' is not a commit in the repository at {project_dir} "
+                            "(expected a branch, tag or commit, e.g. origin/main or HEAD~1)")
+    return Revision(rev, result.stdout.strip())
+
+
+@contextmanager
+def checked_out(project_dir: Path, revision: Revision) -> Iterator[Path]:
+    """The project directory as it is at `revision`; a temporary worktree that is removed whatever happens."""
+    if revision.commit is None:
+        yield project_dir
+        return
+    prefix = _git(project_dir, "rev-parse", "--show-prefix").stdout.strip()
+    scratch = Path(tempfile.mkdtemp(prefix="tusk-infra-diff-"))
+    worktree = scratch / "checkout"
+    try:
+        added = _git(project_dir, "worktree", "add", "--detach", "--quiet", str(worktree), revision.commit,
+                     check=False)
+        if added.returncode != 0:
+            raise RevisionError(f"cannot check out {revision.description}: {added.stderr.strip()}")
+        yield worktree / prefix
+    finally:
+        _git(project_dir, "worktree", "remove", "--force", str(worktree), check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+        _git(project_dir, "worktree", "prune", check=False)
+
+
+def render_revision(checkout: Path, revision: Revision, digest_key: bytes) -> Plan:
+    """Every stack's plan as the revision's own code renders it; secrets hashed with `digest_key`."""
+    command = [sys.executable, "-m", "tusk_infra", "preview", "--all-stacks", "--format", "json"]
+    result = subprocess.run(command, cwd=checkout, env=_render_env(checkout, digest_key), capture_output=True,
+                            text=True, check=False)
+    if result.returncode != 0:
+        # Paths inside the temporary checkout mean nothing once it is gone: show them relative to the project.
+        stderr = result.stderr.replace(f"{checkout}{os.sep}", "")
+        raise RevisionError(_render_failure(revision, stderr))
+    try:
+        plan = json.loads(result.stdout)
+    except json.JSONDecodeError as error:
+        raise RevisionError(f"{revision.description} printed no plan JSON ({error})") from None
+    if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT:
+        found = plan.get("format") if isinstance(plan, dict) else type(plan).__name__
+        raise RevisionError(f"{revision.description} renders plan format {found!r}; this tusk-infra reads "
+                            f"{PLAN_FORMAT!r}")
+    return cast(Plan, plan)
+
+
+def _render_env(checkout: Path, digest_key: bytes) -> dict[str, str]:
+    env = dict(os.environ)
+    # The checkout's own packages first, ahead of whatever tusk-infra is installed in this environment.
+    env["PYTHONPATH"] = os.pathsep.join([str(checkout), str(checkout / "policy")])
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env[DIGEST_KEY_VARIABLE] = digest_key.hex()
+    return env
+
+
+def _render_failure(revision: Revision, stderr: str) -> str:
+    lines = stderr.strip().splitlines() or ["(no error output)"]
+    if len(lines) > _STDERR_LINES:
+        lines = [*lines[:_STDERR_LINES], f"... ({len(lines) - _STDERR_LINES} more lines)"]
+    return "\n".join([*lines, f"(while rendering {revision.description})"])
+
+
+def _git(project_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    try:
+        result = subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, text=True,
+                                check=False)
+    except FileNotFoundError:
+        raise RevisionError("git is not installed; `tusk-infra diff` needs it for revisions") from None
+    if check and result.returncode != 0:
+        raise RevisionError(f"git {args[0]} failed in {project_dir}: {result.stderr.strip()}")
+    return result

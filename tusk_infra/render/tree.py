@@ -1,0 +1,115 @@
+"""The plan as a tree, stack -> component -> resources with their key inputs, through rich."""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+from rich.tree import Tree
+
+from tusk_infra.render.key_inputs import key_inputs
+from tusk_infra.render.plain import UNKNOWN_MARK
+from tusk_infra.render.plan import Plan, ResourcePlan, StackPlan
+from tusk_infra.render.values_text import format_value
+from tusk_infra.tusk.values import SECRET_MASK
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+# Wide enough that a plain-text preview never wraps a line, so goldens and `grep` see whole lines.
+PLAIN_WIDTH = 10_000
+
+
+def render_text(plan: Plan, *, terminal: Console | None = None) -> str:
+    """The whole preview as text: ANSI colours when `terminal` is a TTY console, plain text otherwise."""
+    console = _capture_console(terminal)
+    with console.capture() as captured:
+        for stack in plan["stacks"]:
+            console.print(stack_tree(stack))
+            for line in policy_lines(stack):
+                console.print(line)
+            console.print()
+        for line in notice_lines(plan):
+            console.print(line)
+    return captured.get()
+
+
+def stack_tree(stack: StackPlan) -> Tree:
+    """One stack's resources nested under their parents; siblings ordered by type then name."""
+    resources = [r for r in stack["resources"] if r["type"] != STACK_TYPE]
+    known = {r["urn"] for r in resources}
+    children: dict[str | None, list[ResourcePlan]] = defaultdict(list)
+    for resource in resources:
+        parent = resource["parent"] if resource["parent"] in known else None
+        children[parent].append(resource)
+    label = Text.assemble(
+        ("stack ", "bold"), (stack["stack"], "bold cyan"), (f"  {len(resources)} to create", "green")
+    )
+    tree = Tree(label, guide_style="dim")
+    _add_children(tree, None, children)
+    return tree
+
+
+def _add_children(node: Tree, parent: str | None, children: dict[str | None, list[ResourcePlan]]) -> None:
+    for resource in sorted(children.get(parent, []), key=lambda r: (r["type"], r["name"])):
+        branch = node.add(resource_label(resource))
+        for path, value in key_inputs(resource["type"], resource["inputs"]):
+            branch.add(Text.assemble((f"{path}: ", "dim"), value_text(value)))
+        _add_children(branch, resource["urn"], children)
+
+
+def resource_label(resource: ResourcePlan) -> Text:
+    """`+ type  name`, components in bold."""
+    style = "" if resource["custom"] else "bold"
+    return Text.assemble(("+ ", "green"), (resource["type"], style), "  ", (resource["name"], "cyan"))
+
+
+def value_text(value: Any) -> Text:
+    """A value coloured by what it is: secrets yellow, values only the cloud knows dimmed."""
+    if value == SECRET_MASK:
+        return Text(SECRET_MASK, style="yellow")
+    if value == UNKNOWN_MARK:
+        return Text(UNKNOWN_MARK, style="dim italic")
+    return Text(format_value(value))
+
+
+def policy_lines(stack: StackPlan) -> list[Text]:
+    """The stack's policy results, when the policy pack ran."""
+    findings = stack.get("policy")
+    if findings is None:
+        return []
+    if not findings:
+        return [Text("policy: no violations", style="green")]
+    lines = [Text(f"policy: {len(findings)} violation(s)", style="bold red")]
+    for finding in findings:
+        lines.append(Text(f"  {_finding_line(finding)}", style=_finding_style(finding)))
+    return lines
+
+
+def notice_lines(plan: Plan) -> list[Text]:
+    """Each distinct notice once, however many stacks raised it (a missing secret is missing everywhere)."""
+    notices = list(dict.fromkeys(n for stack in plan["stacks"] for n in stack.get("notices", [])))
+    if not notices:
+        return []
+    heading = "notice: rendered with placeholders where a value is not available offline:"
+    lines = [Text(heading, style="yellow")]
+    lines.extend(Text(f"  - {notice}", style="yellow") for notice in notices)
+    return lines
+
+
+def _finding_line(finding: dict[str, Any]) -> str:
+    where = f" ({finding['source']})" if finding.get("source") else ""
+    return f"[{finding.get('level', '')}] {finding.get('policy', '')} {finding.get('name', '')}: " \
+        f"{finding.get('message', '')}{where}"
+
+
+def _finding_style(finding: dict[str, Any]) -> str:
+    return "red" if finding.get("level") == "mandatory" else "yellow"
+
+
+def _capture_console(terminal: Console | None) -> Console:
+    if terminal is not None and terminal.is_terminal:
+        return terminal
+    return Console(file=io.StringIO(), force_terminal=False, no_color=True, color_system=None,
+                   width=PLAIN_WIDTH, highlight=False, emoji=False, markup=False)

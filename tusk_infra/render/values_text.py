@@ -1,0 +1,18 @@
+"""How one plan value reads in a terminal or a Markdown code span."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tusk_infra.render.plain import UNKNOWN_MARK
+from tusk_infra.tusk.values import SECRET_MASK
+
+MARKS = (SECRET_MASK, UNKNOWN_MARK)
+
+
+def format_value(value: Any) -> str:
+    """Scalars as JSON (so "8" and 8 differ), the secret and unknown marks bare, containers compact."""
+    if isinstance(value, str) and value in MARKS:
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
