@@ -1,0 +1,216 @@
+"""Run the real Pulumi program for each stack with no CLI, no cloud and no network: Pulumi's mocks.
+
+Each stack's real Pulumi.<stack>.yaml is loaded into the mock config, global.tsk is evaluated for its region,
+and `stack.build` registers its resources against a recording mock monitor. The database primary's stack
+runs first; its outputs are served to the replica stacks' StackReference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from tusk_infra import stack as program
+from tusk_infra.offline.mocks import OfflineMocks, RecordingMonitor
+from tusk_infra.offline.model import UNKNOWN, RegisteredResource, StackRun
+from tusk_infra.stack_config import (
+    PROJECT,
+    StackFile,
+    config_strings,
+    load_stack_file,
+    parse_stack_config,
+    stack_file_path,
+)
+from tusk_infra.tusk import Document, TuskError
+from tusk_infra.tusk.values import Secret
+
+# What a replica's StackReference sees when the primary stack was not part of this run.
+_UNRUN_PRIMARY_OUTPUTS: Mapping[str, Any] = {name: UNKNOWN for name in program.PRIMARY_OUTPUTS}
+
+
+def discover_stacks(project_dir: Path) -> list[str]:
+    """The stacks of the project (from Pulumi.<stack>.yaml files), the database primary's first."""
+    names = sorted(
+        path.name[len("Pulumi.") : -len(".yaml")]
+        for path in project_dir.glob("Pulumi.*.yaml")
+        if path.name != "Pulumi.yaml"
+    )
+    return _primary_first(project_dir, names)
+
+
+def _primary_first(project_dir: Path, stacks: Sequence[str]) -> list[str]:
+    primaries = {_named_primary(load_stack_file(stack_file_path(project_dir, name))) for name in stacks}
+    return sorted(stacks, key=lambda name: (name not in primaries, name))
+
+
+def _named_primary(stack_file: StackFile) -> str | None:
+    value = stack_file.values.get(f"{PROJECT}:databasePrimaryStack")
+    return value.rsplit("/", 1)[-1] if isinstance(value, str) else None
+
+
+def run_stacks(
+    project_dir: Path,
+    stacks: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    strict_secrets: bool = False,
+) -> list[StackRun]:
+    """Run several stacks in one process, the database primary first, serving its outputs to the replicas."""
+    names = _primary_first(project_dir, list(stacks) if stacks is not None else discover_stacks(project_dir))
+    served: dict[str, Mapping[str, Any]] = {}
+    runs = []
+    for name in names:
+        run = run_stack(project_dir, name, env=env, stack_outputs=served, strict_secrets=strict_secrets)
+        served[name] = run.outputs
+        runs.append(run)
+    return runs
+
+
+def run_stack(
+    project_dir: Path,
+    stack: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    strict_secrets: bool = False,
+) -> StackRun:
+    """Run the program for one stack under mocks. `env` is the only environment global.tsk sees ({} if None);
+    `stack_outputs` maps a referenced stack's name to the outputs its StackReference returns."""
+    stack_file = load_stack_file(stack_file_path(project_dir, stack))
+    monitor = _start_runtime(stack, stack_file, stack_outputs or {})
+    notices: list[str] = []
+    placeholders = OfflineSecrets(stack_file)
+    config = parse_stack_config(stack, _raw_config(), stack_file)
+    loaded = program.load(
+        project_dir,
+        config,
+        env=dict(env or {}),
+        secrets=[program.StackSecrets(notices.append), placeholders],
+        warn=notices.append,
+    )
+    if placeholders.used:
+        if strict_secrets:
+            raise _missing_secrets_error(loaded.document, placeholders.used)
+        notices.extend(placeholders.notices())
+    outputs = _execute(lambda: program.build(loaded.settings, loaded.config))
+    return StackRun(
+        stack=stack,
+        resources=_in_tree_order(monitor.registered),
+        outputs=outputs,
+        settings=loaded.document,
+        notices=notices,
+    )
+
+
+class OfflineSecrets:
+    """The last secret source offline: a placeholder for each secret nobody could provide, remembered."""
+
+    def __init__(self, stack_file: StackFile) -> None:
+        self._stack_file = stack_file
+        self.used: list[str] = []
+
+    def lookup(self, name: str) -> str | None:
+        """A placeholder value (never shown: it reaches resources wrapped as a secret)."""
+        if name not in self.used:
+            self.used.append(name)
+        return f"offline-placeholder-{name.lower()}"
+
+    def notices(self) -> list[str]:
+        """One line per placeholder, saying why the real value was not available."""
+        lines = []
+        for name in self.used:
+            key = f"{PROJECT}:{name}"
+            if key in self._stack_file.secure_keys:
+                why = f"{key} is encrypted in {self._stack_file.path.name}; only the Pulumi CLI can decrypt it"
+            else:
+                why = f"not in the environment and no stack secret {key}"
+            lines.append(f"secret {name}: {why}; a placeholder secret stands in for it offline")
+        return lines
+
+
+def _missing_secrets_error(document: Document, names: Sequence[str]) -> TuskError:
+    file, line, column = _secret_position(document, names[0])
+    listed = ", ".join(names)
+    return TuskError(
+        f"secrets not available offline: {listed}; export them or set them with "
+        f"`pulumi config set --secret {PROJECT}:NAME ...`",
+        file,
+        line,
+        column,
+    )
+
+
+def _secret_position(document: Document, name: str) -> tuple[str, int, int]:
+    """Where global.tsk first uses a secret, so the error points at the @env.secure call."""
+    fallback: tuple[str, int, int] | None = None
+    for _path, provenance in document.provenance_items():
+        fallback = fallback or (provenance.file, 1, 1)
+        if any(use.kind == "secret" and use.name == name for use in provenance.inputs):
+            return provenance.file, provenance.line, provenance.column
+    return fallback or (program.SETTINGS_FILE, 1, 1)
+
+
+def _start_runtime(
+    stack: str, stack_file: StackFile, stack_outputs: Mapping[str, Mapping[str, Any]]
+) -> RecordingMonitor:
+    """Fresh Pulumi runtime settings for this stack: a new root, the mock monitor and the stack's config."""
+    # reset_options drops the previous stack's root resource and settings; set_mocks then installs ours.
+    runtime_settings.reset_options(project=PROJECT, stack=stack, preview=True, organization="organization")
+    monitor = RecordingMonitor(OfflineMocks(stack_outputs, _UNRUN_PRIMARY_OUTPUTS))
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor, organization="organization"
+    )
+    pulumi.runtime.set_all_config(config_strings(stack_file), [])
+    return monitor
+
+
+def _raw_config() -> dict[str, str | None]:
+    """The config values the program reads, as pulumi.Config returns them."""
+    return program.raw_stack_config()
+
+
+def _execute(build: Callable[[], Mapping[str, pulumi.Output[Any]]]) -> dict[str, Any]:
+    """Run the program inside Pulumi's runtime, wait for every registration, and resolve its outputs."""
+    resolved: dict[str, Any] = {}
+
+    async def run() -> None:
+        outputs = build()
+        for name, output in outputs.items():
+            resolved[name] = await _resolve(output)
+
+    _sync_await(run_pulumi_func(run))
+    return resolved
+
+
+async def _resolve(output: pulumi.Output[Any]) -> Any:
+    value = await output.future(with_unknowns=True)
+    if not await output.is_known() or isinstance(value, pulumi.output.Unknown):
+        return UNKNOWN
+    if await output.is_secret():
+        return Secret(str(value))
+    return value
+
+
+def _in_tree_order(resources: Sequence[RegisteredResource]) -> list[RegisteredResource]:
+    """Registrations arrive in whatever order their inputs resolved; list them parents first, by name."""
+    children: dict[str | None, list[RegisteredResource]] = {}
+    urns = {resource.urn for resource in resources}
+    for resource in resources:
+        parent = resource.parent if resource.parent in urns else None
+        children.setdefault(parent, []).append(resource)
+    ordered: list[RegisteredResource] = []
+
+    def visit(parent: str | None) -> None:
+        for resource in sorted(children.get(parent, []), key=lambda item: (item.type, item.name)):
+            ordered.append(resource)
+            visit(resource.urn)
+
+    visit(None)
+    return ordered

@@ -1,0 +1,402 @@
+"""One region's settings as types: the only place where global.tsk's output becomes typed values.
+
+Validation errors point at the .tsk file:line:col of the offending value (from the document's provenance),
+because users edit global.tsk, not Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import ErrorDetails
+
+from tusk_infra.tusk import Document, Providers, TuskError, evaluate_file
+from tusk_infra.tusk.values import Secret
+
+DocPath = tuple[str | int, ...]
+
+Duration = Annotated[str, StringConstraints(pattern=r"^\d+(ms|s|m|h)$")]
+CpuQuantity = Annotated[str, StringConstraints(pattern=r"^(\d+m|\d+(\.\d+)?)$")]
+MemoryQuantity = Annotated[str, StringConstraints(pattern=r"^\d+(Ki|Mi|Gi|Ti|K|M|G|T)?$")]
+DnsLabel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+RegionName = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+HttpPath = Annotated[str, StringConstraints(pattern=r"^/\S*$")]
+Percent = Annotated[int, Field(ge=1, le=100)]
+
+
+class SettingsError(TuskError):
+    """global.tsk evaluated, but a value has the wrong type, is out of range or contradicts another one."""
+
+
+class _Section(BaseModel):
+    # strict: a quoted "50" in the .tsk is a mistake worth reporting, not something to coerce silently.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, arbitrary_types_allowed=True)
+
+
+class GlobalSection(_Section):
+    region: RegionName
+    zone: str
+    instance_id: str
+    deployment_id: str
+
+
+class RegionProfile(_Section):
+    """One block of [regional_config]: what differs between regions."""
+
+    cdn_url: Url
+    timezone: str
+    redis_shards: Annotated[int, Field(ge=1, le=500)]
+    redis_node_type: Annotated[str, StringConstraints(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")]
+    db_instance_class: Annotated[str, StringConstraints(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")]
+
+
+class RegionalSettings(_Section):
+    cdn_url: Url
+    timezone: str
+
+
+class Performance(_Section):
+    cache_ttl: Duration
+    worker_count: Annotated[int, Field(ge=1)]
+    connection_pool_size: Annotated[int, Field(ge=1)]
+
+
+class Monitoring(_Section):
+    metrics_endpoint: Url
+    log_aggregator: Url
+
+
+class ScalingPolicy(_Section):
+    """One direction of the HPA's behavior: a stabilization window and a percent-per-period policy."""
+
+    # Kubernetes' own bounds for HPAScalingRules.
+    stabilization_seconds: Annotated[int, Field(ge=0, le=3600)]
+    percent: Annotated[int, Field(ge=1, le=1000)]
+    period_seconds: Annotated[int, Field(ge=1, le=1800)]
+
+
+class Autoscaler(_Section):
+    min_replicas: Annotated[int, Field(ge=1)]
+    max_replicas: Annotated[int, Field(ge=1)]
+    cpu_utilization: Percent
+    memory_utilization: Percent
+    scale_up: ScalingPolicy
+    scale_down: ScalingPolicy
+
+
+class DisruptionBudget(_Section):
+    min_available: Annotated[int, Field(ge=1)]
+
+
+class Scaling(_Section):
+    instance_id: str
+    region: RegionName
+    zone: str
+    load_balancer: Url
+    autoscaler: Autoscaler
+    disruption_budget: DisruptionBudget
+
+
+class RedisSettings(_Section):
+    shards: Annotated[int, Field(ge=1, le=500)]
+    # At least one replica per shard, or there is nothing to fail over to.
+    replicas_per_shard: Annotated[int, Field(ge=1, le=5)]
+    node_type: Annotated[str, StringConstraints(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")]
+    engine_version: Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?$")]
+    port: Annotated[int, Field(ge=1, le=65535)]
+    password: Secret
+    ssl: bool
+    at_rest_encryption: bool
+    snapshot_retention_days: Annotated[int, Field(ge=0, le=35)]
+    retry_attempts: Annotated[int, Field(ge=0)]
+    retry_delay: Duration
+
+
+class DistributedCache(_Section):
+    redis_cluster: RedisSettings
+
+
+class ConnectionPool(_Section):
+    max_open_conns: Annotated[int, Field(ge=1)]
+    max_idle_conns: Annotated[int, Field(ge=0)]
+    conn_max_lifetime: Duration
+
+
+class DatabaseLogin(_Section):
+    """The [database] primary block: how the app connects and authenticates."""
+
+    port: Annotated[int, Field(ge=1150, le=65535)]
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+    user: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+    password: Secret
+    pool: ConnectionPool
+
+
+class Database(_Section):
+    primary_region: RegionName
+    replica_regions: list[RegionName]
+    engine_version: Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?$")]
+    instance_class: Annotated[str, StringConstraints(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")]
+    allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)]
+    max_allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)]
+    multi_az: bool
+    # Fewer than 7 days of point-in-time recovery is not a production database.
+    backup_retention_days: Annotated[int, Field(ge=7, le=35)]
+    max_connections: Annotated[int, Field(ge=10, le=262143)]
+    primary: DatabaseLogin
+
+
+class ResourceAmounts(_Section):
+    cpu: CpuQuantity
+    memory: MemoryQuantity
+
+
+class ContainerResources(_Section):
+    requests: ResourceAmounts
+    limits: ResourceAmounts
+
+
+class HttpProbe(_Section):
+    path: HttpPath
+    initial_delay_seconds: Annotated[int, Field(ge=0)]
+    period_seconds: Annotated[int, Field(ge=1)]
+
+
+class App(_Section):
+    name: DnsLabel
+    namespace: DnsLabel
+    image: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9./_-]*$")]
+    port: Annotated[int, Field(ge=1, le=65535)]
+    resources: ContainerResources
+    liveness: HttpProbe
+    readiness: HttpProbe
+
+
+class RegionSettings(_Section):
+    """Everything one region's stack needs from global.tsk."""
+
+    global_: GlobalSection = Field(alias="global")
+    regional_config: dict[str, RegionProfile]
+    regional_settings: RegionalSettings
+    performance: Performance
+    monitoring: Monitoring
+    scaling: Scaling
+    distributed_cache: DistributedCache
+    database: Database
+    app: App
+
+    @property
+    def region(self) -> str:
+        return self.global_.region
+
+    @property
+    def zone(self) -> str:
+        return self.global_.zone
+
+    @property
+    def is_database_primary(self) -> bool:
+        """True in the region that holds the writable database."""
+        return self.region == self.database.primary_region
+
+    @property
+    def profile(self) -> RegionProfile:
+        """This region's block of [regional_config]."""
+        return self.regional_config[region_key(self.region)]
+
+
+def region_key(region: str) -> str:
+    """The [regional_config] block name of a region: us-east-1 -> us_east_1."""
+    return region.replace("-", "_")
+
+
+def load_region_settings(path: Path, *, providers: Providers) -> tuple[RegionSettings, Document]:
+    """Evaluate global.tsk with the stack's providers and validate it into one region's settings."""
+    document = evaluate_file(path, providers=providers)
+    return settings_from_document(document), document
+
+
+def settings_from_document(document: Document) -> RegionSettings:
+    """Validate an evaluated document; any problem is a SettingsError at the offending value's position."""
+    try:
+        settings = RegionSettings.model_validate(document.data)
+    except ValidationError as error:
+        raise _translate(error, document) from None
+    for path, message in _contradictions(settings):
+        raise _error_at(document, path, message)
+    return settings
+
+
+def _contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath, str]]:
+    """Rules that span several values; each names the value a user should change."""
+    autoscaler = settings.scaling.autoscaler
+    if autoscaler.min_replicas > autoscaler.max_replicas:
+        yield (
+            ("scaling", "autoscaler", "min_replicas"),
+            f"min_replicas ({autoscaler.min_replicas}) is above max_replicas ({autoscaler.max_replicas}); "
+            "expected min_replicas <= max_replicas",
+        )
+    budget = settings.scaling.disruption_budget
+    if budget.min_available >= autoscaler.min_replicas:
+        yield (
+            ("scaling", "disruption_budget", "min_available"),
+            f"min_available ({budget.min_available}) must be below the autoscaler's min_replicas "
+            f"({autoscaler.min_replicas}), or no node could ever be drained",
+        )
+    yield from _region_contradictions(settings)
+    yield from _database_contradictions(settings)
+    redis = settings.distributed_cache.redis_cluster
+    if not redis.ssl:
+        yield (
+            ("distributed_cache", "redis_cluster", "ssl"),
+            "found ssl: false; expected true (ElastiCache accepts an auth token only over TLS)",
+        )
+
+
+def _region_contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath, str]]:
+    known = sorted(key.replace("_", "-") for key in settings.regional_config)
+    if region_key(settings.region) not in settings.regional_config:
+        yield (
+            ("global", "region"),
+            f"unknown region {settings.region!r}; expected one of {', '.join(known)} "
+            "(add a block to [regional_config] for a new region)",
+        )
+    if not settings.zone.startswith(settings.region):
+        yield (("global", "zone"), f"zone {settings.zone!r} is not in region {settings.region!r}")
+
+
+def _database_contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath, str]]:
+    database = settings.database
+    if database.primary_region in database.replica_regions:
+        index = database.replica_regions.index(database.primary_region)
+        yield (
+            ("database", "replica_regions", index),
+            f"{database.primary_region!r} is the primary region; it cannot also hold a replica",
+        )
+    if settings.region != database.primary_region and settings.region not in database.replica_regions:
+        yield (
+            ("database", "replica_regions"),
+            f"region {settings.region!r} is neither the primary region ({database.primary_region}) nor in "
+            "replica_regions; expected it listed in replica_regions",
+        )
+    if database.max_allocated_storage_gb < database.allocated_storage_gb:
+        yield (
+            ("database", "max_allocated_storage_gb"),
+            f"max_allocated_storage_gb ({database.max_allocated_storage_gb}) is below allocated_storage_gb "
+            f"({database.allocated_storage_gb})",
+        )
+    pool = database.primary.pool
+    if pool.max_idle_conns > pool.max_open_conns:
+        yield (
+            ("database", "primary", "pool", "max_idle_conns"),
+            f"max_idle_conns ({pool.max_idle_conns}) is above max_open_conns ({pool.max_open_conns})",
+        )
+
+
+def _translate(error: ValidationError, document: Document) -> SettingsError:
+    """Turn pydantic's first error (in file order) into a positioned SettingsError."""
+    problems = sorted(error.errors(), key=lambda detail: _sort_key(document, detail))
+    first = problems[0]
+    path = _doc_path(first["loc"])
+    message = f"{_dotted(path)}: {_describe(first, document)}"
+    if len(problems) > 1:
+        message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+    return _error_at(document, path, message)
+
+
+def _sort_key(document: Document, detail: ErrorDetails) -> tuple[int, int]:
+    line, column = _position(document, _doc_path(detail["loc"]))[1:]
+    return line, column
+
+
+def _doc_path(loc: Sequence[Any]) -> DocPath:
+    return tuple(part for part in loc if isinstance(part, str | int))
+
+
+def _dotted(path: DocPath) -> str:
+    return ".".join(str(part) for part in path) or "(document)"
+
+
+def _describe(detail: ErrorDetails, document: Document) -> str:
+    """What was found and what was expected, in the .tsk's terms and without secret values."""
+    kind = detail["type"]
+    if kind == "missing":
+        return f"missing; expected a value for {detail['loc'][-1]!r}"
+    if kind == "extra_forbidden":
+        return f"unknown key {detail['loc'][-1]!r}; expected one of: {_allowed_keys(detail['loc'])}"
+    expected = _EXPECTED.get(kind, detail["msg"][0].lower() + detail["msg"][1:])
+    return f"found {_shown(detail.get('input'))}; expected {expected.removeprefix('input ')}"
+
+
+_EXPECTED: Mapping[str, str] = {
+    "int_type": "an integer",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "list_type": "an array",
+    "dict_type": "a block",
+    "model_type": "a block",
+    "is_instance_of": "a secret from @env.secure(...)",
+}
+
+
+def _allowed_keys(loc: Sequence[Any]) -> str:
+    model: type[BaseModel] = RegionSettings
+    for part in loc[:-1]:
+        annotation = _field_model(model, part)
+        if annotation is None:
+            return "(see settings.py)"
+        model = annotation
+    return ", ".join(field.alias or name for name, field in model.model_fields.items())
+
+
+def _field_model(model: type[BaseModel], key: Any) -> type[BaseModel] | None:
+    for name, field in model.model_fields.items():
+        if key in (name, field.alias):
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                return annotation
+            args = getattr(annotation, "__args__", ())
+            if len(args) == 2 and isinstance(args[1], type) and issubclass(args[1], BaseModel):
+                return args[1]
+    if model is RegionProfile or isinstance(key, int):
+        return model
+    return None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Secret):
+        return "a secret"
+    if isinstance(value, dict):
+        return "a block"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}" (a string)'
+    return repr(value)
+
+
+def _error_at(document: Document, path: DocPath, message: str) -> SettingsError:
+    file, line, column = _position(document, path)
+    return SettingsError(message, file=file, line=line, column=column)
+
+
+def _position(document: Document, path: DocPath) -> tuple[str, int, int]:
+    """The position of the value at path, or of its nearest ancestor that exists (a missing key's block)."""
+    for end in range(len(path), 0, -1):
+        try:
+            provenance = document.provenance(path[:end])
+        except (KeyError, IndexError, TypeError, ValueError, TuskError):
+            continue
+        return provenance.file, provenance.line, provenance.column
+    return _document_file(document), 1, 1
+
+
+def _document_file(document: Document) -> str:
+    for _path, provenance in document.provenance_items():
+        return provenance.file
+    return "global.tsk"

@@ -1,0 +1,241 @@
+"""A stack's own configuration (Pulumi.<stack>.yaml): what belongs to the stack rather than to global.tsk.
+
+The program reads values through `pulumi.Config`; this module types them and, when one is wrong, points at
+the key in Pulumi.<stack>.yaml (file:line:col) so the message is as actionable as a global.tsk error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tusk_infra.tusk import TuskError
+
+PROJECT = "tusk-infra"
+
+# Stack config keys: (field, key in the tusk-infra namespace, kind, required). aws:region is handled apart.
+CONFIG_KEYS: tuple[tuple[str, str, str, bool], ...] = (
+    ("zones", "zones", "list", True),
+    ("instance", "instance", "str", True),
+    ("vpc_id", "vpcId", "str", True),
+    ("subnet_ids", "subnetIds", "list", True),
+    ("app_security_group_id", "appSecurityGroupId", "str", True),
+    ("kubeconfig", "kubeconfig", "str", False),
+    ("kube_context", "kubeContext", "str", True),
+    ("image_tag", "imageTag", "str", True),
+    ("database_primary_stack", "databasePrimaryStack", "str", True),
+)
+REGION_KEY = "aws:region"
+
+_PATTERNS: Mapping[str, re.Pattern[str]] = {
+    "vpc_id": re.compile(r"^vpc-[0-9a-f]{8,17}$"),
+    "subnet_ids": re.compile(r"^subnet-[0-9a-f]{8,17}$"),
+    "app_security_group_id": re.compile(r"^sg-[0-9a-f]{8,17}$"),
+    "image_tag": re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
+    "database_primary_stack": re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$"),
+}
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+class StackConfigError(TuskError):
+    """A Pulumi.<stack>.yaml value is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """One stack's typed configuration."""
+
+    stack: str
+    region: str
+    zones: tuple[str, ...]
+    instance: str
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+    app_security_group_id: str
+    # Without kubeconfig the Kubernetes provider uses the ambient one ($KUBECONFIG or ~/.kube/config).
+    kubeconfig: str | None
+    kube_context: str
+    image_tag: str
+    database_primary_stack: str
+    # Where the values were written, for positioned errors found later (None: no stack file was found).
+    source: StackFile | None = field(default=None, compare=False, repr=False)
+
+    def error(self, key: str, message: str) -> StackConfigError:
+        """A StackConfigError at a key of this stack's file."""
+        return _error(self.source or _unknown_file(self.stack), key, message)
+
+    @property
+    def zone(self) -> str:
+        """The stack's home zone: the first of its zones."""
+        return self.zones[0]
+
+    @property
+    def database_primary_stack_name(self) -> str:
+        """The bare stack name of the database primary (organization/project/ prefix removed)."""
+        return self.database_primary_stack.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class StackFile:
+    """A Pulumi.<stack>.yaml as written: config values, which are encrypted, and where each key sits."""
+
+    path: Path
+    values: dict[str, Any]
+    secure_keys: frozenset[str]
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, key: str) -> tuple[str, int, int]:
+        """file, line, column of a key (of the config block when the key is absent)."""
+        line, column = self.positions.get(key, self.positions.get("", (1, 1)))
+        return str(self.path), line, column
+
+
+def stack_file_path(project_dir: Path, stack: str) -> Path:
+    """Where a stack's settings live."""
+    return project_dir / f"Pulumi.{stack}.yaml"
+
+
+def load_stack_file(path: Path) -> StackFile:
+    """Read Pulumi.<stack>.yaml keeping each key's position; malformed YAML is a positioned error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise StackConfigError(f"cannot read stack file: {error.strerror}", file=str(path), line=1, column=1) from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise StackConfigError(
+            f"invalid YAML: {error.problem}", file=str(path), line=line, column=column
+        ) from None
+    return _stack_file_from_nodes(path, root)
+
+
+def _stack_file_from_nodes(path: Path, root: yaml.Node | None) -> StackFile:
+    config_node = _mapping_entry(root, "config")
+    if config_node is None:
+        return StackFile(path, {}, frozenset(), {"": (1, 1)})
+    if not isinstance(config_node, yaml.MappingNode):
+        line, column = _mark(config_node)
+        raise StackConfigError("expected a mapping under 'config:'", file=str(path), line=line, column=column)
+    values: dict[str, Any] = {}
+    secure: set[str] = set()
+    positions = {"": _mark(config_node)}
+    for key_node, value_node in config_node.value:
+        key = str(key_node.value)
+        positions[key] = _mark(key_node)
+        value = yaml.SafeLoader(yaml.serialize(value_node)).get_single_data()
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secure.add(key)
+        values[key] = value
+    return StackFile(path, values, frozenset(secure), positions)
+
+
+def _mapping_entry(node: yaml.Node | None, name: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key_node, value_node in node.value:
+        if key_node.value == name:
+            return value_node
+    return None
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def config_strings(stack_file: StackFile) -> dict[str, str]:
+    """The stack's plain config as the Pulumi engine hands it to a program: strings, objects as JSON."""
+    strings: dict[str, str] = {}
+    for key, value in stack_file.values.items():
+        if key in stack_file.secure_keys:
+            continue
+        strings[key] = _as_config_string(value)
+    return strings
+
+
+def _as_config_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def parse_stack_config(stack: str, raw: Mapping[str, str | None], stack_file: StackFile | None) -> StackConfig:
+    """Type the raw config strings (full keys, e.g. 'tusk-infra:vpcId') of one stack."""
+    where = stack_file or _unknown_file(stack)
+    region = _required(raw, REGION_KEY, where)
+    if not _REGION.match(region):
+        raise _error(where, REGION_KEY, f"{REGION_KEY}: found {region!r}; expected an AWS region like 'us-east-1'")
+    fields: dict[str, Any] = {}
+    for name, key, kind, required in CONFIG_KEYS:
+        full_key = f"{PROJECT}:{key}"
+        text = _required(raw, full_key, where) if required else raw.get(full_key)
+        fields[name] = None if text is None else _typed(name, full_key, kind, text, where)
+    config = StackConfig(stack=stack, region=region, source=stack_file, **fields)
+    _check_zones(config, where)
+    return config
+
+
+def _required(raw: Mapping[str, str | None], key: str, where: StackFile) -> str:
+    value = raw.get(key)
+    if value is None or value == "":
+        raise _error(where, key, f"missing {key}; set it with `pulumi config set {key} <value>`")
+    return value
+
+
+def _typed(name: str, key: str, kind: str, text: str, where: StackFile) -> Any:
+    if kind == "str":
+        _check_pattern(name, key, text, where)
+        return text
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError:
+        items = None
+    if not isinstance(items, list) or not items or not all(isinstance(item, str) for item in items):
+        raise _error(where, key, f"{key}: found {text!r}; expected a non-empty list of strings")
+    for item in items:
+        _check_pattern(name, key, item, where)
+    return tuple(items)
+
+
+def _check_pattern(name: str, key: str, text: str, where: StackFile) -> None:
+    pattern = _PATTERNS.get(name)
+    if pattern is not None and not pattern.match(text):
+        raise _error(where, key, f"{key}: found {text!r}; expected a value matching {pattern.pattern}")
+
+
+def _check_zones(config: StackConfig, where: StackFile) -> None:
+    for zone in config.zones:
+        if not zone.startswith(config.region):
+            raise _error(
+                where, f"{PROJECT}:zones", f"{PROJECT}:zones: zone {zone!r} is not in region {config.region!r}"
+            )
+
+
+def _unknown_file(stack: str) -> StackFile:
+    return StackFile(Path(f"Pulumi.{stack}.yaml"), {}, frozenset())
+
+
+def _error(where: StackFile, key: str, message: str) -> StackConfigError:
+    file, line, column = where.position(key)
+    return StackConfigError(message, file=file, line=line, column=column, source_line=_line_text(file, line))
+
+
+def _line_text(file: str, line: int) -> str | None:
+    """The text of a line of the stack file, for the caret snippet (None if unreadable)."""
+    try:
+        lines = Path(file).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    return lines[line - 1] if 0 < line <= len(lines) else None
