@@ -1,0 +1,26 @@
+"""AWS type tokens and facts several policies share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tusk_policy.props import is_set, lookup
+
+RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+AWS_PROVIDER = "pulumi:providers:aws"
+
+
+def is_read_replica(props: Mapping[str, Any]) -> bool:
+    """An RDS instance with a replication source is a read replica; its source owns backups and multi-AZ."""
+    return is_set(lookup(props, "replicateSourceDb"))
+
+
+def arn_region(value: object) -> str | None:
+    """The region field of an ARN ("arn:aws:rds:us-east-1:123:db:x" -> "us-east-1"), else None."""
+    if not isinstance(value, str) or not value.startswith("arn:"):
+        return None
+    parts = value.split(":")
+    return parts[3] if len(parts) > 5 and parts[3] else None

@@ -1,0 +1,1 @@
+"""One module per policy; each exposes POLICY, a tusk_policy.model.PolicyDefinition."""
