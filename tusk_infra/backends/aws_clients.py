@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from tusk_infra.backends.deadline import DeadlineExceeded
 from tusk_infra.backends.errors import BackendError
+
+# The services this package talks to (a Literal, so boto3's typed overloads apply).
+AwsService = Literal["secretsmanager", "ssm", "cloudwatch"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +25,7 @@ class AwsOptions:
     total_attempts: int = 2
 
 
-def make_client(service: str, options: AwsOptions) -> Any:
+def make_client(service: AwsService, options: AwsOptions) -> Any:
     """A boto3 client for `service`; creating it sends nothing over the network."""
     # Imported here so runs that use no AWS backend never pay for (or depend on) boto3 at import time.
     import boto3
@@ -38,11 +41,12 @@ def make_client(service: str, options: AwsOptions) -> Any:
         session = boto3.session.Session(profile_name=options.profile, region_name=options.region)
         return session.client(service, endpoint_url=options.endpoint_url, config=config)
     except BotoCoreError as error:
-        raise BackendError(f"cannot set up the AWS {service} client: {describe_aws_failure(error)}") from error
+        cause = describe_aws_failure(error)
+        raise BackendError(f"cannot set up the AWS {service} client: {cause}") from error
 
 
 def describe_aws_failure(error: BaseException) -> str:
-    """A short cause for an AWS call that failed: the error code and AWS's message, or the transport problem."""
+    """A short cause for a failed AWS call: the error code and AWS's message, or the transport problem."""
     from botocore.exceptions import (
         ClientError,
         ConnectTimeoutError,

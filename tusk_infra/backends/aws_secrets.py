@@ -1,19 +1,28 @@
 """`@env.secure` sources backed by AWS Secrets Manager and SSM Parameter Store.
 
 Naming rule: `@env.secure("NAME")` in stack STACK reads the secret or parameter named
-`<prefix>NAME`, where the prefix template defaults to `/tusk-infra/{stack}/` (so `/tusk-infra/us-east-1/DB_PASSWORD`).
+`<prefix>NAME`, where the prefix template defaults to `/tusk-infra/{stack}/`
+(so `/tusk-infra/us-east-1/DB_PASSWORD`).
 A secret that does not exist is "not found" (None), so the evaluator can list every missing name at once;
 anything else (access denied, KMS, unreachable) is a BackendError that names the secret, never its value.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tusk_infra.backends.aws_clients import AwsOptions, describe_aws_failure, error_code, make_client
+from tusk_infra.backends.aws_clients import (
+    AwsOptions,
+    AwsService,
+    describe_aws_failure,
+    error_code,
+    make_client,
+)
 from tusk_infra.backends.deadline import call_with_deadline
 from tusk_infra.backends.errors import BackendError
 
@@ -25,6 +34,23 @@ _SECRET_NAME = re.compile(r"[A-Za-z0-9_.+=@-]+")
 
 # Secrets are read once per run, but a slow region must not hang a preview either.
 SECRET_DEADLINE_SECONDS = 10.0
+
+
+# botocore logs every response body at DEBUG, which for these calls is the secret itself. While a thread
+# reads a secret, that logger's records from that thread are dropped.
+_reading_secret = threading.local()
+
+
+class _HideSecretResponses(logging.Filter):
+    """Drops botocore's response-body DEBUG records emitted while this thread reads a secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(_reading_secret, "active", False)
+
+
+_BOTOCORE_BODY_LOGGERS = ("botocore.parsers", "botocore.endpoint", "botocore.httpchecksum")
+for _logger_name in _BOTOCORE_BODY_LOGGERS:
+    logging.getLogger(_logger_name).addFilter(_HideSecretResponses())
 
 
 @dataclass(frozen=True)
@@ -56,7 +82,7 @@ class SecretNaming:
 class _AwsSecretSource:
     """Shared lookup, memoising and error handling; subclasses make the one AWS call."""
 
-    service = ""
+    service: AwsService = "ssm"
     label = ""
     not_found_codes: frozenset[str] = frozenset()
 
@@ -84,7 +110,7 @@ class _AwsSecretSource:
         aws_name = self.naming.aws_name(name)
         client = self._get_client()
         try:
-            return call_with_deadline(lambda: self._fetch(client, aws_name), self._deadline)
+            return call_with_deadline(lambda: self._fetch_quietly(client, aws_name), self._deadline)
         except BackendError:
             raise
         except Exception as error:
@@ -99,6 +125,13 @@ class _AwsSecretSource:
             self._client = make_client(self.service, self._options)
         return self._client
 
+    def _fetch_quietly(self, client: Any, aws_name: str) -> str:
+        _reading_secret.active = True
+        try:
+            return self._fetch(client, aws_name)
+        finally:
+            _reading_secret.active = False
+
     def _fetch(self, client: Any, aws_name: str) -> str:
         raise NotImplementedError
 
@@ -106,7 +139,7 @@ class _AwsSecretSource:
 class SecretsManagerSource(_AwsSecretSource):
     """Reads `@env.secure` names from AWS Secrets Manager (the secret's current string value)."""
 
-    service = "secretsmanager"
+    service: AwsService = "secretsmanager"
     label = "AWS Secrets Manager"
     not_found_codes = frozenset({"ResourceNotFoundException"})
 
@@ -120,7 +153,7 @@ class SecretsManagerSource(_AwsSecretSource):
 class ParameterStoreSource(_AwsSecretSource):
     """Reads `@env.secure` names from SSM Parameter Store, decrypting SecureString parameters."""
 
-    service = "ssm"
+    service: AwsService = "ssm"
     label = "SSM Parameter Store"
     not_found_codes = frozenset({"ParameterNotFound"})
 

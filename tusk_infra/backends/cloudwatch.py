@@ -69,7 +69,7 @@ class UnresolvedPlaceholder(Exception):
 
 
 def resolve_spec(spec: MetricSpec, context: Mapping[str, str]) -> MetricSpec:
-    """Fill `{placeholders}` in the dimension values from `context`; UnresolvedPlaceholder if one is missing."""
+    """Fill `{placeholders}` in dimension values from `context`; UnresolvedPlaceholder if one is missing."""
     dimensions = tuple((key, _fill(value, context)) for key, value in spec.dimensions)
     return replace(spec, dimensions=dimensions)
 

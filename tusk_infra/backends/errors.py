@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class BackendError(Exception):
-    """A backend could not answer (access denied, unreachable, rejected query). Never carries a secret value."""
+    """A backend could not answer (access denied, unreachable, query rejected). Never holds a secret value."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -1,0 +1,185 @@
+"""The CloudWatch metrics provider: values read back from moto, and bounded fallbacks when AWS is not there."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tusk_infra.backends.aws_clients import AwsOptions
+from tusk_infra.backends.cloudwatch import (
+    DEFAULT_METRICS,
+    CloudWatchMetrics,
+    MetricSpec,
+    MetricWindow,
+    UnresolvedPlaceholder,
+    resolve_spec,
+)
+
+REGION = "us-east-1"
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+CPU = MetricSpec("ContainerInsights", "pod_cpu_utilization",
+                 (("ClusterName", "tusk-use1"), ("Namespace", "tusk"), ("Service", "tusklang-app")))
+REQUESTS = MetricSpec("AWS/ApplicationELB", "RequestCount", (("LoadBalancer", "app/tusk/1"),), "Sum",
+                      per_second=True)
+
+
+@pytest.fixture(autouse=True)
+def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+def put(spec: MetricSpec, points: list[tuple[int, float]]) -> None:
+    """Publish (minutes ago, value) points for a series."""
+    client = boto3.client("cloudwatch", region_name=REGION)
+    client.put_metric_data(
+        Namespace=spec.namespace,
+        MetricData=[
+            {
+                "MetricName": spec.metric,
+                "Dimensions": [{"Name": key, "Value": value} for key, value in spec.dimensions],
+                "Timestamp": NOW - timedelta(minutes=minutes, seconds=30),
+                "Value": value,
+            }
+            for minutes, value in points
+        ],
+    )
+
+
+def provider(specs: dict[str, MetricSpec], warnings: list[str], **kwargs: object) -> CloudWatchMetrics:
+    options = kwargs.pop("options", AwsOptions(region=REGION))
+    return CloudWatchMetrics(specs, options, clock=lambda: NOW, warn=warnings.append, **kwargs)  # type: ignore[arg-type]
+
+
+def test_average_over_the_window(aws: None) -> None:
+    put(CPU, [(0, 70.0), (1, 80.0), (2, 90.0), (30, 5.0)])  # the 30-minute-old point is outside 5 minutes
+    warnings: list[str] = []
+    assert provider({"cpu_usage": CPU}, warnings).metric("cpu_usage") == pytest.approx(80.0)
+    assert warnings == []
+
+
+def test_other_dimensions_are_not_mixed_in(aws: None) -> None:
+    put(CPU, [(0, 50.0)])
+    other_cluster = MetricSpec(CPU.namespace, CPU.metric, (("ClusterName", "other"),) + CPU.dimensions[1:])
+    put(other_cluster, [(0, 99.0)])
+    assert provider({"cpu_usage": CPU}, []).metric("cpu_usage") == pytest.approx(50.0)
+
+
+def test_sum_per_second_is_a_rate(aws: None) -> None:
+    put(REQUESTS, [(0, 6000.0), (1, 12000.0)])  # requests per minute
+    assert provider({"requests_per_second": REQUESTS}, []).metric("requests_per_second") == pytest.approx(150.0)
+
+
+def test_window_is_configurable(aws: None) -> None:
+    put(CPU, [(0, 10.0), (8, 40.0)])
+    ten_minutes = provider({"cpu_usage": CPU}, [], window=MetricWindow(seconds=600))
+    assert ten_minutes.metric("cpu_usage") == pytest.approx(25.0)
+
+
+def test_one_request_serves_every_metric(aws: None) -> None:
+    put(CPU, [(0, 42.0)])
+    put(REQUESTS, [(0, 60.0)])
+    calls: list[str] = []
+    client = boto3.client("cloudwatch", region_name=REGION)
+    client.meta.events.register("before-call.cloudwatch.*", lambda **kw: calls.append(kw["event_name"]))
+    metrics = CloudWatchMetrics({"cpu_usage": CPU, "requests_per_second": REQUESTS}, AwsOptions(),
+                                clock=lambda: NOW, client=client)
+    assert (metrics.metric("cpu_usage"), metrics.metric("requests_per_second")) == (42.0, 1.0)
+    assert calls == ["before-call.cloudwatch.GetMetricData"]
+
+
+def test_no_data_falls_back_with_one_warning(aws: None) -> None:
+    warnings: list[str] = []
+    metrics = provider({"cpu_usage": CPU}, warnings)
+    assert metrics.metric("cpu_usage") is None
+    assert metrics.metric("cpu_usage") is None
+    assert warnings == [
+        "metric 'cpu_usage': CloudWatch has no data for ContainerInsights/pod_cpu_utilization Average "
+        "(ClusterName=tusk-use1, Namespace=tusk, Service=tusklang-app) in the last 5 min; "
+        "using the expression's default"
+    ]
+
+
+def test_unmapped_metric_falls_back_with_the_reason() -> None:
+    warnings: list[str] = []
+    metrics = provider({}, warnings, unmapped={"cpu_usage": "its dimension {cluster} is not configured"})
+    assert metrics.metric("cpu_usage") is None
+    assert metrics.metric("disk_usage") is None
+    assert warnings == [
+        "metric 'cpu_usage': its dimension {cluster} is not configured; using the expression's default",
+        "metric 'disk_usage': no CloudWatch mapping for it (mapped metrics: none); using the expression's default",
+    ]
+
+
+def test_unreachable_endpoint_falls_back_within_two_seconds() -> None:
+    warnings: list[str] = []
+    options = AwsOptions(region=REGION, endpoint_url="http://127.0.0.1:9", connect_timeout=1, read_timeout=2)
+    metrics = provider({"cpu_usage": CPU, "requests_per_second": REQUESTS}, warnings, options=options,
+                       timeout=2.0)
+    started = time.monotonic()
+    assert metrics.metric("cpu_usage") is None
+    assert metrics.metric("requests_per_second") is None
+    assert time.monotonic() - started < 2.2
+    assert len(warnings) == 2
+    assert warnings[0].startswith("metric 'cpu_usage': CloudWatch unavailable (cannot reach AWS")
+    assert warnings[1].startswith("metric 'requests_per_second': CloudWatch unavailable (cannot reach AWS")
+
+
+def test_silent_endpoint_is_cut_off_at_the_timeout() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        options = AwsOptions(region=REGION, endpoint_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
+                             connect_timeout=5, read_timeout=5)
+        warnings: list[str] = []
+        metrics = provider({"cpu_usage": CPU}, warnings, options=options, timeout=0.5)
+        started = time.monotonic()
+        assert metrics.metric("cpu_usage") is None
+        assert time.monotonic() - started < 1.0
+    assert warnings == [
+        "metric 'cpu_usage': CloudWatch unavailable (AWS did not answer in time (no answer within 0.5 s)); "
+        "using the expression's default"
+    ]
+
+
+def test_missing_credentials_fall_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    warnings: list[str] = []
+    assert provider({"cpu_usage": CPU}, warnings).metric("cpu_usage") is None
+    assert warnings == [
+        "metric 'cpu_usage': CloudWatch unavailable (no AWS credentials found (environment, shared config "
+        "or instance role)); using the expression's default"
+    ]
+
+
+def test_default_map_fills_placeholders() -> None:
+    context = {"cluster": "tusk-use1", "namespace": "tusk", "service": "tusklang-app"}
+    assert resolve_spec(DEFAULT_METRICS["cpu_usage"], context) == CPU
+    with pytest.raises(UnresolvedPlaceholder) as missing:
+        resolve_spec(DEFAULT_METRICS["active_connections"], context)
+    assert missing.value.placeholder == "db_instance"
+
+
+def test_source_describes_the_series() -> None:
+    metrics = provider({"requests_per_second": REQUESTS}, [])
+    assert metrics.source("requests_per_second") == (
+        "CloudWatch AWS/ApplicationELB/RequestCount Sum per second (LoadBalancer=app/tusk/1)"
+    )
+    assert metrics.source("cpu_usage") is None

@@ -1,0 +1,261 @@
+"""Backend configuration: which live providers a run uses, read from a stack's `tusk-infra:` config keys.
+
+With no key set, every backend stays offline (no AWS, no database, in-process cache). Errors name the
+stack file's line and column, the key, what was found and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tusk_infra.backends.aws_secrets import DEFAULT_SECRET_PREFIX, SOURCE_KINDS
+from tusk_infra.backends.cloudwatch import MetricSpec
+from tusk_infra.backends.file_cache import DEFAULT_CACHE_DIR
+
+NAMESPACE = "tusk-infra:"
+METRICS_PROVIDERS = ("static", "cloudwatch")
+CACHE_KINDS = ("memory", "file")
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+class BackendConfigError(Exception):
+    """A backend setting is wrong; `str()` is `file:line:col: message`."""
+
+    def __init__(self, message: str, file: str = "<config>", line: int = 1, column: int = 1) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        super().__init__(f"{file}:{line}:{column}: {message}")
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """Which live backends to use and how; the defaults are all offline."""
+
+    stack: str | None = None
+    secret_sources: tuple[str, ...] = ()
+    secret_prefix: str = DEFAULT_SECRET_PREFIX
+    metrics_provider: str = "static"
+    metrics_window_seconds: int = 300
+    metrics_period_seconds: int = 60
+    metrics_timeout_seconds: float = 2.0
+    metric_dimensions: Mapping[str, str] = field(default_factory=dict)
+    metric_specs: Mapping[str, MetricSpec] = field(default_factory=dict)
+    cache: str = "memory"
+    cache_dir: str = DEFAULT_CACHE_DIR
+    database_url: str | None = None
+    query_timeout_ms: int = 5000
+    database_connect_timeout_seconds: int = 5
+    aws_region: str | None = None
+    aws_profile: str | None = None
+    aws_endpoint_url: str | None = None
+
+    @property
+    def uses_network(self) -> bool:
+        """True when some configured backend may reach AWS or a database."""
+        return bool(self.secret_sources) or self.metrics_provider == "cloudwatch" or bool(self.database_url)
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from `30s`, `5m`, `1h`, `1d`, `500ms` or a plain number of seconds; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration like '30s' or '5m', found {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.fullmatch(str(value))
+        if not match:
+            raise ValueError(f"expected a duration like '30s', '5m' or '500ms', found {value!r}")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"expected a positive duration, found {value!r}")
+    return seconds
+
+
+@dataclass(frozen=True)
+class _Key:
+    """One `tusk-infra:` key: the settings field it sets and how its value is checked."""
+
+    field: str
+    convert: Callable[[Any], Any]
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if value not in options:
+            raise ValueError(f"expected one of {', '.join(options)}, found {value!r}")
+        return str(value)
+
+    return convert
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, Mapping) and "secure" in value:
+        raise ValueError(
+            "found an encrypted Pulumi secret, which an offline run cannot decrypt; "
+            "pass it through the environment or the command line instead"
+        )
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a non-empty string, found {value!r}")
+    return value
+
+
+def _secret_sources(value: Any) -> tuple[str, ...]:
+    items = [part.strip() for part in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise ValueError(f"expected a list of secret sources ({', '.join(SOURCE_KINDS)}), found {value!r}")
+    return tuple(_choice(tuple(SOURCE_KINDS))(item) for item in items)
+
+
+def _window(value: Any) -> int:
+    seconds = parse_duration(value)
+    if seconds < 60:
+        raise ValueError(f"expected a window of at least 60s, found {value!r}")
+    return int(seconds)
+
+
+def _period(value: Any) -> int:
+    seconds = parse_duration(value)
+    # CloudWatch accepts 1, 5, 10, 30 (high resolution) or any multiple of 60.
+    if not (seconds in (1, 5, 10, 30) or (seconds >= 60 and seconds % 60 == 0)):
+        raise ValueError(f"expected 1s, 5s, 10s, 30s or a multiple of 60s, found {value!r}")
+    return int(seconds)
+
+
+def _timeout(value: Any) -> float:
+    seconds = parse_duration(value)
+    if seconds > 30:
+        raise ValueError(f"expected at most 30s (a preview must not wait long on metrics), found {value!r}")
+    return seconds
+
+
+def _milliseconds(value: Any) -> int:
+    return max(1, round(parse_duration(value) * 1000))
+
+
+def _whole_seconds(value: Any) -> int:
+    # libpq counts connect_timeout in whole seconds.
+    return max(1, round(parse_duration(value)))
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise ValueError(f"expected a mapping of names to strings, found {value!r}")
+    return {key: str(item) for key, item in value.items()}
+
+
+def _metric_specs(value: Any) -> dict[str, MetricSpec]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"expected a mapping of metric names to CloudWatch series, found {value!r}")
+    return {str(name): _metric_spec(str(name), spec) for name, spec in value.items()}
+
+
+def _metric_spec(name: str, spec: Any) -> MetricSpec:
+    allowed = {"namespace", "metric", "dimensions", "stat", "perSecond"}
+    if not isinstance(spec, Mapping) or not {"namespace", "metric"} <= set(spec) or set(spec) - allowed:
+        raise ValueError(
+            f"metric {name!r}: expected keys namespace, metric and optionally dimensions, stat, perSecond; "
+            f"found {spec!r}"
+        )
+    per_second = spec.get("perSecond", False)
+    if not isinstance(per_second, bool):
+        raise ValueError(f"metric {name!r}: perSecond must be true or false, found {per_second!r}")
+    return MetricSpec(
+        namespace=_text(spec["namespace"]),
+        metric=_text(spec["metric"]),
+        dimensions=tuple(sorted(_string_map(spec.get("dimensions", {})).items())),
+        stat=_text(spec.get("stat", "Average")),
+        per_second=per_second,
+    )
+
+
+STACK_KEYS: dict[str, _Key] = {
+    "tusk-infra:secretSources": _Key("secret_sources", _secret_sources),
+    "tusk-infra:secretPrefix": _Key("secret_prefix", _text),
+    "tusk-infra:metricsProvider": _Key("metrics_provider", _choice(METRICS_PROVIDERS)),
+    "tusk-infra:metricsWindow": _Key("metrics_window_seconds", _window),
+    "tusk-infra:metricsPeriod": _Key("metrics_period_seconds", _period),
+    "tusk-infra:metricsTimeout": _Key("metrics_timeout_seconds", _timeout),
+    "tusk-infra:metricsDimensions": _Key("metric_dimensions", _string_map),
+    "tusk-infra:metrics": _Key("metric_specs", _metric_specs),
+    "tusk-infra:cache": _Key("cache", _choice(CACHE_KINDS)),
+    "tusk-infra:cacheDir": _Key("cache_dir", _text),
+    "tusk-infra:databaseUrl": _Key("database_url", _text),
+    "tusk-infra:queryTimeout": _Key("query_timeout_ms", _milliseconds),
+    "tusk-infra:databaseConnectTimeout": _Key("database_connect_timeout_seconds", _whole_seconds),
+    "tusk-infra:awsEndpointUrl": _Key("aws_endpoint_url", _text),
+    "aws:region": _Key("aws_region", _text),
+    "aws:profile": _Key("aws_profile", _text),
+}
+
+# Converters shared with the command-line options in selection.py.
+CONVERTERS: dict[str, Callable[[Any], Any]] = {key.field: key.convert for key in STACK_KEYS.values()}
+
+
+def settings_from_stack_config(
+    config: Mapping[str, Any],
+    *,
+    stack: str | None = None,
+    file: str = "<stack config>",
+    positions: Mapping[str, tuple[int, int]] | None = None,
+    base: BackendSettings | None = None,
+) -> BackendSettings:
+    """BackendSettings from a stack's `config:` mapping; other keys are left to their owners."""
+    settings = replace(base or BackendSettings(), stack=stack or (base.stack if base else None))
+    changes: dict[str, Any] = {}
+    for key, spec in STACK_KEYS.items():
+        if key not in config:
+            continue
+        try:
+            changes[spec.field] = spec.convert(config[key])
+        except ValueError as error:
+            line, column = (positions or {}).get(key, (1, 1))
+            raise BackendConfigError(f"{key}: {error}", file, line, column) from None
+    return replace(settings, **changes)
+
+
+def load_stack_settings(path: Path, stack: str, base: BackendSettings | None = None) -> BackendSettings:
+    """BackendSettings from `Pulumi.<stack>.yaml`, with errors pointing at the file's lines."""
+    config, positions = read_stack_config(path)
+    return settings_from_stack_config(config, stack=stack, file=str(path), positions=positions, base=base)
+
+
+def read_stack_config(path: Path) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
+    """The `config:` mapping of a Pulumi stack file and the line/column of each key's value."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        root = yaml.compose(text)
+        document = yaml.safe_load(text) or {}
+    except OSError as error:
+        raise BackendConfigError(f"cannot read the stack file: {error.strerror}", str(path)) from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise BackendConfigError(f"invalid YAML: {error.problem}", str(path), line, column) from None
+    config = document.get("config") if isinstance(document, dict) else None
+    if config is None:
+        return {}, {}
+    if not isinstance(config, dict):
+        raise BackendConfigError(f"'config' must be a mapping, found {type(config).__name__}", str(path))
+    return config, _value_positions(root)
+
+
+def _value_positions(root: yaml.Node | None) -> dict[str, tuple[int, int]]:
+    positions: dict[str, tuple[int, int]] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return positions
+    for key_node, value_node in root.value:
+        if key_node.value == "config" and isinstance(value_node, yaml.MappingNode):
+            for config_key, config_value in value_node.value:
+                mark = config_value.start_mark
+                positions[str(config_key.value)] = (mark.line + 1, mark.column + 1)
+    return positions

@@ -1,0 +1,133 @@
+"""A persistent `@cache` provider: one SQLite file (stdlib sqlite3, WAL) shared safely by concurrent runs.
+
+Keys are stored hashed (a key may be derived from input values); values are stored as JSON. A value that
+holds a Secret, or is not plain JSON, is never written: it is simply recomputed on the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tusk_infra.backends.errors import BackendError
+from tusk_infra.tusk.providers import CacheHit
+from tusk_infra.tusk.values import Secret
+
+DEFAULT_CACHE_DIR = ".tusk-cache"
+CACHE_FILE_NAME = "cache.sqlite3"
+# How long a run waits for the other run's write lock before giving up on one cache operation.
+BUSY_TIMEOUT_MS = 5000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    key_hash TEXT PRIMARY KEY,
+    value_json TEXT NOT NULL,
+    expires_at REAL NOT NULL
+)
+"""
+
+
+class FileCache:
+    """A CacheProvider backed by `<directory>/cache.sqlite3`; expired entries are never returned."""
+
+    def __init__(
+        self,
+        directory: Path | str = DEFAULT_CACHE_DIR,
+        *,
+        clock: Callable[[], float] = time.time,
+        warn: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        self.path = Path(directory) / CACHE_FILE_NAME
+        self._clock = clock
+        self._warn = warn
+        self._warned = False
+        self._db = _open(self.path)
+
+    def get(self, key: str) -> CacheHit | None:
+        """The cached value if present and not expired."""
+        try:
+            row = self._db.execute(
+                "SELECT value_json FROM entries WHERE key_hash = ? AND expires_at > ?",
+                (_hash(key), self._clock()),
+            ).fetchone()
+        except sqlite3.Error as error:
+            self._degrade(error)
+            return None
+        return None if row is None else CacheHit(json.loads(row[0]))
+
+    def put(self, key: str, value: Any, ttl_seconds: float) -> None:
+        """Store `value` for `ttl_seconds`, unless it holds a secret or is not plain JSON."""
+        encoded = _encode(value)
+        if encoded is None or ttl_seconds <= 0:
+            return
+        now = self._clock()
+        try:
+            # Autocommit: each statement is its own short transaction, so a concurrent run waits
+            # at most one statement for the write lock.
+            self._db.execute(
+                "INSERT INTO entries (key_hash, value_json, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key_hash) DO UPDATE SET value_json = excluded.value_json, "
+                "expires_at = excluded.expires_at",
+                (_hash(key), encoded, now + ttl_seconds),
+            )
+            self._db.execute("DELETE FROM entries WHERE expires_at <= ?", (now,))
+        except sqlite3.Error as error:
+            self._degrade(error)
+
+    def close(self) -> None:
+        """Close the database file."""
+        self._db.close()
+
+    def _degrade(self, error: sqlite3.Error) -> None:
+        # A cache problem must not fail a run: the expression is just evaluated again. Say so once.
+        if not self._warned:
+            self._warned = True
+            self._warn(f"persistent cache {self.path} unavailable ({error}); evaluating without it")
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # WAL lets one run read while another writes; NORMAL sync is durable enough for a cache.
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute(_SCHEMA)
+        if path.stat().st_uid == os.getuid():
+            os.chmod(path, 0o600)
+    except (OSError, sqlite3.Error) as error:
+        raise BackendError(
+            f"cannot use {path} as the persistent cache: {error} (choose another directory with --cache-dir)"
+        ) from None
+    return db
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _encode(value: Any) -> str | None:
+    """JSON text for a plain value; None for anything holding a Secret or not representable."""
+    if _holds_secret(value):
+        return None
+    try:
+        return json.dumps(value, allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError):
+        return None
+
+
+def _holds_secret(value: Any) -> bool:
+    if isinstance(value, Secret):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_secret(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_secret(item) for item in value)
+    return False

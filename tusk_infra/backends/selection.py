@@ -1,0 +1,232 @@
+"""Turn backend settings (stack config and command-line options) into the evaluator's `Providers`.
+
+This is the only place live backends are chosen. With nothing configured the result is exactly the offline
+defaults handed in: no AWS client is created and no database is opened, so no network call can happen.
+Building Providers also registers the PostgreSQL `@query` adapter, which opens no connection until used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Callable, Mapping
+from datetime import UTC
+from typing import Any
+
+from tusk_infra.backends import postgres
+from tusk_infra.backends.aws_clients import AwsOptions
+from tusk_infra.backends.aws_secrets import SOURCE_KINDS, SecretNaming
+from tusk_infra.backends.cloudwatch import (
+    DEFAULT_METRICS,
+    CloudWatchMetrics,
+    MetricSpec,
+    MetricWindow,
+    UnresolvedPlaceholder,
+    resolve_spec,
+)
+from tusk_infra.backends.config import (
+    CACHE_KINDS,
+    CONVERTERS,
+    METRICS_PROVIDERS,
+    BackendConfigError,
+    BackendSettings,
+)
+from tusk_infra.backends.file_cache import FileCache
+from tusk_infra.tusk.providers import MetricsProvider, Providers, SecretSource
+
+# Read when neither the command line nor the stack config names a database.
+DATABASE_URL_ENV = "TUSK_DATABASE_URL"
+
+# Secrets are few and read once; they may wait longer than metrics, but never forever.
+SECRET_TIMEOUTS = {"connect_timeout": 2.0, "read_timeout": 3.0, "total_attempts": 3}
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the live-backend options (`--metrics-provider`, `--cache-dir`, ...) to a command's parser."""
+    group = parser.add_argument_group("live backends (default: offline)")
+    group.add_argument("--secrets-from", dest="backend_secret_sources", action="append",
+                       choices=sorted(SOURCE_KINDS), metavar="SOURCE",
+                       help="also read @env.secure from AWS: secretsmanager or ssm (repeatable, in order)")
+    group.add_argument("--secret-prefix", dest="backend_secret_prefix", metavar="PREFIX",
+                       help="AWS name prefix for secrets (default /tusk-infra/{stack}/)")
+    group.add_argument("--metrics-provider", dest="backend_metrics_provider", choices=METRICS_PROVIDERS,
+                       help="where @metrics reads live values (default: static)")
+    group.add_argument("--metrics-window", dest="backend_metrics_window", metavar="DURATION",
+                       type=_option("metrics_window_seconds"), help="average metrics over this window (5m)")
+    group.add_argument("--metrics-timeout", dest="backend_metrics_timeout", metavar="DURATION",
+                       type=_option("metrics_timeout_seconds"), help="total time allowed for metrics (2s)")
+    group.add_argument("--metric-dimension", dest="backend_metric_dimensions", action="append",
+                       type=_assignment, metavar="NAME=VALUE",
+                       help="fill a {NAME} in the CloudWatch dimensions, e.g. cluster=prod-use1")
+    group.add_argument("--cache", dest="backend_cache", choices=CACHE_KINDS,
+                       help="memory (default) or file: keep @cache values between runs")
+    group.add_argument("--cache-dir", dest="backend_cache_dir", metavar="DIR",
+                       help="directory of the persistent cache (implies --cache file; default .tusk-cache)")
+    group.add_argument("--query-timeout", dest="backend_query_timeout", metavar="DURATION",
+                       type=_option("query_timeout_ms"), help="statement_timeout for @query (5s)")
+    group.add_argument("--aws-region", dest="backend_aws_region", metavar="REGION")
+    group.add_argument("--aws-profile", dest="backend_aws_profile", metavar="PROFILE")
+    group.add_argument("--aws-endpoint-url", dest="backend_aws_endpoint_url", metavar="URL",
+                       help="send AWS calls to this endpoint (e.g. a local emulator)")
+
+
+def settings_from_args(args: argparse.Namespace, base: BackendSettings | None = None) -> BackendSettings:
+    """`base` (e.g. from the stack config) overridden by whichever backend options were given."""
+    settings = base or BackendSettings()
+    changes: dict[str, Any] = {}
+    for option, field_name in _OPTION_FIELDS.items():
+        value = getattr(args, option, None)
+        if value is not None:
+            changes[field_name] = tuple(value) if field_name == "secret_sources" else value
+    dimensions = getattr(args, "backend_metric_dimensions", None)
+    if dimensions:
+        changes["metric_dimensions"] = {**settings.metric_dimensions, **dict(dimensions)}
+    if getattr(args, "backend_cache_dir", None) and not getattr(args, "backend_cache", None):
+        changes["cache"] = "file"
+    return dataclasses.replace(settings, **changes)
+
+
+_OPTION_FIELDS = {
+    "backend_secret_sources": "secret_sources",
+    "backend_secret_prefix": "secret_prefix",
+    "backend_metrics_provider": "metrics_provider",
+    "backend_metrics_window": "metrics_window_seconds",
+    "backend_metrics_timeout": "metrics_timeout_seconds",
+    "backend_cache": "cache",
+    "backend_cache_dir": "cache_dir",
+    "backend_query_timeout": "query_timeout_ms",
+    "backend_aws_region": "aws_region",
+    "backend_aws_profile": "aws_profile",
+    "backend_aws_endpoint_url": "aws_endpoint_url",
+}
+
+
+def build_providers(settings: BackendSettings, base: Providers | None = None) -> Providers:
+    """`base` (offline defaults, --env/--metric/--db already applied) with the configured live backends."""
+    providers = dataclasses.replace(base) if base is not None else Providers()
+    postgres.register(
+        postgres.PostgresLimits(settings.database_connect_timeout_seconds, settings.query_timeout_ms)
+    )
+
+    # Late-bound, so a caller that swaps `warn` afterwards still receives the backends' warnings.
+    def warn(message: str) -> None:
+        providers.warn(message)
+
+    providers.secrets = (*providers.secrets, *_secret_sources(settings))
+    providers.metrics = _metrics(settings, providers, warn)
+    if settings.cache == "file":
+        providers.cache = FileCache(
+            settings.cache_dir, clock=lambda: providers.clock().timestamp(), warn=warn
+        )
+    providers.database_url = providers.database_url or settings.database_url or providers.env.get(
+        DATABASE_URL_ENV
+    )
+    return providers
+
+
+def _secret_sources(settings: BackendSettings) -> list[SecretSource]:
+    if not settings.secret_sources:
+        return []
+    options = _aws_options(settings, **SECRET_TIMEOUTS)
+    naming = SecretNaming(settings.secret_prefix, settings.stack)
+    return [SOURCE_KINDS[kind](naming, options) for kind in settings.secret_sources]
+
+
+def _metrics(
+    settings: BackendSettings, providers: Providers, warn: Callable[[str], None]
+) -> MetricsProvider | None:
+    if settings.metrics_provider != "cloudwatch":
+        return providers.metrics
+    specs, unmapped = metric_map(settings)
+    # Split the time budget: at most half of it waiting for a connection, the rest for the answer.
+    timeout = settings.metrics_timeout_seconds
+    options = _aws_options(settings, connect_timeout=timeout / 2, read_timeout=timeout, total_attempts=2)
+    cloudwatch = CloudWatchMetrics(
+        specs,
+        options,
+        window=MetricWindow(settings.metrics_window_seconds, settings.metrics_period_seconds),
+        timeout=timeout,
+        unmapped=unmapped,
+        clock=lambda: providers.clock().astimezone(UTC),
+        warn=warn,
+    )
+    # Values given on the command line (--metric NAME=VALUE) win over CloudWatch.
+    return cloudwatch if providers.metrics is None else FirstAnswer(providers.metrics, cloudwatch)
+
+
+def metric_map(settings: BackendSettings) -> tuple[dict[str, MetricSpec], dict[str, str]]:
+    """The resolved CloudWatch series per metric name, and why any default metric is left unmapped."""
+    context = {
+        "region": settings.aws_region or "",
+        "stack": settings.stack or "",
+        **settings.metric_dimensions,
+    }
+    specs: dict[str, MetricSpec] = {}
+    unmapped: dict[str, str] = {}
+    for name, spec in {**DEFAULT_METRICS, **settings.metric_specs}.items():
+        try:
+            specs[name] = resolve_spec(spec, context)
+        except UnresolvedPlaceholder as missing:
+            if name in settings.metric_specs:
+                raise BackendConfigError(
+                    f"tusk-infra:metrics: metric {name!r} uses {{{missing.placeholder}}}, which "
+                    f"tusk-infra:metricsDimensions does not define"
+                ) from None
+            unmapped[name] = (
+                f"its CloudWatch dimension {{{missing.placeholder}}} is not configured "
+                f"(set tusk-infra:metricsDimensions.{missing.placeholder} or --metric-dimension "
+                f"{missing.placeholder}=...)"
+            )
+    return specs, unmapped
+
+
+def _aws_options(settings: BackendSettings, **timeouts: Any) -> AwsOptions:
+    return AwsOptions(
+        region=settings.aws_region,
+        endpoint_url=settings.aws_endpoint_url,
+        profile=settings.aws_profile,
+        **timeouts,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class FirstAnswer:
+    """Asks each metrics provider in turn; the first that knows the metric answers."""
+
+    first: MetricsProvider
+    then: MetricsProvider
+
+    def metric(self, name: str) -> float | None:
+        """The first provider's value, else the second's."""
+        value = self.first.metric(name)
+        return value if value is not None else self.then.metric(name)
+
+
+def _option(field_name: str) -> Callable[[str], Any]:
+    convert = CONVERTERS[field_name]
+
+    def parse(text: str) -> Any:
+        try:
+            return convert(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, found {text!r}")
+    return name, value
+
+
+def describe_settings(settings: BackendSettings) -> Mapping[str, str]:
+    """What each input kind is read from, without secrets (the database URL's password is masked)."""
+    return {
+        "secrets": ", ".join(("environment", *settings.secret_sources)),
+        "metrics": settings.metrics_provider,
+        "cache": f"file ({settings.cache_dir})" if settings.cache == "file" else "memory",
+        "database": postgres.redact_url(settings.database_url) if settings.database_url else "none",
+    }
+
