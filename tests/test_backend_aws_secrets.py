@@ -180,7 +180,8 @@ def test_secret_value_never_reaches_logs_or_errors(
 def test_bounded_client_configuration() -> None:
     from tusk_infra.backends.aws_clients import make_client
 
-    client = make_client("ssm", AwsOptions(region=REGION, connect_timeout=0.7, read_timeout=1.3, total_attempts=2))
+    options = AwsOptions(region=REGION, connect_timeout=0.7, read_timeout=1.3, total_attempts=2)
+    client = make_client("ssm", options)
     config: Config = client.meta.config
     assert (config.connect_timeout, config.read_timeout) == (0.7, 1.3)
     assert config.retries == {"total_max_attempts": 2, "mode": "standard"}

@@ -1,4 +1,4 @@
-"""The CloudWatch metrics provider: values read back from moto, and bounded fallbacks when AWS is not there."""
+"""The CloudWatch metrics provider: values read back from moto, bounded fallbacks when AWS is not there."""
 
 from __future__ import annotations
 
@@ -80,7 +80,8 @@ def test_other_dimensions_are_not_mixed_in(aws: None) -> None:
 
 def test_sum_per_second_is_a_rate(aws: None) -> None:
     put(REQUESTS, [(0, 6000.0), (1, 12000.0)])  # requests per minute
-    assert provider({"requests_per_second": REQUESTS}, []).metric("requests_per_second") == pytest.approx(150.0)
+    metrics = provider({"requests_per_second": REQUESTS}, [])
+    assert metrics.metric("requests_per_second") == pytest.approx(150.0)
 
 
 def test_window_is_configurable(aws: None) -> None:
@@ -120,7 +121,8 @@ def test_unmapped_metric_falls_back_with_the_reason() -> None:
     assert metrics.metric("disk_usage") is None
     assert warnings == [
         "metric 'cpu_usage': its dimension {cluster} is not configured; using the expression's default",
-        "metric 'disk_usage': no CloudWatch mapping for it (mapped metrics: none); using the expression's default",
+        "metric 'disk_usage': no CloudWatch mapping for it (mapped metrics: none); "
+        "using the expression's default",
     ]
 
 
