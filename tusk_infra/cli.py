@@ -10,6 +10,10 @@ from collections.abc import Sequence
 # Each module in tusk_infra.commands exposes `register(subparsers)`, which adds its parser and sets
 # `handler(args) -> int` as the default. Imported lazily so `tusk-infra eval` never pays for pulumi.
 COMMANDS: dict[str, str] = {
+    "eval": "eval",
+    "explain": "explain",
+    "preview": "preview",
+    "diff": "diff",
 }
 
 

@@ -1,0 +1,87 @@
+"""`tusk-infra eval FILE`: print the evaluated document as JSON or YAML."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from tusk_infra.tusk import Providers, StaticMetrics, TuskError, evaluate_file
+from tusk_infra.tusk.document import Document
+
+
+def register(subparsers: Any) -> None:
+    """Add the `eval` subcommand."""
+    parser = subparsers.add_parser("eval", help="evaluate a .tsk file and print the document")
+    parser.add_argument("file", metavar="FILE", help="the .tsk file to evaluate")
+    add_input_arguments(parser)
+    parser.add_argument("--format", choices=("json", "yaml"), default="json", help="output format (default json)")
+    parser.add_argument("--show-secrets", action="store_true", help="print secret values instead of [secret]")
+    parser.set_defaults(handler=run)
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """The inputs an evaluation may take from the command line (shared with `explain`)."""
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="set an environment variable for @env (overrides the process environment)")
+    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                        help="supply a global the file does not declare")
+    parser.add_argument("--metric", action="append", default=[], metavar="NAME=VALUE",
+                        help="a value for @metrics(NAME, default)")
+    parser.add_argument("--db", metavar="URL", help="database for @query, e.g. sqlite:///app.db")
+
+
+def evaluate_from_args(args: argparse.Namespace) -> Document:
+    """Evaluate args.file with the inputs given on the command line; usage errors exit 2."""
+    env = dict(os.environ)
+    env.update(_pairs(args.env, "--env"))
+    metrics = {name: _number(value, name) for name, value in _pairs(args.metric, "--metric").items()}
+    providers = Providers(env=env, metrics=StaticMetrics(metrics) if metrics else None, database_url=args.db,
+                          warn=lambda message: print(f"warning: {message}", file=sys.stderr))
+    return evaluate_file(args.file, variables=_pairs(args.var, "--var"), providers=providers)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the document; on a TuskError print it on stderr and return 1, with nothing on stdout."""
+    try:
+        document = evaluate_from_args(args)
+    except TuskError as error:
+        print(error.render(), file=sys.stderr)
+        return 1
+    print(render_document(document.to_plain(show_secrets=args.show_secrets), args.format))
+    return 0
+
+
+def render_document(plain: Any, output_format: str) -> str:
+    """JSON (document order, deterministic) or YAML text of plain data."""
+    if output_format == "yaml":
+        import yaml
+
+        text: str = yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, default_flow_style=False)
+        return text.rstrip("\n")
+    return json.dumps(plain, indent=2, ensure_ascii=False)
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items:
+        name, separator, value = item.partition("=")
+        if not separator or not name:
+            _usage_error(f"{option} expects NAME=VALUE, found {item!r}")
+        pairs[name] = value
+    return pairs
+
+
+def _number(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        _usage_error(f"--metric {name} expects a number, found {text!r}")
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def _usage_error(message: str) -> None:
+    print(f"tusk-infra: error: {message}", file=sys.stderr)
+    raise SystemExit(2)

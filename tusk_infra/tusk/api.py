@@ -1,0 +1,56 @@
+"""The entry points: evaluate a .tsk file or text into a Document."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tusk_infra.tusk.document import Document
+from tusk_infra.tusk.errors import SourceText, TuskError
+from tusk_infra.tusk.evaluator import Evaluator, unique_inputs
+from tusk_infra.tusk.operators import Resources
+from tusk_infra.tusk.parser import parse
+from tusk_infra.tusk.providers import Providers
+from tusk_infra.tusk.tables import Layout
+
+
+def evaluate_text(
+    text: str,
+    *,
+    filename: str = "<string>",
+    variables: Mapping[str, Any] | None = None,
+    providers: Providers | None = None,
+) -> Document:
+    """Parse and evaluate TuskLang text; every problem is a TuskError naming filename:line:col."""
+    source = SourceText(text, filename)
+    layout = Layout(source)
+    layout.add(parse(source))
+    evaluator = Evaluator(layout, variables or {}, providers if providers is not None else Providers())
+    try:
+        data = evaluator.run()
+    finally:
+        if isinstance(evaluator.resources, Resources):
+            evaluator.resources.database.close()
+    return Document(data, layout, unique_inputs(evaluator.all_inputs), tuple(evaluator.warnings))
+
+
+def evaluate_file(
+    path: str | Path,
+    *,
+    variables: Mapping[str, Any] | None = None,
+    providers: Providers | None = None,
+) -> Document:
+    """Evaluate a .tsk file; errors name the path as given."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as failure:
+        raise TuskError(f"cannot read the file: {failure.strerror or failure}", name, 1, 1) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as failure:
+        line = raw.count(b"\n", 0, failure.start) + 1
+        column = failure.start - (raw.rfind(b"\n", 0, failure.start) + 1) + 1
+        raise TuskError("the file is not valid UTF-8", name, line, column) from None
+    return evaluate_text(text.removeprefix("\ufeff"), filename=name, variables=variables, providers=providers)

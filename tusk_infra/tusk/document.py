@@ -1,0 +1,159 @@
+"""The result of evaluating a file: plain data plus where every value came from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from tusk_infra.tusk.errors import TuskError, quoted_list, suggestion
+from tusk_infra.tusk.evaluator import unique_inputs
+from tusk_infra.tusk.syntax import ArrayLit, Expr, ObjectLit
+from tusk_infra.tusk.tables import Entry, Layout, Table
+from tusk_infra.tusk.values import SECRET_MASK, InputUse, Provenance, Secret
+
+PathLike = str | tuple[str | int, ...]
+
+
+class PathNotFound(TuskError, KeyError):
+    """`provenance()` / `explain` asked for a path the document does not have."""
+
+
+class Document:
+    """An evaluated .tsk file: `data` (globals excluded), provenance per value, inputs used and warnings."""
+
+    def __init__(
+        self, data: dict[str, Any], layout: Layout, inputs: tuple[InputUse, ...], warnings: tuple[str, ...]
+    ) -> None:
+        self.data = data
+        self.inputs = inputs
+        self.warnings = warnings
+        self._layout = layout
+        self._source = layout.source
+
+    def to_plain(self, show_secrets: bool = False) -> Any:
+        """A JSON-ready copy of the data; secrets become "[secret]" unless show_secrets."""
+        return _plain(self.data, show_secrets)
+
+    def get(self, path: PathLike) -> Any:
+        """The value at a dotted path (or tuple path; list items by index)."""
+        return self._locate(_split_path(path))[0]
+
+    def provenance(self, path: PathLike) -> Provenance:
+        """Where the value at `path` came from: file:line:col, expression text and the inputs it used."""
+        return self._locate(_split_path(path))[1]
+
+    def provenance_items(self) -> Iterator[tuple[tuple[str | int, ...], Provenance]]:
+        """(path, provenance) for every value in document order, containers before their contents."""
+        yield from self._table_items(self._layout.root, ())
+
+    # ---- navigation ----
+    def _locate(self, path: tuple[str | int, ...]) -> tuple[Any, Provenance]:
+        node: Table | Entry = self._layout.root
+        value: Any = self.data
+        for depth, key in enumerate(path):
+            if isinstance(node, Entry):
+                return self._inside_entry(node, value, path, depth)
+            child = node.children.get(str(key))
+            if child is None:
+                raise self._not_found(path[: depth + 1], node.start, list(node.children))
+            node, value = child, value[str(key)]
+        if isinstance(node, Entry):
+            return value, self._entry_provenance(node, node.expr)
+        return value, self._table_provenance(node)
+
+    def _inside_entry(
+        self, entry: Entry, value: Any, path: tuple[str | int, ...], depth: int
+    ) -> tuple[Any, Provenance]:
+        expr: Expr = entry.expr
+        for index in range(depth, len(path)):
+            key = path[index]
+            value, expr = self._step_value(value, expr, key, path[: index + 1], entry)
+        return value, self._entry_provenance(entry, expr)
+
+    def _step_value(
+        self, value: Any, expr: Expr, key: str | int, shown: tuple[str | int, ...], entry: Entry
+    ) -> tuple[Any, Expr]:
+        if isinstance(value, list):
+            index = key if isinstance(key, int) else int(key) if str(key).isdigit() else -1
+            if not 0 <= index < len(value):
+                raise self._not_found(shown, entry.expr.start, [str(i) for i in range(len(value))])
+            item_expr = expr.items[index] if isinstance(expr, ArrayLit) and len(expr.items) == len(value) else expr
+            return value[index], item_expr
+        if isinstance(value, dict) and str(key) in value:
+            member_expr = expr
+            if isinstance(expr, ObjectLit):
+                member_expr = next((m.value for m in expr.members if m.key == str(key)), expr)
+            return value[str(key)], member_expr
+        candidates = list(value) if isinstance(value, dict) else []
+        raise self._not_found(shown, entry.expr.start, candidates)
+
+    def _not_found(self, path: tuple[str | int, ...], offset: int, candidates: list[str]) -> PathNotFound:
+        dotted = ".".join(str(part) for part in path)
+        last = str(path[-1])
+        hint = suggestion(last, candidates)
+        line, column = self._source.line_col(offset)
+        return PathNotFound(
+            f"no value at '{dotted}'{hint}; there: {quoted_list(candidates)}",
+            self._source.file,
+            line,
+            column,
+            source_line=self._source.line_text(line),
+        )
+
+    # ---- provenance ----
+    def _entry_provenance(self, entry: Entry, expr: Expr) -> Provenance:
+        line, column = self._source.line_col(expr.start)
+        text = self._source.text[expr.start : expr.end]
+        return Provenance(self._source.file, line, column, text, entry.inputs)
+
+    def _table_provenance(self, table: Table) -> Provenance:
+        line, column = self._source.line_col(table.start)
+        text = self._source.text[table.start : table.end]
+        return Provenance(self._source.file, line, column, text, _table_inputs(table))
+
+    def _table_items(
+        self, table: Table, prefix: tuple[str | int, ...]
+    ) -> Iterator[tuple[tuple[str | int, ...], Provenance]]:
+        for key, child in table.children.items():
+            path = (*prefix, key)
+            if isinstance(child, Table):
+                yield path, self._table_provenance(child)
+                yield from self._table_items(child, path)
+            else:
+                yield from self._value_items(child, child.expr, child.value, path)
+
+    def _value_items(
+        self, entry: Entry, expr: Expr, value: Any, path: tuple[str | int, ...]
+    ) -> Iterator[tuple[tuple[str | int, ...], Provenance]]:
+        yield path, self._entry_provenance(entry, expr)
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                _, item_expr = self._step_value(value, expr, index, (*path, index), entry)
+                yield from self._value_items(entry, item_expr, item, (*path, index))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                _, member_expr = self._step_value(value, expr, key, (*path, key), entry)
+                yield from self._value_items(entry, member_expr, item, (*path, key))
+
+
+def _table_inputs(table: Table) -> tuple[InputUse, ...]:
+    collected: list[InputUse] = []
+    for child in table.children.values():
+        collected.extend(_table_inputs(child) if isinstance(child, Table) else child.inputs)
+    return unique_inputs(collected)
+
+
+def _split_path(path: PathLike) -> tuple[str | int, ...]:
+    if isinstance(path, tuple):
+        return path
+    return tuple(int(part) if part.isdigit() else part for part in path.split(".")) if path else ()
+
+
+def _plain(value: Any, show_secrets: bool) -> Any:
+    if isinstance(value, Secret):
+        return value.reveal() if show_secrets else SECRET_MASK
+    if isinstance(value, dict):
+        return {key: _plain(item, show_secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item, show_secrets) for item in value]
+    return value

@@ -1,0 +1,114 @@
+"""The one error type of the language: a message pinned to file:line:col, with a caret snippet."""
+
+from __future__ import annotations
+
+import difflib
+from bisect import bisect_right
+from collections.abc import Iterable
+
+
+class TuskError(Exception):
+    """A problem a user can fix in a .tsk file (or in the inputs handed to it), pinned to file:line:col."""
+
+    def __init__(
+        self,
+        message: str,
+        file: str = "<string>",
+        line: int = 1,
+        column: int = 1,
+        *,
+        source_line: str | None = None,
+        span: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.source_line = source_line
+        self.span = max(1, span)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+    def render(self) -> str:
+        """The `file:line:col: message` line followed by the offending source line and a caret under the spot."""
+        if self.source_line is None:
+            return str(self)
+        gutter = str(self.line)
+        pad = " " * len(gutter)
+        shown = self.source_line.expandtabs(1).rstrip("\r\n")
+        width = max(1, min(self.span, len(shown) - self.column + 1))
+        caret = " " * (self.column - 1) + "^" * width
+        return f"{self}\n{pad} |\n{gutter} | {shown}\n{pad} | {caret}"
+
+
+class SyntaxProblem(Exception):
+    """A problem found at a character offset while parsing; the parser pins it to file:line:col."""
+
+    def __init__(self, message: str, offset: int, span: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.span = span
+
+
+class SourceText:
+    """A file's text with a line index, so positions can travel as plain offsets and become line:col late."""
+
+    __slots__ = ("file", "text", "_line_starts")
+
+    def __init__(self, text: str, file: str) -> None:
+        self.text = text
+        self.file = file
+        self._line_starts: list[int] | None = None
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of a character offset."""
+        starts = self._starts()
+        index = bisect_right(starts, offset) - 1
+        return index + 1, offset - starts[index] + 1
+
+    def line_text(self, line: int) -> str:
+        """The text of a 1-based line, without its newline."""
+        starts = self._starts()
+        begin = starts[line - 1]
+        end = self.text.find("\n", begin)
+        return self.text[begin:] if end < 0 else self.text[begin:end]
+
+    def error(self, message: str, offset: int, span: int = 1) -> TuskError:
+        """A TuskError at a character offset of this text."""
+        offset = max(0, min(offset, len(self.text)))
+        line, column = self.line_col(offset)
+        return TuskError(message, self.file, line, column, source_line=self.line_text(line), span=span)
+
+    def location(self, offset: int) -> str:
+        """`file:line:col` of an offset."""
+        line, column = self.line_col(offset)
+        return f"{self.file}:{line}:{column}"
+
+    def _starts(self) -> list[int]:
+        if self._line_starts is None:
+            starts = [0]
+            find = self.text.find
+            position = find("\n")
+            while position >= 0:
+                starts.append(position + 1)
+                position = find("\n", position + 1)
+            self._line_starts = starts
+        return self._line_starts
+
+
+def suggestion(name: str, candidates: Iterable[str], prefix: str = "") -> str:
+    """` (did you mean 'x'?)` for the closest candidate, or '' when nothing is close."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+
+
+def quoted_list(names: Iterable[str], limit: int = 12) -> str:
+    """A short, readable list of names for messages: 'a', 'b', 'c' (and 4 more)."""
+    names = list(names)
+    shown = ", ".join(f"'{n}'" for n in names[:limit])
+    if len(names) > limit:
+        shown += f" (and {len(names) - limit} more)"
+    return shown or "none"

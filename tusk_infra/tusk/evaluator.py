@@ -1,0 +1,339 @@
+"""Evaluates a laid-out file: lazily, memoised per key, recording the external inputs each value used."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tusk_infra.tusk.arithmetic import apply_binary, logical_not, negate
+from tusk_infra.tusk.errors import SourceText, TuskError, quoted_list, suggestion
+from tusk_infra.tusk.providers import Providers
+from tusk_infra.tusk.syntax import (
+    ArrayLit,
+    Binary,
+    Conditional,
+    Const,
+    Expr,
+    Get,
+    Interpolated,
+    MethodCall,
+    ObjectLit,
+    OperatorCall,
+    PathSegment,
+    Ref,
+    Unary,
+)
+from tusk_infra.tusk.tables import ACTIVE, DONE, Entry, Layout, Table
+from tusk_infra.tusk.values import SECRET_MASK, InputUse, Secret
+from tusk_infra.tusk.valuetypes import MISSING, ValueProblem, as_text, describe
+
+
+class MissingInput:
+    """An environment variable (or secret) an expression needed but nobody set."""
+
+    __slots__ = ("name", "offset", "secret")
+
+    def __init__(self, name: str, offset: int, secret: bool) -> None:
+        self.name = name
+        self.offset = offset
+        self.secret = secret
+
+
+class Evaluator:
+    """One evaluation of one file with one set of inputs."""
+
+    def __init__(
+        self, layout: Layout, variables: Mapping[str, Any], providers: Providers, resources: Any = None
+    ) -> None:
+        self.source: SourceText = layout.source
+        self.layout = layout
+        self.variables = dict(variables)
+        self.providers = providers
+        self.resources = resources  # per-evaluation cache and database connection (operators.Resources)
+        self.missing: list[MissingInput] = []
+        self.warnings: list[str] = []
+        self.all_inputs: list[InputUse] = []
+        self._collector: list[InputUse] | None = None
+        self._active: list[Entry] = []
+        self._dispatch: dict[type, Callable[[Any], Any]] = {
+            Const: self._const,
+            Ref: self._ref,
+            Interpolated: self._interpolated,
+            ArrayLit: self._array,
+            ObjectLit: self._object,
+            OperatorCall: self._operator,
+            MethodCall: self._method,
+            Binary: self._binary,
+            Unary: self._unary,
+            Conditional: self._conditional,
+            Get: self._get,
+        }
+
+    # ---- the document ----
+    def run(self) -> dict[str, Any]:
+        """Evaluate every global and every key; raise one error listing all missing environment variables."""
+        for name, entry in self.layout.globals.items():
+            if name in self.variables:
+                self.warn(f"--var {name} is ignored: the file declares ${name} itself")
+            self.entry_value(entry, None)
+        data = self.materialize(self.layout.root)
+        if self.missing:
+            raise self._missing_error()
+        return data
+
+    def materialize(self, table: Table) -> dict[str, Any]:
+        """A table as a plain dict, evaluating whatever is still pending."""
+        result: dict[str, Any] = {}
+        for key, child in table.children.items():
+            result[key] = self.materialize(child) if isinstance(child, Table) else self.entry_value(child, None)
+        return result
+
+    def entry_value(self, entry: Entry, via: Expr | None) -> Any:
+        """The value of a key or global, evaluated once; its inputs flow into whoever asked."""
+        if entry.state == DONE:
+            if self._collector is not None:
+                self._collector.extend(entry.inputs)
+            return entry.value
+        if entry.state == ACTIVE:
+            raise self._cycle_error(entry, via)
+        entry.state = ACTIVE
+        self._active.append(entry)
+        outer, self._collector = self._collector, []
+        try:
+            value = self.eval(entry.expr)
+        finally:
+            collected, self._collector = self._collector, outer
+            self._active.pop()
+        entry.value = value
+        entry.inputs = unique_inputs(collected)
+        entry.state = DONE
+        if outer is not None:
+            outer.extend(entry.inputs)
+        return value
+
+    # ---- expressions ----
+    def eval(self, node: Expr) -> Any:
+        """The value of an expression."""
+        return self._dispatch[type(node)](node)
+
+    def record(self, use: InputUse) -> None:
+        """Note an external input used by the value being evaluated."""
+        self.all_inputs.append(use)
+        if self._collector is not None:
+            self._collector.append(use)
+
+    def warn(self, message: str) -> None:
+        """A non-fatal notice: kept on the Document and passed to the provider's warn callback."""
+        if message not in self.warnings:
+            self.warnings.append(message)
+            self.providers.warn(message)
+
+    def error(self, message: str, node: Expr | PathSegment) -> TuskError:
+        """A TuskError pinned to a node's source."""
+        return self.source.error(message, node.start, node.end - node.start)
+
+    def note_missing(self, name: str, node: Expr, secret: bool) -> Any:
+        """Remember an unset variable and carry on with a placeholder, so all of them get reported."""
+        self.missing.append(MissingInput(name, node.start, secret))
+        return MISSING
+
+    def _const(self, node: Const) -> Any:
+        return node.value
+
+    def _array(self, node: ArrayLit) -> list[Any]:
+        return [self.eval(item) for item in node.items]
+
+    def _object(self, node: ObjectLit) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for member in node.members:
+            if member.key in result:
+                raise self.source.error(f"duplicate key '{member.key}' in object", member.key_start, len(member.key))
+            result[member.key] = self.eval(member.value)
+        return result
+
+    def _interpolated(self, node: Interpolated) -> Any:
+        pieces: list[str] = []
+        secret_name: str | None = None
+        for part in node.parts:
+            if isinstance(part, str):
+                pieces.append(part)
+                continue
+            value = self._ref(part)
+            if value is MISSING:
+                return MISSING
+            if isinstance(value, Secret):
+                secret_name = secret_name or value.name
+                pieces.append(value.reveal())
+                continue
+            try:
+                pieces.append(as_text(value))
+            except ValueProblem as problem:
+                raise self.error(f"cannot interpolate ${{{self.source_of(part)}}}: {problem}", part) from None
+        text = "".join(pieces)
+        # A string built from a secret is itself secret.
+        return Secret(text, secret_name) if secret_name is not None else text
+
+    def _binary(self, node: Binary) -> Any:
+        if node.op in ("&&", "||"):
+            return self._logical(node)
+        left = self.eval(node.left)
+        right = self.eval(node.right)
+        if left is MISSING or right is MISSING:
+            return MISSING
+        try:
+            return apply_binary(node.op, left, right)
+        except ValueProblem as problem:
+            raise self.error(str(problem), node) from None
+
+    def _logical(self, node: Binary) -> Any:
+        left = self.condition(node.left, f"'{node.op}'")
+        if left is MISSING:
+            return MISSING
+        if (node.op == "&&" and not left) or (node.op == "||" and left):
+            return left
+        return self.condition(node.right, f"'{node.op}'")
+
+    def condition(self, node: Expr, what: str) -> Any:
+        """Evaluate a node that must be a boolean (no truthiness guessing)."""
+        value = self.eval(node)
+        if value is MISSING or isinstance(value, bool):
+            return value
+        raise self.error(f"{what} needs a boolean, found {describe(value)}", node)
+
+    def _unary(self, node: Unary) -> Any:
+        value = self.eval(node.operand)
+        if value is MISSING:
+            return MISSING
+        try:
+            return negate(value) if node.op == "-" else logical_not(value)
+        except ValueProblem as problem:
+            raise self.error(str(problem), node) from None
+
+    def _conditional(self, node: Conditional) -> Any:
+        chosen = self.condition(node.condition, "the condition of '? :'")
+        if chosen is MISSING:
+            return MISSING
+        return self.eval(node.then if chosen else node.otherwise)
+
+    def _operator(self, node: OperatorCall) -> Any:
+        from tusk_infra.tusk.operators import call_operator
+
+        return call_operator(self, node)
+
+    def _method(self, node: MethodCall) -> Any:
+        from tusk_infra.tusk.methods import call_method
+
+        return call_method(self, node)
+
+    # ---- references ----
+    def _ref(self, node: Ref) -> Any:
+        current = self._head(node)
+        for segment in node.segments:
+            if current is MISSING:
+                return MISSING
+            current = self._step(current, segment)
+        return self._plain(current, node)
+
+    def _get(self, node: Get) -> Any:
+        target = self.eval(node.target)
+        if target is MISSING:
+            return MISSING
+        return self._plain(self._step(target, node.segment), node)
+
+    def _head(self, node: Ref) -> Any:
+        name = node.name
+        entry = self.layout.globals.get(name)
+        if entry is not None:
+            return self.entry_value(entry, node)
+        if name in self.variables:
+            value = self.variables[name]
+            shown = SECRET_MASK if isinstance(value, Secret) else value
+            self.record(InputUse("var", name, shown))
+            return value
+        top = self.layout.root.children.get(name)
+        if top is not None:
+            return top
+        known = [*self.layout.globals, *self.variables, *self.layout.root.children]
+        raise self.source.error(
+            f"unknown global '${name}'{suggestion(name, known, '$')}", node.start, len(name) + 1
+        )
+
+    def _step(self, current: Any, segment: PathSegment) -> Any:
+        """Follow one `.key` from a table, an entry or an evaluated object."""
+        if isinstance(current, Entry):
+            current = self.entry_value(current, None)
+            if current is MISSING:
+                return MISSING
+        key = self._segment_key(segment)
+        if key is MISSING:
+            return MISSING
+        if isinstance(current, Table):
+            return self._lookup(current.children, key, segment, current.label)
+        if isinstance(current, dict):
+            return self._lookup(current, key, segment, "")
+        raise self.error(f"cannot read '.{key}' from {describe(current)}: only sections, blocks and objects have keys",
+                         segment)
+
+    def _segment_key(self, segment: PathSegment) -> Any:
+        if segment.dynamic is None:
+            return segment.key
+        key = self._ref(segment.dynamic)
+        if key is MISSING or isinstance(key, str):
+            return key
+        if isinstance(key, int) and not isinstance(key, bool):
+            return str(key)
+        raise self.error(f"a ${{...}} key must be a string, found {describe(key)}", segment)
+
+    def _lookup(self, children: Mapping[str, Any], key: str, segment: PathSegment, label: str) -> Any:
+        if key in children:
+            return children[key]
+        if segment.dynamic is not None and "-" in key:
+            # Region names use '-', keys cannot: `us-east-1` finds the block `us_east_1`.
+            alias = key.replace("-", "_")
+            if alias in children:
+                return children[alias]
+        where = f"'{label}'" if label else "the object"
+        tried = f"'{key}'" + (f" (or '{key.replace('-', '_')}')" if segment.dynamic is not None and "-" in key else "")
+        raise self.error(
+            f"no key {tried} in {where}{suggestion(key, children)}; it has: {quoted_list(children)}", segment
+        )
+
+    def _plain(self, current: Any, via: Expr) -> Any:
+        if isinstance(current, Entry):
+            return self.entry_value(current, via)
+        if isinstance(current, Table):
+            return self.materialize(current)
+        return current
+
+    # ---- errors ----
+    def _cycle_error(self, entry: Entry, via: Expr | None) -> TuskError:
+        start = self._active.index(entry)
+        chain = " -> ".join(e.label for e in [*self._active[start:], entry])
+        offset = via.start if via is not None else entry.key_start
+        span = (via.end - via.start) if via is not None else 1
+        return self.source.error(f"reference cycle: {chain}", offset, span)
+
+    def _missing_error(self) -> TuskError:
+        seen: dict[str, MissingInput] = {}
+        for item in self.missing:
+            seen.setdefault(item.name, item)
+        items = sorted(seen.values(), key=lambda item: item.offset)
+        described = ", ".join(
+            f"{item.name} ({'secret, ' if item.secret else ''}line {self.source.line_col(item.offset)[0]})"
+            for item in items
+        )
+        noun = "environment variable is" if len(items) == 1 else f"{len(items)} environment variables are"
+        first = items[0]
+        return self.source.error(f"{noun} not set: {described}", first.offset, len(first.name))
+
+    def source_of(self, node: Expr) -> str:
+        """The source text of an expression."""
+        return self.source.text[node.start : node.end]
+
+
+def unique_inputs(inputs: list[InputUse]) -> tuple[InputUse, ...]:
+    """Inputs in first-use order, each (kind, name) once."""
+    seen: dict[tuple[str, str], InputUse] = {}
+    for use in inputs:
+        seen.setdefault((use.kind, use.name), use)
+    return tuple(seen.values())

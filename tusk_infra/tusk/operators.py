@@ -1,0 +1,282 @@
+"""The `@operators`: environment, secrets, conditionals, metrics, cache, queries, dates and conversions.
+
+There is deliberately no operator that runs code, reads files or reaches the network by itself: everything
+external goes through a provider (tusk_infra/tusk/providers.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tusk_infra.tusk.builtin_providers import MemoryCache
+from tusk_infra.tusk.caching import cache_key, has_missing, key_inputs
+from tusk_infra.tusk.durations import duration_seconds
+from tusk_infra.tusk.errors import TuskError, suggestion
+from tusk_infra.tusk.providers import CacheProvider
+from tusk_infra.tusk.query import Database, QueryProblem, redact_url, shape_result
+from tusk_infra.tusk.sql import SqlRejected, ensure_single_select
+from tusk_infra.tusk.syntax import ArrayLit, Expr, OperatorCall
+from tusk_infra.tusk.values import SECRET_MASK, InputUse, Secret
+from tusk_infra.tusk.valuetypes import MISSING, ValueProblem, as_text, describe, is_number, to_bool, to_float, to_int
+
+if TYPE_CHECKING:
+    from tusk_infra.tusk.evaluator import Evaluator
+
+Operator = Callable[["Evaluator", OperatorCall], Any]
+
+
+class Resources:
+    """What operators keep for the length of one evaluation: the cache and the database connection."""
+
+    def __init__(self, cache: CacheProvider, database: Database) -> None:
+        self.cache = cache
+        self.database = database
+
+
+def resources_for(evaluator: Evaluator) -> Resources:
+    """The evaluation's resources, created on first use."""
+    if evaluator.resources is None:
+        providers = evaluator.providers
+        cache = providers.cache if providers.cache is not None else MemoryCache(providers.clock)
+        evaluator.resources = Resources(cache, Database(providers.database_url))
+    resources: Resources = evaluator.resources
+    return resources
+
+
+def call_operator(evaluator: Evaluator, node: OperatorCall) -> Any:
+    """Evaluate `@name(args)`."""
+    operator = OPERATORS.get(node.name)
+    if operator is None:
+        known = ", ".join(f"@{name}" for name in sorted(OPERATORS))
+        raise evaluator.error(
+            f"unknown operator '@{node.name}'{suggestion(node.name, OPERATORS, '@')}; known operators: {known}", node
+        )
+    return operator(evaluator, node)
+
+
+def _arity(evaluator: Evaluator, node: OperatorCall, low: int, high: int, usage: str) -> None:
+    count = len(node.args)
+    if low <= count <= high:
+        return
+    wanted = str(low) if low == high else f"{low} to {high}"
+    plural = "" if (low == high == 1) else "s"
+    raise evaluator.error(f"@{node.name} takes {wanted} argument{plural} ({usage}), found {count}", node)
+
+
+def _string_arg(evaluator: Evaluator, node: Expr, what: str) -> Any:
+    value = evaluator.eval(node)
+    if value is MISSING or isinstance(value, str):
+        return value
+    raise evaluator.error(f"{what} must be a string, found {describe(value)}", node)
+
+
+# ---- @env, @env.secure ----
+def _env(evaluator: Evaluator, node: OperatorCall) -> Any:
+    _arity(evaluator, node, 1, 2, "NAME[, default]")
+    name = _string_arg(evaluator, node.args[0], "the variable name")
+    if name is MISSING:
+        return MISSING
+    value = evaluator.providers.env.get(name)
+    if value is not None:
+        evaluator.record(InputUse("env", name, value))
+        return value
+    if len(node.args) == 2:
+        default = evaluator.eval(node.args[1])
+        shown = SECRET_MASK if isinstance(default, Secret) else default
+        evaluator.record(InputUse("env", name, shown, defaulted=True))
+        return default
+    return evaluator.note_missing(name, node, secret=False)
+
+
+def _env_secure(evaluator: Evaluator, node: OperatorCall) -> Any:
+    _arity(evaluator, node, 1, 1, "NAME")
+    name = _string_arg(evaluator, node.args[0], "the secret name")
+    if name is MISSING:
+        return MISSING
+    value = evaluator.providers.env.get(name)
+    if value is None:
+        value = _from_secret_sources(evaluator, node, name)
+    if value is None:
+        return evaluator.note_missing(name, node, secret=True)
+    evaluator.record(InputUse("secret", name, SECRET_MASK))
+    return Secret(value, name)
+
+
+def _from_secret_sources(evaluator: Evaluator, node: OperatorCall, name: str) -> str | None:
+    for source in evaluator.providers.secrets:
+        try:
+            found = source.lookup(name)
+        except TuskError:
+            raise
+        except Exception as failure:  # a source's own error text could quote the secret: name its type only
+            raise evaluator.error(
+                f"secret source {type(source).__name__} failed to look up {name} ({type(failure).__name__})", node
+            ) from None
+        if found is not None:
+            return found
+    return None
+
+
+# ---- @if ----
+def _if(evaluator: Evaluator, node: OperatorCall) -> Any:
+    _arity(evaluator, node, 3, 3, "condition, then, else")
+    chosen = evaluator.condition(node.args[0], "the condition of @if")
+    if chosen is MISSING:
+        return MISSING
+    # Only the chosen branch runs: a @query or @metrics in the other one never happens.
+    return evaluator.eval(node.args[1] if chosen else node.args[2])
+
+
+# ---- @metrics ----
+def _metrics(evaluator: Evaluator, node: OperatorCall) -> Any:
+    _arity(evaluator, node, 1, 2, "name[, default]")
+    name = _string_arg(evaluator, node.args[0], "the metric name")
+    if name is MISSING:
+        return MISSING
+    provider = evaluator.providers.metrics
+    value = _ask_metric(evaluator, node, name) if provider is not None else None
+    if value is not None:
+        evaluator.record(InputUse("metric", name, value))
+        return value
+    if len(node.args) < 2:
+        raise evaluator.error(f"metric '{name}' has no value and @metrics has no default", node)
+    default = evaluator.eval(node.args[1])
+    evaluator.record(InputUse("metric", name, default, defaulted=True))
+    if provider is not None:
+        evaluator.warn(f"metric '{name}' has no value; using the default {describe(default)}")
+    return default
+
+
+def _ask_metric(evaluator: Evaluator, node: OperatorCall, name: str) -> Any:
+    provider = evaluator.providers.metrics
+    assert provider is not None
+    try:
+        value = provider.metric(name)
+    except TuskError:
+        raise
+    except Exception as failure:
+        raise evaluator.error(f"the metrics provider failed for '{name}': {failure}", node) from None
+    if value is not None and not is_number(value):
+        raise evaluator.error(f"metric '{name}' is not a number: {describe(value)}", node)
+    return value
+
+
+# ---- @cache ----
+def _cache(evaluator: Evaluator, node: OperatorCall) -> Any:
+    _arity(evaluator, node, 2, 2, "ttl, expression")
+    ttl_node, body = node.args
+    ttl_value = evaluator.eval(ttl_node)
+    if ttl_value is MISSING:
+        return MISSING
+    try:
+        ttl = duration_seconds(ttl_value)
+    except ValueProblem as problem:
+        raise evaluator.error(str(problem), ttl_node) from None
+    inputs = key_inputs(body, evaluator.source_of, evaluator.eval)
+    if has_missing(inputs):
+        return MISSING
+    resources = resources_for(evaluator)
+    key = cache_key(evaluator.source_of(body), evaluator.providers.database_url, inputs)
+    hit = resources.cache.get(key)
+    if hit is not None:
+        return hit.value
+    value = evaluator.eval(body)
+    if value is not MISSING:
+        resources.cache.put(key, value, ttl)
+    return value
+
+
+# ---- @query, @query.batch ----
+def _query(evaluator: Evaluator, node: OperatorCall) -> Any:
+    if not node.args:
+        raise evaluator.error("@query takes a SQL string and then its parameters, found no arguments", node)
+    sql = _string_arg(evaluator, node.args[0], "the SQL of @query")
+    params = [evaluator.eval(arg) for arg in node.args[1:]]
+    if sql is MISSING or any(param is MISSING for param in params):
+        return MISSING
+    return _run_query(evaluator, node, node.args[0], sql, params)
+
+
+def _query_batch(evaluator: Evaluator, node: OperatorCall) -> Any:
+    _arity(evaluator, node, 1, 1, "[sql, ...]")
+    statements = evaluator.eval(node.args[0])
+    if statements is MISSING:
+        return MISSING
+    if not isinstance(statements, list) or not all(isinstance(sql, str) for sql in statements):
+        raise evaluator.error(f"@query.batch takes a list of SQL strings, found {describe(statements)}", node.args[0])
+    items = node.args[0].items if isinstance(node.args[0], ArrayLit) else [node.args[0]] * len(statements)
+    return [_run_query(evaluator, node, item, sql, []) for item, sql in zip(items, statements, strict=True)]
+
+
+def _run_query(evaluator: Evaluator, node: OperatorCall, sql_node: Expr, sql: str, params: list[Any]) -> Any:
+    try:
+        statement = ensure_single_select(sql)
+    except SqlRejected as rejected:
+        raise evaluator.error(str(rejected), sql_node) from None
+    for param in params:
+        if not (param is None or isinstance(param, str | int | float | bool | Secret)):
+            raise evaluator.error(f"a query parameter must be a scalar, found {describe(param)}", node)
+    bound = [param.reveal() if isinstance(param, Secret) else param for param in params]
+    try:
+        result = shape_result(resources_for(evaluator).database.fetch(statement, bound))
+    except QueryProblem as problem:
+        raise evaluator.error(str(problem), node) from None
+    shown = ", ".join(SECRET_MASK if isinstance(p, Secret) else repr(p) for p in params)
+    evaluator.record(InputUse("query", f"{statement} [{shown}]" if params else statement, result))
+    return result
+
+
+# ---- @date ----
+_PHP_DATE = {"Y": "%Y", "y": "%y", "m": "%m", "d": "%d", "H": "%H", "i": "%M", "s": "%S", "D": "%a", "M": "%b"}
+_PHP_LETTER = re.compile("[" + "".join(_PHP_DATE) + "]")
+
+
+def _date(evaluator: Evaluator, node: OperatorCall) -> Any:
+    _arity(evaluator, node, 0, 1, "[format]")
+    pattern = _string_arg(evaluator, node.args[0], "the date format") if node.args else "%Y-%m-%d"
+    if pattern is MISSING:
+        return MISSING
+    # TuskLang's docs write PHP-style formats ("Y-m-d"); strftime ones ("%Y-%m-%d") work as they are.
+    strftime_pattern = pattern if "%" in pattern else _PHP_LETTER.sub(lambda m: _PHP_DATE[m.group()], pattern)
+    value = evaluator.providers.clock().strftime(strftime_pattern)
+    evaluator.record(InputUse("date", pattern, value))
+    return value
+
+
+# ---- conversions ----
+def _conversion(convert: Callable[[Any], Any]) -> Operator:
+    def operator(evaluator: Evaluator, node: OperatorCall) -> Any:
+        _arity(evaluator, node, 1, 1, "value")
+        value = evaluator.eval(node.args[0])
+        if value is MISSING:
+            return MISSING
+        if isinstance(value, Secret):
+            if convert is as_text:
+                return value
+            raise evaluator.error(f"@{node.name} cannot convert a secret", node)
+        try:
+            return convert(value)
+        except ValueProblem as problem:
+            raise evaluator.error(str(problem), node.args[0]) from None
+
+    return operator
+
+
+OPERATORS: dict[str, Operator] = {
+    "env": _env,
+    "env.secure": _env_secure,
+    "if": _if,
+    "metrics": _metrics,
+    "cache": _cache,
+    "query": _query,
+    "query.batch": _query_batch,
+    "date": _date,
+    "int": _conversion(to_int),
+    "float": _conversion(to_float),
+    "bool": _conversion(to_bool),
+    "string": _conversion(as_text),
+}
+
+__all__ = ["OPERATORS", "Resources", "call_operator", "redact_url"]

@@ -1,0 +1,76 @@
+"""`@query` plumbing: choose an adapter by the database URL's scheme, open it once, shape the results."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import tusk_infra.tusk.sqlite_adapter  # noqa: F401  (registers the built-in sqlite adapter)
+from tusk_infra.tusk.providers import ADAPTERS, QueryAdapter, QueryResult
+
+
+class QueryProblem(Exception):
+    """No database, an unknown scheme, or the adapter failed; the message never contains a password."""
+
+
+class Database:
+    """The adapter for one evaluation's database URL, opened on first use and closed at the end."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self._adapter: QueryAdapter | None = None
+
+    def fetch(self, sql: str, params: list[Any]) -> QueryResult:
+        """Run one checked SELECT."""
+        adapter = self._open()
+        try:
+            return adapter.fetch(sql, params)
+        except Exception as failure:  # adapters raise their driver's errors; show them without a traceback
+            raise QueryProblem(f"the query failed: {redact_url(str(failure))}") from None
+
+    def close(self) -> None:
+        """Close the connection if one was opened."""
+        if self._adapter is not None:
+            self._adapter.close()
+            self._adapter = None
+
+    def _open(self) -> QueryAdapter:
+        if self._adapter is not None:
+            return self._adapter
+        if not self.url:
+            raise QueryProblem("@query needs a database: pass --db URL (or Providers.database_url)")
+        scheme = urlsplit(self.url).scheme.split("+")[0]
+        factory = ADAPTERS.get(scheme)
+        if factory is None:
+            known = ", ".join(sorted(ADAPTERS)) or "none"
+            raise QueryProblem(f"no query adapter for '{scheme}:' URLs (known: {known})")
+        try:
+            self._adapter = factory(self.url)
+        except Exception as failure:
+            raise QueryProblem(
+                f"cannot open the database {redact_url(self.url)}: {redact_url(str(failure))}"
+            ) from None
+        return self._adapter
+
+
+def shape_result(result: QueryResult) -> Any:
+    """A 1x1 result is a scalar; anything else is a list of row objects (column -> value)."""
+    if len(result.columns) == 1 and len(result.rows) == 1:
+        return _plain(result.rows[0][0])
+    return [{column: _plain(value) for column, value in zip(result.columns, row, strict=False)} for row in result.rows]
+
+
+def _plain(value: Any) -> Any:
+    # Drivers return Decimal, datetime, bytes...: keep JSON-ready values, render the rest as text.
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@/\s]*@")
+
+
+def redact_url(text: str) -> str:
+    """Hide the password part of any URL in text (`postgresql://user:***@host/db`)."""
+    return _URL_PASSWORD.sub(r"\1***@", text)

@@ -1,0 +1,75 @@
+"""The one check every query adapter shares: the text is a single read-only SELECT (or WITH ... SELECT).
+
+Adapters also open their connections read-only; this check gives the user a clear message first and keeps
+statements that read-only mode would not stop (SELECT ... INTO, locks) out. It tokenizes just enough SQL
+to skip strings, quoted identifiers and comments, so a keyword inside a string literal is not a statement.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Words that make a statement write, lock or reach outside the database. SELECT ... INTO creates a table in
+# PostgreSQL, so INTO is refused too; quoted identifiers ("update") are skipped and stay allowed.
+FORBIDDEN_WORDS = frozenset(
+    {
+        "INSERT", "UPDATE", "DELETE", "MERGE", "UPSERT", "INTO", "CREATE", "DROP", "ALTER", "TRUNCATE",
+        "GRANT", "REVOKE", "ATTACH", "DETACH", "PRAGMA", "VACUUM", "COPY", "CALL", "LOCK", "EXECUTE",
+        "PREPARE", "DEALLOCATE", "LISTEN", "NOTIFY", "REINDEX", "REFRESH", "CLUSTER", "COMMENT", "SET",
+        "RESET", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "DO", "LOAD", "IMPORT",
+    }
+)  # fmt: skip
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<line_comment>--[^\n]*)
+  | (?P<block_comment>/\*.*?\*/)
+  | (?P<string>'(?:[^']|'')*')
+  | (?P<quoted>"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\])
+  | (?P<dollar>\$(?P<tag>[A-Za-z_]*)\$.*?\$(?P=tag)\$)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
+  | (?P<semicolon>;)
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+class SqlRejected(ValueError):
+    """The query text is not one read-only SELECT; the message says what was found."""
+
+
+def ensure_single_select(sql: str) -> str:
+    """Return the statement without a trailing ';', or raise SqlRejected explaining why it is refused."""
+    words: list[str] = []
+    end_of_statement: int | None = None
+    position = 0
+    while position < len(sql):
+        match = _TOKEN.match(sql, position)
+        assert match is not None  # `other` matches any single character
+        kind = match.lastgroup
+        if kind == "other" and sql[position] in "'\"`[$/":
+            raise SqlRejected(f"unterminated quote or comment starting at character {position + 1}")
+        if kind == "semicolon":
+            end_of_statement = end_of_statement if end_of_statement is not None else position
+        elif kind not in ("space", "line_comment", "block_comment"):
+            if end_of_statement is not None:
+                raise SqlRejected("only one statement is allowed: found more SQL after ';'")
+            if kind == "word":
+                words.append(match.group().upper())
+        position = match.end()
+    _check_words(words)
+    return sql[:end_of_statement].rstrip() if end_of_statement is not None else sql.strip()
+
+
+def _check_words(words: list[str]) -> None:
+    if not words:
+        raise SqlRejected("the query is empty: expected a SELECT statement")
+    if words[0] not in ("SELECT", "WITH"):
+        raise SqlRejected(f"only SELECT (or WITH ... SELECT) queries are allowed, found {words[0]}")
+    for word in words:
+        if word in FORBIDDEN_WORDS:
+            raise SqlRejected(f"only read-only SELECT queries are allowed, found {word}")
+    if words[0] == "WITH" and "SELECT" not in words:
+        raise SqlRejected("a WITH query must end in a SELECT")

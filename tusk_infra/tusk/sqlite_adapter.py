@@ -1,0 +1,50 @@
+"""`@query` on SQLite (`sqlite:///path/to.db`), from the standard library, opened read-only."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from tusk_infra.tusk.providers import QueryResult, register_adapter
+
+
+class SqliteAdapter:
+    """Runs checked SELECTs against one SQLite file; the connection cannot write (mode=ro)."""
+
+    def __init__(self, url: str) -> None:
+        path = sqlite_path(url)
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no SQLite database at {path}")
+        uri = f"file:{quote(path)}?mode=ro"
+        self._connection = sqlite3.connect(uri, uri=True)
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> QueryResult:
+        """Rows and column names of one SELECT, with values bound as parameters."""
+        cursor = self._connection.execute(sql, tuple(params))
+        try:
+            columns = tuple(column[0] for column in cursor.description or ())
+            rows = tuple(tuple(row) for row in cursor.fetchall())
+        finally:
+            cursor.close()
+        return QueryResult(columns, rows)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._connection.close()
+
+
+def sqlite_path(url: str) -> str:
+    """The file path in a `sqlite:///relative.db` or `sqlite:////absolute.db` URL."""
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite" or parts.netloc not in ("", "localhost"):
+        raise ValueError(f"not a sqlite URL: expected sqlite:///path.db, found {parts.scheme}://{parts.netloc}...")
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if not path:
+        raise ValueError("the sqlite URL names no file: expected sqlite:///path.db")
+    return path
+
+
+register_adapter("sqlite", SqliteAdapter)

@@ -1,0 +1,90 @@
+"""Double-quoted string bodies: escapes and `${...}` interpolation, decoded once at parse time."""
+
+from __future__ import annotations
+
+import re
+
+from tusk_infra.tusk.errors import SyntaxProblem
+from tusk_infra.tusk.syntax import Const, Expr, Interpolated, PathSegment, Ref
+
+_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "/": "/", "$": "$", "'": "'"}
+_SPECIAL = re.compile(r"\\|\$\{")
+_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+
+
+def string_literal(token_text: str, start: int) -> Expr:
+    """The node for a double-quoted string token starting at offset `start` (quotes included)."""
+    body = token_text[1:-1]
+    if "\\" not in body and "${" not in body:
+        return Const(body, start, start + len(token_text))
+    parts = _decode(body, start + 1)
+    end = start + len(token_text)
+    if all(isinstance(part, str) for part in parts):
+        return Const("".join(part for part in parts if isinstance(part, str)), start, end)
+    return Interpolated(parts, start, end)
+
+
+def reference_path(inner: str, offset: int) -> Ref:
+    """The reference written inside `${...}` (a global or a dotted path), starting at `offset`."""
+    text = inner.strip()
+    if not _PATH.match(text):
+        shown = inner if len(inner) <= 40 else inner[:37] + "..."
+        raise SyntaxProblem(
+            f"invalid interpolation '${{{shown}}}': expected a global name or a dotted path like ${{region}}",
+            offset - 2,
+            len(inner) + 3,
+        )
+    lead = offset + inner.index(text)
+    names = text.split(".")
+    segments = []
+    position = lead + len(names[0]) + 1
+    for name in names[1:]:
+        segments.append(PathSegment(name, None, position, position + len(name)))
+        position += len(name) + 1
+    return Ref(names[0], segments, lead, lead + len(text))
+
+
+def _decode(body: str, offset: int) -> list[str | Ref]:
+    """Split a string body into literal text and references, resolving escapes."""
+    parts: list[str | Ref] = []
+    text: list[str] = []
+    index = 0
+    while True:
+        found = _SPECIAL.search(body, index)
+        if found is None:
+            text.append(body[index:])
+            break
+        text.append(body[index : found.start()])
+        if found.group() == "\\":
+            decoded, index = _escape(body, found.start(), offset)
+            text.append(decoded)
+            continue
+        close = body.find("}", found.end())
+        if close < 0:
+            raise SyntaxProblem("unclosed '${' in string: expected '}'", offset + found.start(), 2)
+        if text:
+            parts.append("".join(text))
+            text = []
+        parts.append(reference_path(body[found.end() : close], offset + found.end()))
+        index = close + 1
+    literal = "".join(text)
+    if literal:
+        parts.append(literal)
+    return parts
+
+
+def _escape(body: str, index: int, offset: int) -> tuple[str, int]:
+    """Decode the escape at body[index] (a backslash); returns the text and the index after it."""
+    code = body[index + 1 : index + 2]
+    if code in _SIMPLE_ESCAPES:
+        if code == "$" and body.startswith("{", index + 2):
+            return "${", index + 3
+        return _SIMPLE_ESCAPES[code], index + 2
+    if code == "u":
+        digits = body[index + 2 : index + 6]
+        if len(digits) == 4 and all(c in "0123456789abcdefABCDEF" for c in digits):
+            return chr(int(digits, 16)), index + 6
+        raise SyntaxProblem("invalid \\u escape: expected four hex digits (like \\u00e9)", offset + index, 2)
+    raise SyntaxProblem(
+        f"unknown escape '\\{code}' (known: \\\" \\\\ \\n \\t \\r \\uXXXX \\${{)", offset + index, 2
+    )
