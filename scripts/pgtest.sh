@@ -96,7 +96,7 @@ _pgtest_init() {
     # initdb (run as the owner) reads the superuser password from a file it can reach, removed right after.
     _pgtest_as_owner sh -c 'umask 077 && cat >"$1"' sh "$_pgtest_home/initdb.pw" <"$_pgtest_state/superuser.pw"
     _pgtest_as_owner "$_pgtest_bin/initdb" -D "$_pgtest_data" -U postgres --pwfile="$_pgtest_home/initdb.pw" \
-        --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >"$_pgtest_state/initdb.log" 2>&1
+        --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$_pgtest_state/initdb.log" 2>&1
     _pgtest_status=$?
     _pgtest_as_owner rm -f "$_pgtest_home/initdb.pw"
     [ "$_pgtest_status" = 0 ] || { _pgtest_log "initdb failed, see $_pgtest_state/initdb.log"; return 1; }

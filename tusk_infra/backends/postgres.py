@@ -1,8 +1,10 @@
 """The PostgreSQL `@query` adapter (psycopg 3), registered for `postgresql://` and `postgres://` URLs.
 
-Every query runs in its own READ ONLY transaction that is rolled back, under a `statement_timeout`, with
-values only as bound parameters and through the extended protocol (which refuses a second statement).
-Error messages show the URL without its password and never echo one.
+The query text must pass the language's single-SELECT check (the evaluator checks first; this adapter checks
+again for direct callers). It then runs in its own READ ONLY transaction that is rolled back, under a
+`statement_timeout`, with values only as bound parameters and through the extended protocol (which refuses a
+second statement). Errors show the URL without its password and never echo a bound value, which may be a
+secret.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from tusk_infra.backends.errors import BackendError
 from tusk_infra.backends.placeholders import to_psycopg
 from tusk_infra.tusk.providers import QueryAdapter, QueryResult, register_adapter
+from tusk_infra.tusk.sql import SqlRejected, ensure_single_select
 
 if TYPE_CHECKING:
     import psycopg
@@ -57,14 +60,18 @@ class PostgresAdapter:
 
     def fetch(self, sql: str, params: Sequence[Any]) -> QueryResult:
         """Run one SELECT read-only and return its columns and rows as plain Python values."""
-        query = to_psycopg(sql, len(params))
+        try:
+            statement = ensure_single_select(sql)
+        except SqlRejected as rejected:
+            raise BackendError(f"refused before reaching PostgreSQL: {rejected}") from None
+        query = to_psycopg(statement, len(params))
         connection = self._connect()
         try:
             return self._run(connection, query, list(params))
-        except BackendError:
-            raise
         except Exception as error:
-            raise self._query_error(error) from None
+            failure = self._query_error(error, params)
+            self._drop_if_unsettled()
+            raise failure from None
 
     def close(self) -> None:
         """Close the connection if one was opened."""
@@ -84,7 +91,8 @@ class PostgresAdapter:
                 application_name="tusk-infra",
             )
         except Exception as error:
-            raise BackendError(f"cannot connect to {self._display}: {self._clean(error)}") from None
+            cause = self._clean(error)
+            raise BackendError(f"cannot connect to PostgreSQL at {self._display}: {cause}") from None
         # Every transaction psycopg opens on this connection starts as BEGIN READ ONLY.
         connection.read_only = True
         self._connection = connection
@@ -108,26 +116,39 @@ class PostgresAdapter:
             raise psycopg.Rollback()
         return result
 
-    def _query_error(self, error: Exception) -> BackendError:
+    def _drop_if_unsettled(self) -> None:
+        """Close a connection the failure left mid-command (e.g. a COPY), so the next query starts clean."""
+        from psycopg.pq import TransactionStatus
+
+        connection = self._connection
+        if connection is not None and connection.info.transaction_status != TransactionStatus.IDLE:
+            self.close()
+
+    def _query_error(self, error: Exception, params: Sequence[Any]) -> BackendError:
         import psycopg
 
         if isinstance(error, psycopg.errors.QueryCanceled):
             return BackendError(
-                f"query on {self._display} exceeded the statement_timeout of "
-                f"{self._limits.statement_timeout_ms} ms and was cancelled"
+                f"it ran longer than the statement_timeout of {self._limits.statement_timeout_ms} ms "
+                f"and was cancelled (PostgreSQL at {self._display})"
             )
         if isinstance(error, psycopg.OperationalError):
             # The connection is likely gone (server stopped); open a fresh one next time.
             self.close()
-            return BackendError(f"lost the connection to {self._display}: {self._clean(error)}")
-        return BackendError(f"query failed on {self._display}: {self._clean(error)}")
+            return BackendError(f"lost the connection to PostgreSQL at {self._display}: {self._clean(error)}")
+        return BackendError(f"PostgreSQL at {self._display}: {self._clean(error, params)}")
 
-    def _clean(self, error: Exception) -> str:
-        """The error's text on one line, with the password scrubbed in case a driver ever echoes it."""
+    def _clean(self, error: Exception, params: Sequence[Any] = ()) -> str:
+        """The error's text on one line, without the password or any bound value (one may be a secret)."""
         text = " ".join(str(error).split()) or type(error).__name__
+        text = text.replace(self._url, self._display)
         if self._password:
             text = text.replace(self._password, "***")
-        return text.replace(self._url, self._display)
+        # Longest first, so a value containing another is hidden whole. Very short values are left alone:
+        # hiding "a" would garble the message and cannot hide anything worth protecting.
+        for value in sorted((p for p in params if isinstance(p, str) and len(p) >= 3), key=len, reverse=True):
+            text = text.replace(value, "[parameter]")
+        return text
 
 
 def plain_value(value: Any) -> Any:
@@ -135,8 +156,10 @@ def plain_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, decimal.Decimal):
-        # numeric: COUNT/SUM of integers come back as exact integers, the rest as floats.
-        return int(value) if value.is_finite() and value == value.to_integral_value() else float(value)
+        # numeric: decided by the column's scale, not the value, so a column keeps one type: SUM of
+        # integers (scale 0) stays an exact int, numeric(10,2) and AVG are floats.
+        exponent = value.as_tuple().exponent
+        return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
