@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "explain": "explain",
     "preview": "preview",
     "diff": "diff",
+    "check": "check",
 }
 
 

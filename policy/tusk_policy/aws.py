@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tusk_policy.props import is_set, lookup
+from tusk_policy.props import is_present
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
@@ -15,7 +15,7 @@ AWS_PROVIDER = "pulumi:providers:aws"
 
 def is_read_replica(props: Mapping[str, Any]) -> bool:
     """An RDS instance with a replication source is a read replica; its source owns backups and multi-AZ."""
-    return is_set(lookup(props, "replicateSourceDb"))
+    return is_present(props, "replicateSourceDb")
 
 
 def arn_region(value: object) -> str | None:

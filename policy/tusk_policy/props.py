@@ -108,6 +108,27 @@ def _child(container: Any, segment: str) -> Any:
     return None
 
 
+def is_present(props: Mapping[str, Any], key: str) -> bool:
+    """Whether a top-level input has a value, known or not (an unknown replication source is still one)."""
+    if not any(name == key for name in props):
+        return False
+    try:
+        value = props[key]
+    except Exception:  # CrossGuard's property proxy raises (UnknownValueError) for values unknown in preview
+        return True
+    return is_unknown(value) or is_set(value)
+
+
+def known(props: Mapping[str, Any], path: str) -> Any:
+    """The value at a path when it is known, None when absent or only known after deploy."""
+    try:
+        return lookup(props, path)
+    except UnknownValue:
+        return None
+    except Exception:  # CrossGuard's property proxy raising for an unknown value
+        return None
+
+
 def mapping_at(props: Mapping[str, Any], path: str) -> Mapping[str, Any]:
     """The mapping at a path, or an empty one when absent or not a mapping."""
     value = lookup(props, path)

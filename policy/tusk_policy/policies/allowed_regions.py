@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from tusk_policy.aws import AWS_PROVIDER, arn_region
 from tusk_policy.model import Config, Enforcement, PolicyDefinition, Resource, Violation
-from tusk_policy.props import items_at, lookup, show
+from tusk_policy.props import items_at, known, lookup, show
 
 # Properties naming a region outright, ARNs whose region field counts, and availability zones.
 _REGION_FIELDS = ("region",)
@@ -35,7 +35,7 @@ def _placements(resource: Resource, allowed: Sequence[str]) -> Iterator[tuple[st
         if isinstance(value, str) and value:
             yield path, value, value
     for path in _ARN_FIELDS:
-        value = lookup(resource.props, path)
+        value = known(resource.props, path)  # an ARN computed at deploy (a new key's) names no region yet
         region = arn_region(value)
         if region:
             yield path, value, region

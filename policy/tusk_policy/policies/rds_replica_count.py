@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 
 from tusk_policy.aws import RDS_INSTANCE
 from tusk_policy.model import Config, Enforcement, PolicyDefinition, Resource, Violation
-from tusk_policy.props import is_set, lookup
+from tusk_policy.props import is_set, known
 
 
 def _replicas_by_source(resources: Sequence[Resource]) -> dict[str, list[Resource]]:
@@ -14,7 +14,8 @@ def _replicas_by_source(resources: Sequence[Resource]) -> dict[str, list[Resourc
     for resource in resources:
         if resource.type != RDS_INSTANCE:
             continue
-        source = lookup(resource.props, "replicateSourceDb")
+        # A source ARN known only after deploy cannot be grouped; the engine sees it once the primary exists.
+        source = known(resource.props, "replicateSourceDb")
         if is_set(source):
             by_source.setdefault(str(source), []).append(resource)
     return by_source

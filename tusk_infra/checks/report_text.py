@@ -1,0 +1,58 @@
+"""`tusk-infra check` as text: by stack, then resource; each finding with its fix and its source line."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from pathlib import Path
+
+from tusk_infra.checks.apply import CheckResult, StackCheck
+from tusk_infra.checks.findings import Finding
+from tusk_infra.checks.paths import display_path
+
+
+def render_text(result: CheckResult, project_dir: Path) -> str:
+    """The whole report, ending with a one-line verdict."""
+    blocks = [_stack_block(stack, project_dir) for stack in result.stacks]
+    return "\n\n".join(blocks + [_summary(result)]) + "\n"
+
+
+def _stack_block(stack: StackCheck, project_dir: Path) -> str:
+    lines = [f"stack {stack.stack}: {_counts(stack.findings)}"]
+    ordered = sorted(stack.findings, key=lambda f: (f.resource_type, f.resource_name, f.urn))
+    for (_, name, _urn), findings in groupby(
+        ordered, key=lambda f: (f.resource_type, f.resource_name, f.urn)
+    ):
+        group = list(findings)
+        label = f"{group[0].resource_type} {name}" if name else "(stack)"
+        lines.append(f"  {label}")
+        lines.extend(line for finding in group for line in _finding_lines(finding, project_dir))
+    lines.extend(f"  note: {notice}" for notice in stack.notices)
+    return "\n".join(lines)
+
+
+def _finding_lines(finding: Finding, project_dir: Path) -> list[str]:
+    mark = "acknowledged" if finding.acknowledged is not None else finding.enforcement
+    lines = [f"    [{mark}] {finding.policy}: {finding.message}", f"      fix: {finding.remediation}"]
+    if finding.source is not None:
+        where = display_path(finding.source.file, project_dir)
+        source = finding.source
+        lines.append(f"      from: {where}:{source.line}:{source.column}  {source.key} = {source.text}")
+    if finding.acknowledged is not None:
+        lines.append(f"      acknowledged ({finding.enforcement}): {finding.acknowledged}")
+    return lines
+
+
+def _counts(findings: list[Finding]) -> str:
+    blocking = sum(f.blocking for f in findings)
+    advisory = sum(not f.is_mandatory and f.acknowledged is None for f in findings)
+    acknowledged = sum(f.acknowledged is not None for f in findings)
+    if not findings:
+        return "every policy passed"
+    return f"{blocking} mandatory, {advisory} advisory, {acknowledged} acknowledged"
+
+
+def _summary(result: CheckResult) -> str:
+    verdict = "passed" if result.passed else "FAILED"
+    failing = sorted({f.policy for f in result.findings if f.blocking})
+    why = f" (mandatory: {', '.join(failing)})" if failing else ""
+    return f"policy check {verdict}: {len(result.stacks)} stack(s), {_counts(result.findings)}{why}"

@@ -1,0 +1,96 @@
+"""The policy settings a stack keeps in Pulumi.<stack>.yaml, read with the position of every node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tusk_infra.tusk.errors import TuskError
+
+ACKNOWLEDGEMENTS_KEY = "tusk-infra:policyAcknowledgements"
+POLICY_CONFIG_KEY = "tusk-infra:policyConfig"
+REGION_KEY = "aws:region"
+IMAGE_TAG_KEY = "tusk-infra:imageTag"
+
+
+class PolicySettingsError(TuskError):
+    """A policy acknowledgement or policy config entry in Pulumi.<stack>.yaml is malformed."""
+
+
+@dataclass(frozen=True)
+class Node:
+    """A YAML value with where it starts, so errors can point at it."""
+
+    value: Any
+    file: str
+    line: int
+    column: int
+    node: yaml.Node | None = None
+
+    def error(self, message: str) -> PolicySettingsError:
+        """A positioned error about this node."""
+        return PolicySettingsError(message, self.file, self.line, self.column)
+
+    def child(self, key: str) -> Node | None:
+        """The value under a key of a mapping node, if present."""
+        if not isinstance(self.node, yaml.MappingNode):
+            return None
+        for key_node, value_node in self.node.value:
+            if key_node.value == key:
+                return _wrap(value_node, self.file)
+        return None
+
+    def items(self) -> list[Node]:
+        """The items of a sequence node."""
+        if not isinstance(self.node, yaml.SequenceNode):
+            return []
+        return [_wrap(item, self.file) for item in self.node.value]
+
+    def entries(self) -> list[tuple[Node, Node]]:
+        """(key, value) nodes of a mapping node."""
+        if not isinstance(self.node, yaml.MappingNode):
+            return []
+        return [(_wrap(k, self.file), _wrap(v, self.file)) for k, v in self.node.value]
+
+
+def _wrap(node: yaml.Node, file: str) -> Node:
+    value = yaml.SafeLoader(yaml.serialize(node)).get_single_data()
+    return Node(value, file, node.start_mark.line + 1, node.start_mark.column + 1, node)
+
+
+@dataclass(frozen=True)
+class StackPolicySettings:
+    """The parts of a stack's config the checker reads: region, policy config and acknowledgements."""
+
+    path: Path
+    keys: dict[str, Node] = field(default_factory=dict)
+
+    def get(self, key: str) -> Node | None:
+        """A config key's node (e.g. "aws:region"), if the stack sets it."""
+        return self.keys.get(key)
+
+    @property
+    def region(self) -> str | None:
+        node = self.get(REGION_KEY)
+        return node.value if node is not None and isinstance(node.value, str) else None
+
+
+def read_stack_settings(project_dir: Path, stack: str) -> StackPolicySettings:
+    """Read Pulumi.<stack>.yaml; a missing file gives empty settings, malformed YAML a positioned error."""
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        return StackPolicySettings(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise PolicySettingsError(f"invalid YAML: {error.problem}", str(path), line, column) from None
+    config = Node(None, str(path), 1, 1, root).child("config")
+    if config is None:
+        return StackPolicySettings(path)
+    return StackPolicySettings(path, {str(key.value): value for key, value in config.entries()})

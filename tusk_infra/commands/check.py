@@ -1,0 +1,97 @@
+"""`tusk-infra check`: the policy pack applied offline to every region stack; exit 1 on a mandatory one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tusk_infra.tusk.errors import TuskError
+
+
+def register(subparsers: Any) -> None:
+    """Add `check` to the command line."""
+    parser = subparsers.add_parser(
+        "check",
+        help="apply the policy pack to each region stack, offline",
+        description="Run the Pulumi program offline (mock engine: no CLI, no credentials, no network) and "
+        "apply every policy of the CrossGuard pack in policy/ to what each stack would create. Exits 1 when a "
+        "mandatory policy is violated and not acknowledged in the stack's tusk-infra:policyAcknowledgements.",
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", metavar="NAME", help="one stack, e.g. us-west-2")
+    target.add_argument("--all-stacks", action="store_true", help="every Pulumi.<stack>.yaml, primary first")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "sarif"),
+        default="text",
+        help="text for people (default), json, or SARIF 2.1.0 for code scanning",
+    )
+    parser.add_argument(
+        "--policy-pack-config",
+        action="store_true",
+        help="print the --policy-pack-config JSON that makes `pulumi preview --policy-pack policy` "
+        "apply the same limits to the stack, instead of checking",
+    )
+    parser.add_argument(
+        "--strict-secrets",
+        action="store_true",
+        help="fail instead of using placeholders for secrets not available offline",
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="the directory holding Pulumi.yaml and global.tsk (default: .)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the requested stacks; print the report, or on an error only the error (to stderr)."""
+    # Imported here: building the command line must not pay for pulumi's import.
+    from tusk_infra.checks import check_runs
+    from tusk_infra.offline.runner import run_stacks
+
+    try:
+        stacks = None if args.all_stacks else [args.stack]
+        runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets)
+        if args.policy_pack_config:
+            sys.stdout.write(_pack_config(runs, args.project_dir))
+            return 0
+        result = check_runs(runs, args.project_dir)
+    except TuskError as error:
+        print(error.render(), file=sys.stderr)
+        return 1
+    sys.stdout.write(_render(result, args.format, args.project_dir))
+    return 0 if result.passed else 1
+
+
+def _render(result: Any, output_format: str, project_dir: Path) -> str:
+    from tusk_infra.checks.report_json import render_json
+    from tusk_infra.checks.report_sarif import render_sarif
+    from tusk_infra.checks.report_text import render_text
+
+    renderers = {"text": render_text, "json": render_json, "sarif": render_sarif}
+    return str(renderers[output_format](result, project_dir))
+
+
+def _pack_config(runs: list[Any], project_dir: Path) -> str:
+    """One CrossGuard config document per stack (keyed by stack when several were asked for)."""
+    from tusk_policy import BY_ID
+
+    from tusk_infra.checks.config import stack_policy_config
+    from tusk_infra.checks.stack_file import read_stack_settings
+
+    configs = {
+        run.stack: stack_policy_config(
+            read_stack_settings(project_dir, run.stack), run.settings, BY_ID
+        ).crossguard()
+        for run in runs
+    }
+    document = next(iter(configs.values())) if len(configs) == 1 else configs
+    return json.dumps(document, indent=2) + "\n"
