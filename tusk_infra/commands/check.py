@@ -18,8 +18,8 @@ def register(subparsers: Any) -> None:
         "check",
         help="apply the policy pack to each region stack, offline",
         description="Run the Pulumi program offline (mock engine: no CLI, no credentials, no network) and "
-        "apply every policy of the CrossGuard pack in policy/ to what each stack would create. Exits 1 when a "
-        "mandatory policy is violated and not acknowledged in the stack's tusk-infra:policyAcknowledgements.",
+        "apply every policy of the CrossGuard pack in policy/ to what each stack would create. Exits 1 when "
+        "a mandatory policy is violated and not acknowledged in tusk-infra:policyAcknowledgements.",
     )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--stack", metavar="NAME", help="one stack, e.g. us-west-2")
