@@ -11,7 +11,6 @@ from typing import Any
 from rich.console import Console
 
 from tusk_infra.offline.model import StackRun
-from tusk_infra.offline.runner import run_stacks
 from tusk_infra.render.plan import build_plan, plan_json
 from tusk_infra.render.revisions import DIGEST_KEY_VARIABLE
 from tusk_infra.render.tree import render_text
@@ -47,10 +46,13 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Render the requested stacks; on any error print it to stderr and print nothing to stdout."""
+    # Imported here, not at the top: building the command line must not pay for pulumi's import.
+    from tusk_infra.offline.runner import run_stacks
+
     try:
         digest_key = digest_key_from_env() if args.format == "json" else None
         stacks = None if args.all_stacks else [args.stack]
-        runs = run_stacks(args.project_dir, stacks, strict_secrets=args.strict_secrets)
+        runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets)
         plan = build_plan(runs, args.project_dir, findings=policy_findings(runs), digest_key=digest_key)
     except TuskError as error:
         print(error.render(), file=sys.stderr)

@@ -68,7 +68,8 @@ def checked_out(project_dir: Path, revision: Revision) -> Iterator[Path]:
         return
     prefix = _git(project_dir, "rev-parse", "--show-prefix").stdout.strip()
     scratch = Path(tempfile.mkdtemp(prefix="tusk-infra-diff-"))
-    worktree = scratch / "checkout"
+    # A unique leaf name: git names the worktree's admin entry after it, and diffs may run side by side.
+    worktree = scratch / scratch.name
     try:
         added = _git(project_dir, "worktree", "add", "--detach", "--quiet", str(worktree), revision.commit,
                      check=False)

@@ -17,6 +17,8 @@ from tusk_infra.render.values_text import format_value
 from tusk_infra.tusk.values import SECRET_MASK
 
 STACK_TYPE = "pulumi:pulumi:Stack"
+# Resources a preview reads rather than creates, as `pulumi preview` shows them.
+READ_TYPES = frozenset({"pulumi:pulumi:StackReference"})
 # Wide enough that a plain-text preview never wraps a line, so goldens and `grep` see whole lines.
 PLAIN_WIDTH = 10_000
 
@@ -43,8 +45,9 @@ def stack_tree(stack: StackPlan) -> Tree:
     for resource in resources:
         parent = resource["parent"] if resource["parent"] in known else None
         children[parent].append(resource)
+    creates = sum(1 for resource in resources if resource["type"] not in READ_TYPES)
     label = Text.assemble(
-        ("stack ", "bold"), (stack["stack"], "bold cyan"), (f"  {len(resources)} to create", "green")
+        ("stack ", "bold"), (stack["stack"], "bold cyan"), (f"  {creates} to create", "green")
     )
     tree = Tree(label, guide_style="dim")
     _add_children(tree, None, children)
@@ -55,14 +58,25 @@ def _add_children(node: Tree, parent: str | None, children: dict[str | None, lis
     for resource in sorted(children.get(parent, []), key=lambda r: (r["type"], r["name"])):
         branch = node.add(resource_label(resource))
         for path, value in key_inputs(resource["type"], resource["inputs"]):
-            branch.add(Text.assemble((f"{path}: ", "dim"), value_text(value)))
+            add_value(branch, path, value)
         _add_children(branch, resource["urn"], children)
 
 
+def add_value(node: Tree, label: str, value: Any) -> None:
+    """`label: value`; a mapping becomes a branch with one line per key, so long objects stay readable."""
+    if isinstance(value, dict) and value:
+        branch = node.add(Text(f"{label}:", style="dim"))
+        for key, item in value.items():
+            add_value(branch, key, item)
+        return
+    node.add(Text.assemble((f"{label}: ", "dim"), value_text(value)))
+
+
 def resource_label(resource: ResourcePlan) -> Text:
-    """`+ type  name`, components in bold."""
+    """`+ type  name` (`> ` for a read), components in bold."""
     style = "" if resource["custom"] else "bold"
-    return Text.assemble(("+ ", "green"), (resource["type"], style), "  ", (resource["name"], "cyan"))
+    marker = ("> ", "blue") if resource["type"] in READ_TYPES else ("+ ", "green")
+    return Text.assemble(marker, (resource["type"], style), "  ", (resource["name"], "cyan"))
 
 
 def value_text(value: Any) -> Text:

@@ -1,0 +1,252 @@
+"""`tusk-infra diff` on a temporary git repository holding a copy of the project, one scenario
+per commit: worker_count changed, a region added, a resource deleted (in component code), a secret changed,
+nothing changed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_preview_cli import REPO, offline_env, tusk_infra
+
+SECRET_NAME = "REDIS_CLUSTER_PASSWORD"
+OLD_SECRET, NEW_SECRET = "CANARY-3c1e-old-redis-token", "CANARY-3c1e-new-redis-token"
+WORKERS_BEFORE = 'worker_count: @if($region == "us-east-1", 16, 8)'
+WORKERS_AFTER = 'worker_count: @if($region == "us-east-1", 24, 8)'
+NEW_REGION = "ap-southeast-1"
+SERVICE_LINE = "        self._service(child)\n"
+# Scenario name -> (base tag, head tag or None for the working tree).
+SCENARIOS = {
+    "workers": ("base", "workers"),
+    "region": ("workers", "region"),
+    "deleted": ("region", "deleted"),
+    "secret": ("deleted", "secret"),
+    "nothing": ("secret", None),
+}
+
+
+@dataclass
+class DiffRepo:
+    root: Path
+    scratch: Path  # TMPDIR of every diff run, to prove the worktrees are removed
+
+    def env(self) -> dict[str, str]:
+        secrets = {SECRET_NAME: OLD_SECRET, f"{SECRET_NAME}_NEXT": NEW_SECRET}
+        return offline_env(TMPDIR=str(self.scratch), **secrets)
+
+    def diff(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return tusk_infra("diff", *args, env=self.env(), cwd=self.root)
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"scenario edit no longer applies: {old!r} not in {path.name}; update this test"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def commit(root: Path, tag: str, change: Callable[[Path], None]) -> None:
+    change(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", tag)
+    git(root, "tag", tag)
+
+
+def add_region(root: Path) -> None:
+    """A new replica region: its stack file, its regional_config block, its place in replica_regions."""
+    stack_file = (root / "Pulumi.us-west-2.yaml").read_text(encoding="utf-8")
+    (root / f"Pulumi.{NEW_REGION}.yaml").write_text(
+        stack_file.replace("us-west-2", NEW_REGION).replace("usw2", "apse1"), encoding="utf-8")
+    tsk = root / "global.tsk"
+    block = re.search(r"^us_west_2 \{.*?^\}\n", tsk.read_text(encoding="utf-8"), re.S | re.M)
+    assert block, "global.tsk has no us_west_2 block in regional_config; update this test"
+    new_block = block.group(0).replace("us_west_2", "ap_southeast_1").replace("us-west-2", NEW_REGION)
+    edit(tsk, block.group(0), block.group(0) + "\n" + new_block)
+    edit(tsk, 'replica_regions: ["us-west-2", "eu-west-1"]',
+         f'replica_regions: ["us-west-2", "eu-west-1", "{NEW_REGION}"]')
+
+
+def build_repo(root: Path) -> None:
+    files = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
+    for name in filter(None, files):
+        source = REPO / name
+        if source.is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / name)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "test@example.com")
+    git(root, "config", "user.name", "test")
+    commit(root, "base", lambda r: None)
+    commit(root, "workers", lambda r: edit(r / "global.tsk", WORKERS_BEFORE, WORKERS_AFTER))
+    commit(root, "region", add_region)
+    commit(root, "deleted", lambda r: edit(r / "tusk_infra/components/app.py", SERVICE_LINE, ""))
+    commit(root, "secret", lambda r: edit(r / "global.tsk", f'@env.secure("{SECRET_NAME}")',
+                                          f'@env.secure("{SECRET_NAME}_NEXT")'))
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> DiffRepo:
+    root = tmp_path_factory.mktemp("diff-repo")
+    scratch = tmp_path_factory.mktemp("diff-scratch")
+    build_repo(root)
+    return DiffRepo(root, scratch)
+
+
+@pytest.fixture(scope="module")
+def reports(repo: DiffRepo) -> dict[tuple[str, str], subprocess.CompletedProcess[str]]:
+    """Every scenario's diff in both formats."""
+    jobs = [(name, fmt) for name in SCENARIOS for fmt in ("markdown", "json")]
+
+    def run(job: tuple[str, str]) -> subprocess.CompletedProcess[str]:
+        base, head = SCENARIOS[job[0]]
+        head_args = ("--head", head) if head else ()
+        return repo.diff("--base", base, *head_args, "--format", job[1])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(jobs, pool.map(run, jobs), strict=True))
+
+
+def markdown(reports: dict[tuple[str, str], Any], name: str) -> str:
+    result = reports[(name, "markdown")]
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    text: str = result.stdout
+    return text
+
+
+def report(reports: dict[tuple[str, str], Any], name: str) -> dict[str, Any]:
+    result = reports[(name, "json")]
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def stack_entry(data: dict[str, Any], stack: str) -> dict[str, Any]:
+    entry: dict[str, Any] = next(s for s in data["stacks"] if s["stack"] == stack)
+    return entry
+
+
+def test_worker_count_change_is_explained_by_its_source(reports: dict[tuple[str, str], Any],
+                                                        repo: DiffRepo) -> None:
+    lines = (repo.root / "global.tsk").read_text(encoding="utf-8").splitlines()
+    line = next(number for number, text in enumerate(lines, start=1) if "worker_count:" in text)
+    text = markdown(reports, "workers")
+    source = '@if($region == "us-east-1", 24, 8)'
+    assert f"- `performance.worker_count`: `16` → `24` (global.tsk:{line} `{source}`)" in text
+    assert "`us-west-2` (no changes) | 0 | 0 | 0 | 0 |" in text
+    assert "`eu-west-1` (no changes) | 0 | 0 | 0 | 0 |" in text
+    data = report(reports, "workers")
+    east = stack_entry(data, "us-east-1")
+    assert east["status"] == "changed"
+    assert [s["path"] for s in east["settings"]] == ["performance.worker_count"]
+    assert east["settings"][0]["source"]["location"].startswith(f"global.tsk:{line}:")
+    changes = [c for r in east["resources"] for c in r["changes"]]
+    assert {"path": "data.WORKER_COUNT", "before": "16", "after": "24", "secret_changed": False,
+            "forces_replacement": False} in changes
+    assert east["counts"]["create"] == east["counts"]["delete"] == east["counts"]["replace"] == 0
+    assert stack_entry(data, "us-west-2")["status"] == "unchanged"
+
+
+def test_added_region_is_a_new_stack_of_creates(reports: dict[tuple[str, str], Any]) -> None:
+    data = report(reports, "region")
+    added = stack_entry(data, NEW_REGION)
+    assert added["status"] == "created"
+    assert added["counts"]["create"] >= 10
+    assert added["counts"]["update"] == added["counts"]["delete"] == added["counts"]["replace"] == 0
+    assert all(r["action"] == "create" for r in added["resources"])
+    east = stack_entry(data, "us-east-1")
+    settings = [{k: v for k, v in s.items() if k != "source"} for s in east["settings"]]
+    assert {"path": "database.replica_regions[2]", "after": NEW_REGION, "secret_changed": False,
+            "forces_replacement": False} in settings
+    text = markdown(reports, "region")
+    assert f"| `{NEW_REGION}` (new stack) | {added['counts']['create']} | 0 | 0 | 0 |" in text
+    assert f"### `{NEW_REGION}` (new stack)" in text
+
+
+def test_deleted_resource_is_flagged_in_every_stack(reports: dict[tuple[str, str], Any]) -> None:
+    data = report(reports, "deleted")
+    for stack in ("us-east-1", "us-west-2", "eu-west-1", NEW_REGION):
+        entry = stack_entry(data, stack)
+        assert entry["counts"]["delete"] == 1, stack
+        deleted = next(r for r in entry["resources"] if r["action"] == "delete")
+        assert deleted["type"] == "kubernetes:core/v1:Service"
+    text = markdown(reports, "deleted")
+    assert "> [!CAUTION]\n> **4 resource(s) will be DELETED**" in text
+    assert text.count("- ❌ **DELETE** `kubernetes:core/v1:Service`") == 4
+
+
+def test_changed_secret_is_reported_without_its_value(reports: dict[tuple[str, str], Any]) -> None:
+    text = markdown(reports, "secret")
+    assert "- `distributed_cache.redis_cluster.password`: [secret] (changed)" in text
+    assert "- `authToken`: [secret] (changed)" in text
+    data = report(reports, "secret")
+    group = next(r for r in stack_entry(data, "us-east-1")["resources"]
+                 if r["type"] == "aws:elasticache/replicationGroup:ReplicationGroup")
+    assert {"path": "authToken", "before": "[secret]", "after": "[secret]", "secret_changed": True,
+            "forces_replacement": False} in group["changes"]
+    for result in reports.values():
+        for stream in (result.stdout, result.stderr):
+            assert OLD_SECRET not in stream and NEW_SECRET not in stream
+
+
+def test_nothing_changed_says_so(reports: dict[tuple[str, str], Any]) -> None:
+    text = markdown(reports, "nothing")
+    assert "**No changes.** Every stack renders the same at both revisions" in text
+    assert "→ `working tree`" in text
+    data = report(reports, "nothing")
+    assert data["changed"] is False
+    assert {s["status"] for s in data["stacks"]} == {"unchanged"}
+    assert len(data["stacks"]) == 4
+
+
+def test_diff_output_is_byte_identical_across_runs(reports: dict[tuple[str, str], Any],
+                                                   repo: DiffRepo) -> None:
+    again = repo.diff("--base", "base", "--head", "workers", "--format", "json")
+    assert again.stdout == reports[("workers", "json")].stdout
+
+
+def test_worktrees_are_removed(reports: dict[tuple[str, str], Any], repo: DiffRepo) -> None:
+    assert reports  # every diff above has run
+    assert git(repo.root, "worktree", "list").count("\n") == 1
+    assert list(repo.scratch.iterdir()) == []
+
+
+def test_bad_revision_is_a_clear_error(repo: DiffRepo) -> None:
+    result = repo.diff("--base", "no-such-branch")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("--base 'no-such-branch' is not a commit")
+
+
+def test_missing_base_is_a_usage_error(repo: DiffRepo) -> None:
+    result = repo.diff()
+    assert result.returncode == 2 and "--base" in result.stderr
+
+
+def test_broken_head_fails_with_its_location_and_cleans_up(reports: dict[tuple[str, str], Any],
+                                                           repo: DiffRepo) -> None:
+    tsk = repo.root / "global.tsk"
+    original = tsk.read_text(encoding="utf-8")
+    tsk.write_text(original + "\n[broken]\nvalue: @nosuchop(1)\n", encoding="utf-8")
+    try:
+        result = repo.diff("--base", "base")
+    finally:
+        tsk.write_text(original, encoding="utf-8")
+    assert result.returncode == 1 and result.stdout == ""
+    first = result.stderr.splitlines()[0]
+    assert re.match(r"^\S*global\.tsk:\d+:\d+: .*nosuchop", first), first
+    assert "(while rendering working tree)" in result.stderr
+    assert git(repo.root, "worktree", "list").count("\n") == 1
+    assert list(repo.scratch.iterdir()) == []
