@@ -17,19 +17,36 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("eval", help="evaluate a .tsk file and print the document")
     parser.add_argument("file", metavar="FILE", help="the .tsk file to evaluate")
     add_input_arguments(parser)
-    parser.add_argument("--format", choices=("json", "yaml"), default="json", help="output format (default json)")
+    parser.add_argument(
+        "--format", choices=("json", "yaml"), default="json", help="output format (default json)"
+    )
     parser.add_argument("--show-secrets", action="store_true", help="print secret values instead of [secret]")
     parser.set_defaults(handler=run)
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """The inputs an evaluation may take from the command line (shared with `explain`)."""
-    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="set an environment variable for @env (overrides the process environment)")
-    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
-                        help="supply a global the file does not declare")
-    parser.add_argument("--metric", action="append", default=[], metavar="NAME=VALUE",
-                        help="a value for @metrics(NAME, default)")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set an environment variable for @env (overrides the process environment)",
+    )
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="supply a global the file does not declare",
+    )
+    parser.add_argument(
+        "--metric",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value for @metrics(NAME, default)",
+    )
     parser.add_argument("--db", metavar="URL", help="database for @query, e.g. sqlite:///app.db")
 
 
@@ -38,8 +55,12 @@ def evaluate_from_args(args: argparse.Namespace) -> Document:
     env = dict(os.environ)
     env.update(_pairs(args.env, "--env"))
     metrics = {name: _number(value, name) for name, value in _pairs(args.metric, "--metric").items()}
-    providers = Providers(env=env, metrics=StaticMetrics(metrics) if metrics else None, database_url=args.db,
-                          warn=lambda message: print(f"warning: {message}", file=sys.stderr))
+    providers = Providers(
+        env=env,
+        metrics=StaticMetrics(metrics) if metrics else None,
+        database_url=args.db,
+        warn=lambda message: print(f"warning: {message}", file=sys.stderr),
+    )
     return evaluate_file(args.file, variables=_pairs(args.var, "--var"), providers=providers)
 
 

@@ -15,7 +15,9 @@ def register(subparsers: Any) -> None:
     """Add the `explain` subcommand."""
     parser = subparsers.add_parser("explain", help="show where a value of a .tsk file comes from")
     parser.add_argument("file", metavar="FILE", help="the .tsk file to evaluate")
-    parser.add_argument("path", metavar="DOTTED.PATH", help="the value to explain, e.g. performance.worker_count")
+    parser.add_argument(
+        "path", metavar="DOTTED.PATH", help="the value to explain, e.g. performance.worker_count"
+    )
     add_input_arguments(parser)
     parser.add_argument("--show-secrets", action="store_true", help="print secret values instead of [secret]")
     parser.set_defaults(handler=run)

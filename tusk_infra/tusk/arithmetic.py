@@ -99,7 +99,8 @@ def _modulo(left: Any, right: Any) -> Any:
 
 
 def _secret_binary(op: str, left: Any, right: Any) -> Secret:
-    # A secret may be joined into a bigger string (a connection URL), which stays secret; it is never compared.
+    # A secret may be joined into a bigger string (a connection URL), which stays secret;
+    # it is never compared.
     if op == "+" and all(isinstance(side, str | Secret) for side in (left, right)):
         name = next(side.name for side in (left, right) if isinstance(side, Secret))
         return Secret(_reveal(left) + _reveal(right), name)

@@ -44,7 +44,9 @@ def cache_key(source_text: str, database_url: str | None, inputs: list[tuple[str
     return KEY_PREFIX + hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def key_inputs(expr: Expr, text_of: Callable[[Expr], str], value_of: Callable[[Expr], Any]) -> list[tuple[str, Any]]:
+def key_inputs(
+    expr: Expr, text_of: Callable[[Expr], str], value_of: Callable[[Expr], Any]
+) -> list[tuple[str, Any]]:
     """The (source text, current value) of every reference, @env and @metrics inside expr, in source order."""
     return [(text_of(node), value_of(node)) for node in _input_nodes(expr)]
 

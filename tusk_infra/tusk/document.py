@@ -77,7 +77,9 @@ class Document:
             index = key if isinstance(key, int) else int(key) if str(key).isdigit() else -1
             if not 0 <= index < len(value):
                 raise self._not_found(shown, entry.expr.start, [str(i) for i in range(len(value))])
-            item_expr = expr.items[index] if isinstance(expr, ArrayLit) and len(expr.items) == len(value) else expr
+            item_expr = (
+                expr.items[index] if isinstance(expr, ArrayLit) and len(expr.items) == len(value) else expr
+            )
             return value[index], item_expr
         if isinstance(value, dict) and str(key) in value:
             member_expr = expr

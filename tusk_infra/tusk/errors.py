@@ -32,7 +32,7 @@ class TuskError(Exception):
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
     def render(self) -> str:
-        """The `file:line:col: message` line followed by the offending source line and a caret under the spot."""
+        """The `file:line:col: message` line, then the offending source line with a caret under the spot."""
         if self.source_line is None:
             return str(self)
         gutter = str(self.line)
@@ -99,10 +99,10 @@ class SourceText:
         return self._line_starts
 
 
-def suggestion(name: str, candidates: Iterable[str], prefix: str = "") -> str:
+def suggestion(name: str, candidates: Iterable[str], prefix: str = "", suffix: str = "") -> str:
     """` (did you mean 'x'?)` for the closest candidate, or '' when nothing is close."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+    return f" (did you mean '{prefix}{close[0]}{suffix}'?)" if close else ""
 
 
 def quoted_list(names: Iterable[str], limit: int = 12) -> str:

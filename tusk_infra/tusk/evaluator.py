@@ -85,7 +85,9 @@ class Evaluator:
         """A table as a plain dict, evaluating whatever is still pending."""
         result: dict[str, Any] = {}
         for key, child in table.children.items():
-            result[key] = self.materialize(child) if isinstance(child, Table) else self.entry_value(child, None)
+            result[key] = (
+                self.materialize(child) if isinstance(child, Table) else self.entry_value(child, None)
+            )
         return result
 
     def entry_value(self, entry: Entry, via: Expr | None) -> Any:
@@ -147,7 +149,9 @@ class Evaluator:
         result: dict[str, Any] = {}
         for member in node.members:
             if member.key in result:
-                raise self.source.error(f"duplicate key '{member.key}' in object", member.key_start, len(member.key))
+                raise self.source.error(
+                    f"duplicate key '{member.key}' in object", member.key_start, len(member.key)
+                )
             result[member.key] = self.eval(member.value)
         return result
 
@@ -254,9 +258,8 @@ class Evaluator:
         if top is not None:
             return top
         known = [*self.layout.globals, *self.variables, *self.layout.root.children]
-        raise self.source.error(
-            f"unknown global '${name}'{suggestion(name, known, '$')}", node.start, len(name) + 1
-        )
+        written = len(name) + (1 if self.source.text.startswith("$", node.start) else 0)
+        raise self.source.error(f"unknown global '${name}'{suggestion(name, known, '$')}", node.start, written)
 
     def _step(self, current: Any, segment: PathSegment) -> Any:
         """Follow one `.key` from a table, an entry or an evaluated object."""
@@ -271,8 +274,10 @@ class Evaluator:
             return self._lookup(current.children, key, segment, current.label)
         if isinstance(current, dict):
             return self._lookup(current, key, segment, "")
-        raise self.error(f"cannot read '.{key}' from {describe(current)}: only sections, blocks and objects have keys",
-                         segment)
+        raise self.error(
+            f"cannot read '.{key}' from {describe(current)}: only sections, blocks and objects have keys",
+            segment,
+        )
 
     def _segment_key(self, segment: PathSegment) -> Any:
         if segment.dynamic is None:
@@ -293,7 +298,9 @@ class Evaluator:
             if alias in children:
                 return children[alias]
         where = f"'{label}'" if label else "the object"
-        tried = f"'{key}'" + (f" (or '{key.replace('-', '_')}')" if segment.dynamic is not None and "-" in key else "")
+        tried = f"'{key}'" + (
+            f" (or '{key.replace('-', '_')}')" if segment.dynamic is not None and "-" in key else ""
+        )
         raise self.error(
             f"no key {tried} in {where}{suggestion(key, children)}; it has: {quoted_list(children)}", segment
         )

@@ -8,7 +8,8 @@ does not end a statement; this one keeps a stack of open brackets to decide. It 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lark.lexer import Lexer, LexerState, Token
@@ -31,6 +32,21 @@ _CLOSER = {_PAREN: ")", _ARRAY: "]", _INLINE: "}", _BLOCK_BRACE: "}", _BLOCK_ANG
 _OPENER = {_PAREN: "(", _ARRAY: "[", _INLINE: "{", _BLOCK_BRACE: "{", _BLOCK_ANGLE: ">", _SECTION: "["}
 
 
+# The stream of the parse running on this thread, so a parse error can ask which brackets are still open.
+_current = threading.local()
+
+
+def open_bracket() -> tuple[str, str, int] | None:
+    """(opener, closer, offset) of the innermost ( [ or inline { still open in this thread's last parse."""
+    stream: _TokenStream | None = getattr(_current, "stream", None)
+    if stream is None:
+        return None
+    for kind, opened_at in reversed(stream.stack):
+        if kind <= _INLINE:
+            return _OPENER[kind], _CLOSER[kind], opened_at
+    return None
+
+
 class TuskLexer(Lexer):
     """Tokens for the LALR parser, built from the grammar's own terminal definitions."""
 
@@ -40,7 +56,11 @@ class TuskLexer(Lexer):
         terminals = [t for t in conf.terminals if t.name not in _SYNTHETIC]
         # Longest alternatives first, as lark orders them, so `==` wins over `=` and FLOAT over INT.
         terminals.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
-        keywords = {t.pattern.value: t.name for t in terminals if t.pattern.type == "str" and t.pattern.value.isalpha()}
+        keywords = {
+            t.pattern.value: t.name
+            for t in terminals
+            if t.pattern.type == "str" and t.pattern.value.isalpha()
+        }
         regex_terminals = [t for t in terminals if t.pattern.value not in keywords]
         alternatives = [f"(?P<{NEWLINE}>{_NEWLINE_PATTERN})"]
         alternatives += [f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in regex_terminals]
@@ -60,6 +80,7 @@ class _TokenStream:
         self.lexer = lexer
         self.text = text
         self.stack: list[tuple[int, int]] = []  # (bracket kind, offset of the opener)
+        _current.stream = self
 
     def tokens(self) -> Iterator[Token]:
         text = self.text
@@ -67,7 +88,8 @@ class _TokenStream:
         ignored = self.lexer.ignored
         keywords = self.lexer.keywords
         stack = self.stack
-        new_token = Token._future_new
+        # Token() goes through a deprecation shim per call; the classmethod behind it does not.
+        new_token: Callable[..., Token] = Token._future_new
         at_start = True  # nothing but newlines since the last statement ended
         after_key = False  # the previous token was the key that starts a statement
         pos = 0
@@ -111,7 +133,8 @@ class _TokenStream:
         if stack:
             kind_open, opened_at = stack[-1]
             raise SyntaxProblem(
-                f"unclosed '{_OPENER[kind_open]}': expected '{_CLOSER[kind_open]}' before the end of the file",
+                f"unclosed '{_OPENER[kind_open]}': "
+                f"expected '{_CLOSER[kind_open]}' before the end of the file",
                 opened_at,
             )
         if not at_start:
@@ -147,7 +170,9 @@ class _TokenStream:
 
     def _close(self, closer: str, start: int) -> int:
         if not self.stack:
-            raise SyntaxProblem(f"unexpected '{closer}': there is no open {_opener_names(closer)} to close", start)
+            raise SyntaxProblem(
+                f"unexpected '{closer}': there is no open {_opener_names(closer)} to close", start
+            )
         kind, opened_at = self.stack[-1]
         if _CLOSER[kind] != closer:
             line_hint = self.text.count("\n", 0, opened_at) + 1

@@ -19,7 +19,16 @@ from tusk_infra.tusk.query import Database, QueryProblem, redact_url, shape_resu
 from tusk_infra.tusk.sql import SqlRejected, ensure_single_select
 from tusk_infra.tusk.syntax import ArrayLit, Expr, OperatorCall
 from tusk_infra.tusk.values import SECRET_MASK, InputUse, Secret
-from tusk_infra.tusk.valuetypes import MISSING, ValueProblem, as_text, describe, is_number, to_bool, to_float, to_int
+from tusk_infra.tusk.valuetypes import (
+    MISSING,
+    ValueProblem,
+    as_text,
+    describe,
+    is_number,
+    to_bool,
+    to_float,
+    to_int,
+)
 
 if TYPE_CHECKING:
     from tusk_infra.tusk.evaluator import Evaluator
@@ -51,7 +60,9 @@ def call_operator(evaluator: Evaluator, node: OperatorCall) -> Any:
     if operator is None:
         known = ", ".join(f"@{name}" for name in sorted(OPERATORS))
         raise evaluator.error(
-            f"unknown operator '@{node.name}'{suggestion(node.name, OPERATORS, '@')}; known operators: {known}", node
+            f"unknown operator '@{node.name}'{suggestion(node.name, OPERATORS, '@')}; "
+            f"known operators: {known}",
+            node,
         )
     return operator(evaluator, node)
 
@@ -112,7 +123,8 @@ def _from_secret_sources(evaluator: Evaluator, node: OperatorCall, name: str) ->
             raise
         except Exception as failure:  # a source's own error text could quote the secret: name its type only
             raise evaluator.error(
-                f"secret source {type(source).__name__} failed to look up {name} ({type(failure).__name__})", node
+                f"secret source {type(source).__name__} failed to look up {name} ({type(failure).__name__})",
+                node,
             ) from None
         if found is not None:
             return found
@@ -205,7 +217,9 @@ def _query_batch(evaluator: Evaluator, node: OperatorCall) -> Any:
     if statements is MISSING:
         return MISSING
     if not isinstance(statements, list) or not all(isinstance(sql, str) for sql in statements):
-        raise evaluator.error(f"@query.batch takes a list of SQL strings, found {describe(statements)}", node.args[0])
+        raise evaluator.error(
+            f"@query.batch takes a list of SQL strings, found {describe(statements)}", node.args[0]
+        )
     items = node.args[0].items if isinstance(node.args[0], ArrayLit) else [node.args[0]] * len(statements)
     return [_run_query(evaluator, node, item, sql, []) for item, sql in zip(items, statements, strict=True)]
 
@@ -229,7 +243,17 @@ def _run_query(evaluator: Evaluator, node: OperatorCall, sql_node: Expr, sql: st
 
 
 # ---- @date ----
-_PHP_DATE = {"Y": "%Y", "y": "%y", "m": "%m", "d": "%d", "H": "%H", "i": "%M", "s": "%S", "D": "%a", "M": "%b"}
+_PHP_DATE = {
+    "Y": "%Y",
+    "y": "%y",
+    "m": "%m",
+    "d": "%d",
+    "H": "%H",
+    "i": "%M",
+    "s": "%S",
+    "D": "%a",
+    "M": "%b",
+}
 _PHP_LETTER = re.compile("[" + "".join(_PHP_DATE) + "]")
 
 

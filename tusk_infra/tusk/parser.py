@@ -1,17 +1,17 @@
-"""Text to syntax tree: lark's LALR parser with the tree builder running inside it (no parse tree is built)."""
+"""Text to syntax tree: lark's LALR parser with the tree builder running inside it (no parse tree)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Transformer
 from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
 from lark.lexer import Token
 
 from tusk_infra.tusk.errors import SourceText, SyntaxProblem, TuskError
-from tusk_infra.tusk.lexer import TuskLexer
+from tusk_infra.tusk.lexer import TuskLexer, open_bracket
 from tusk_infra.tusk.strings import reference_path, string_literal
 from tusk_infra.tusk.syntax import (
     ArrayLit,
@@ -58,7 +58,7 @@ def _parser() -> Lark:
 def parse(source: SourceText) -> list[Statement]:
     """The statements of a .tsk text; any syntax problem becomes a TuskError at file:line:col."""
     try:
-        statements: list[Statement] = _parser().parse(source.text)
+        statements: list[Statement] = cast(list[Statement], _parser().parse(source.text))
     except SyntaxProblem as problem:
         raise source.error(problem.message, problem.offset, problem.span) from None
     except UnexpectedToken as unexpected:
@@ -74,8 +74,26 @@ def parse(source: SourceText) -> list[Statement]:
 def _unexpected_token(source: SourceText, unexpected: UnexpectedToken) -> TuskError:
     token = unexpected.token
     offset = token.start_pos if token.start_pos is not None else len(source.text)
+    unclosed = _unclosed_before(source, offset, token)
+    if unclosed is not None:
+        return unclosed
     message = describe_unexpected(token.type, str(token.value), set(unexpected.expected))
     return source.error(message, offset, max(1, len(str(token.value))))
+
+
+def _unclosed_before(source: SourceText, offset: int, token: Token) -> TuskError | None:
+    """A bracket left open on an earlier line is the likelier mistake than the token the parser tripped on."""
+    bracket = open_bracket()
+    if bracket is None:
+        return None
+    opener, closer, opened_at = bracket
+    token_line = source.line_col(offset)[0]
+    if source.line_col(opened_at)[0] >= token_line:
+        return None
+    found = f"'{token.value}'" if str(token.value).strip() else "the end of the statement"
+    return source.error(
+        f"unclosed '{opener}': expected '{closer}' before {found} on line {token_line}", opened_at
+    )
 
 
 def _from_visit_error(source: SourceText, wrapped: VisitError) -> TuskError:
@@ -98,13 +116,17 @@ class _TreeBuilder(Transformer[Token, Any]):
     def INT(self, token: Token) -> Const:
         text = str(token)
         if len(text) > 1 and text[0] == "0":
-            raise SyntaxProblem(f"invalid number '{text}': leading zeros are not allowed", _start(token), len(text))
+            raise SyntaxProblem(
+                f"invalid number '{text}': leading zeros are not allowed", _start(token), len(text)
+            )
         return Const(int(text), _start(token), _end(token))
 
     def FLOAT(self, token: Token) -> Const:
         text = str(token)
         if len(text) > 1 and text[0] == "0" and text[1].isdigit():
-            raise SyntaxProblem(f"invalid number '{text}': leading zeros are not allowed", _start(token), len(text))
+            raise SyntaxProblem(
+                f"invalid number '{text}': leading zeros are not allowed", _start(token), len(text)
+            )
         return Const(float(text), _start(token), _end(token))
 
     def TRUE(self, token: Token) -> Const:

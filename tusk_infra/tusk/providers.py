@@ -1,8 +1,8 @@
 """The small interfaces the evaluator uses to reach the outside world.
 
 `@env.secure`, `@metrics`, `@cache` and `@query` never touch a network or a file themselves: they ask one of
-these providers. The built-in ones are offline and deterministic; live ones (AWS, PostgreSQL, an on-disk cache)
-plug in through the same interfaces.
+these providers. The built-in ones are offline and deterministic; live ones (AWS, PostgreSQL, an on-disk
+cache) plug in through the same interfaces.
 """
 
 from __future__ import annotations

@@ -58,7 +58,10 @@ def shape_result(result: QueryResult) -> Any:
     """A 1x1 result is a scalar; anything else is a list of row objects (column -> value)."""
     if len(result.columns) == 1 and len(result.rows) == 1:
         return _plain(result.rows[0][0])
-    return [{column: _plain(value) for column, value in zip(result.columns, row, strict=False)} for row in result.rows]
+    return [
+        {column: _plain(value) for column, value in zip(result.columns, row, strict=False)}
+        for row in result.rows
+    ]
 
 
 def _plain(value: Any) -> Any:

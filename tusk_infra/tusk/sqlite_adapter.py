@@ -40,7 +40,9 @@ def sqlite_path(url: str) -> str:
     """The file path in a `sqlite:///relative.db` or `sqlite:////absolute.db` URL."""
     parts = urlsplit(url)
     if parts.scheme != "sqlite" or parts.netloc not in ("", "localhost"):
-        raise ValueError(f"not a sqlite URL: expected sqlite:///path.db, found {parts.scheme}://{parts.netloc}...")
+        raise ValueError(
+            f"not a sqlite URL: expected sqlite:///path.db, found {parts.scheme}://{parts.netloc}..."
+        )
     path = parts.path[1:] if parts.path.startswith("/") else parts.path
     if not path:
         raise ValueError("the sqlite URL names no file: expected sqlite:///path.db")

@@ -65,11 +65,13 @@ def _common_mistake(found_type: str, found_text: str, expected: set[str]) -> str
     if found_type == "SECTION_OPEN" and "BLOCK_CLOSE" in expected:
         return "a [section] header cannot appear inside a block: close the block first"
     if {"_COLON", "_EQUALS"} <= expected and "BLOCK_OPEN" in expected:
-        return f"unexpected {_found(found_type, found_text)}: expected ':' or '=' after the key, or '{{' to open a block"
+        found = _found(found_type, found_text)
+        return f"unexpected {found}: expected ':' or '=' after the key, or '{{' to open a block"
     if found_type == "BLOCK_OPEN":
         return f"unexpected '{found_text}': a block opens right after a key at the start of a statement"
     if found_type in ("NAME", "VAR", "STRING", "INT", "FLOAT", "OPERATOR") and "_NL" in expected:
-        return f"unexpected {_found(found_type, found_text)}: expected the end of the statement (a newline or ';')"
+        found = _found(found_type, found_text)
+        return f"unexpected {found}: expected the end of the statement (a newline or ';')"
     return None
 
 

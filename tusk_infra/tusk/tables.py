@@ -63,7 +63,9 @@ class Layout:
     def _statement(self, table: Table, statement: Statement) -> None:
         if isinstance(statement, Pair):
             label = _join(table.label, statement.key)
-            self._insert(table, statement.key, statement.key_start, Entry(label, statement.key_start, statement.value))
+            self._insert(
+                table, statement.key, statement.key_start, Entry(label, statement.key_start, statement.value)
+            )
         elif isinstance(statement, GlobalDecl):
             self._declare_global(statement)
         elif isinstance(statement, Block):
@@ -77,7 +79,8 @@ class Layout:
         earlier = self.globals.get(statement.name)
         if earlier is not None:
             raise self.source.error(
-                f"global '${statement.name}' is declared twice (first on line {self._line(earlier.key_start)})",
+                f"global '${statement.name}' is declared twice "
+                f"(first on line {self._line(earlier.key_start)})",
                 statement.start,
                 len(statement.name) + 1,
             )

@@ -36,7 +36,7 @@ class Secret:
     def __hash__(self) -> int:
         return hash((Secret, self._value))
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         # Pickling would write the plain value somewhere we don't control.
         raise TypeError("a Secret cannot be pickled")
 

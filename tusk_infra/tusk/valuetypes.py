@@ -140,4 +140,6 @@ def to_bool(value: Any) -> bool:
             return True
         if word in _FALSE_WORDS:
             return False
-    raise ValueProblem(f"cannot convert {describe(value)} to a boolean (expected true/false, yes/no, on/off, 1/0)")
+    raise ValueProblem(
+        f"cannot convert {describe(value)} to a boolean (expected true/false, yes/no, on/off, 1/0)"
+    )
