@@ -17,6 +17,7 @@ import yaml
 from tusk_infra.backends.aws_secrets import DEFAULT_SECRET_PREFIX, SOURCE_KINDS
 from tusk_infra.backends.cloudwatch import MetricSpec
 from tusk_infra.backends.file_cache import DEFAULT_CACHE_DIR
+from tusk_infra.tusk.errors import TuskError
 
 NAMESPACE = "tusk-infra:"
 METRICS_PROVIDERS = ("static", "cloudwatch")
@@ -26,15 +27,8 @@ _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
-class BackendConfigError(Exception):
-    """A backend setting is wrong; `str()` is `file:line:col: message`."""
-
-    def __init__(self, message: str, file: str = "<config>", line: int = 1, column: int = 1) -> None:
-        self.message = message
-        self.file = file
-        self.line = line
-        self.column = column
-        super().__init__(f"{file}:{line}:{column}: {message}")
+class BackendConfigError(TuskError):
+    """A backend setting in the stack config (or on the command line) is wrong; points at the stack file."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +52,13 @@ class BackendSettings:
     aws_region: str | None = None
     aws_profile: str | None = None
     aws_endpoint_url: str | None = None
+    # Where each stack config key was written (key -> file, line, column), for errors found later.
+    locations: Mapping[str, tuple[str, int, int]] = field(default_factory=dict, compare=False, repr=False)
+
+    def error(self, key: str, message: str) -> BackendConfigError:
+        """A BackendConfigError at `key` in the stack file, or unpositioned when it came from elsewhere."""
+        file, line, column = self.locations.get(key, ("<backend settings>", 1, 1))
+        return BackendConfigError(f"{key}: {message}", file, line, column)
 
     @property
     def uses_network(self) -> bool:
@@ -211,15 +212,15 @@ def settings_from_stack_config(
 ) -> BackendSettings:
     """BackendSettings from a stack's `config:` mapping; other keys are left to their owners."""
     settings = replace(base or BackendSettings(), stack=stack or (base.stack if base else None))
-    changes: dict[str, Any] = {}
+    locations = {key: (file, *(positions or {}).get(key, (1, 1))) for key in STACK_KEYS if key in config}
+    changes: dict[str, Any] = {"locations": {**settings.locations, **locations}}
     for key, spec in STACK_KEYS.items():
         if key not in config:
             continue
         try:
             changes[spec.field] = spec.convert(config[key])
         except ValueError as error:
-            line, column = (positions or {}).get(key, (1, 1))
-            raise BackendConfigError(f"{key}: {error}", file, line, column) from None
+            raise BackendConfigError(f"{key}: {error}", *locations[key]) from None
     return replace(settings, **changes)
 
 

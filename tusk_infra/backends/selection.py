@@ -28,7 +28,6 @@ from tusk_infra.backends.config import (
     CACHE_KINDS,
     CONVERTERS,
     METRICS_PROVIDERS,
-    BackendConfigError,
     BackendSettings,
 )
 from tusk_infra.backends.file_cache import FileCache
@@ -168,9 +167,10 @@ def metric_map(settings: BackendSettings) -> tuple[dict[str, MetricSpec], dict[s
             specs[name] = resolve_spec(spec, context)
         except UnresolvedPlaceholder as missing:
             if name in settings.metric_specs:
-                raise BackendConfigError(
-                    f"tusk-infra:metrics: metric {name!r} uses {{{missing.placeholder}}}, which "
-                    f"tusk-infra:metricsDimensions does not define"
+                raise settings.error(
+                    "tusk-infra:metrics",
+                    f"metric {name!r} uses {{{missing.placeholder}}}, which tusk-infra:metricsDimensions "
+                    f"(or --metric-dimension) does not define",
                 ) from None
             unmapped[name] = (
                 f"its CloudWatch dimension {{{missing.placeholder}}} is not configured "

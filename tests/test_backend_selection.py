@@ -1,0 +1,277 @@
+"""Choosing backends from stack config and command-line options; offline unless something is configured."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tusk_infra.backends.aws_secrets import ParameterStoreSource, SecretsManagerSource
+from tusk_infra.backends.cloudwatch import CloudWatchMetrics, MetricSpec
+from tusk_infra.backends.config import (
+    BackendConfigError,
+    BackendSettings,
+    load_stack_settings,
+    parse_duration,
+    settings_from_stack_config,
+)
+from tusk_infra.backends.file_cache import FileCache
+from tusk_infra.backends.selection import (
+    FirstAnswer,
+    add_backend_arguments,
+    build_providers,
+    metric_map,
+    settings_from_args,
+)
+from tusk_infra.tusk import TuskError
+from tusk_infra.tusk.builtin_providers import StaticMetrics
+from tusk_infra.tusk.providers import ADAPTERS, Providers
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write_stack(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "Pulumi.test.yaml"
+    path.write_text(textwrap.dedent(body).lstrip())
+    return path
+
+
+def test_nothing_configured_keeps_the_offline_defaults() -> None:
+    base = Providers(env={}, metrics=StaticMetrics({"cpu_usage": 50}))
+    providers = build_providers(BackendSettings(), base)
+    assert providers.metrics is base.metrics
+    assert providers.cache is None and providers.secrets == () and providers.database_url is None
+    assert not BackendSettings().uses_network
+
+
+def test_building_registers_the_postgres_adapter() -> None:
+    build_providers(BackendSettings(), Providers(env={}))
+    assert {"postgresql", "postgres"} <= set(ADAPTERS)
+
+
+def test_full_stack_config_is_read(tmp_path: Path) -> None:
+    path = write_stack(tmp_path, """
+        config:
+          aws:region: eu-west-1
+          tusk-infra:imageTag: "1.0"
+          tusk-infra:secretSources: [ssm, secretsmanager]
+          tusk-infra:secretPrefix: /apps/{stack}/
+          tusk-infra:metricsProvider: cloudwatch
+          tusk-infra:metricsWindow: 10m
+          tusk-infra:metricsTimeout: 1500ms
+          tusk-infra:metricsDimensions: {cluster: tusk-euw1, namespace: tusk, service: tusklang-app}
+          tusk-infra:metrics:
+            queue_depth: {namespace: AWS/SQS, metric: ApproximateNumberOfMessagesVisible,
+                          dimensions: {QueueName: "jobs-{region}"}, stat: Maximum}
+          tusk-infra:cache: file
+          tusk-infra:cacheDir: /var/cache/tusk
+          tusk-infra:queryTimeout: 2s
+          tusk-infra:databaseConnectTimeout: 3
+          tusk-infra:databaseUrl: postgresql://reader@db/app
+    """)
+    settings = load_stack_settings(path, "eu-west-1")
+    assert settings == BackendSettings(
+        stack="eu-west-1",
+        secret_sources=("ssm", "secretsmanager"),
+        secret_prefix="/apps/{stack}/",
+        metrics_provider="cloudwatch",
+        metrics_window_seconds=600,
+        metrics_timeout_seconds=1.5,
+        metric_dimensions={"cluster": "tusk-euw1", "namespace": "tusk", "service": "tusklang-app"},
+        metric_specs={"queue_depth": MetricSpec("AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                                                (("QueueName", "jobs-{region}"),), "Maximum")},
+        cache="file",
+        cache_dir="/var/cache/tusk",
+        database_url="postgresql://reader@db/app",
+        query_timeout_ms=2000,
+        database_connect_timeout_seconds=3,
+        aws_region="eu-west-1",
+    )
+    specs, unmapped = metric_map(settings)
+    assert specs["queue_depth"].dimensions == (("QueueName", "jobs-eu-west-1"),)
+    assert specs["cpu_usage"].dimensions == (
+        ("ClusterName", "tusk-euw1"), ("Namespace", "tusk"), ("Service", "tusklang-app"))
+    assert set(unmapped) == {"active_connections", "requests_per_second"}
+    assert "tusk-infra:metricsDimensions.db_instance" in unmapped["active_connections"]
+
+
+def test_the_projects_own_stacks_configure_nothing_live() -> None:
+    stacks = sorted(REPO.glob("Pulumi.*.yaml"))
+    stacks = [path for path in stacks if path.name != "Pulumi.yaml"]
+    assert stacks, "expected the project's stack files"
+    for path in stacks:
+        assert not load_stack_settings(path, path.stem.split(".", 1)[1]).uses_network, path
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("tusk-infra:metricsProvider: prometheus",
+         "tusk-infra:metricsProvider: expected one of static, cloudwatch, found 'prometheus'"),
+        ("tusk-infra:metricsWindow: 5 minutes",
+         "tusk-infra:metricsWindow: expected a duration like '30s', '5m' or '500ms', found '5 minutes'"),
+        ("tusk-infra:metricsWindow: 30s",
+         "tusk-infra:metricsWindow: expected a window of at least 60s, found '30s'"),
+        ("tusk-infra:metricsTimeout: 5m",
+         "tusk-infra:metricsTimeout: expected at most 30s (a preview must not wait long on metrics), "
+         "found '5m'"),
+        ("tusk-infra:secretSources: [vault]",
+         "tusk-infra:secretSources: expected one of secretsmanager, ssm, found 'vault'"),
+        ("tusk-infra:cache: redis", "tusk-infra:cache: expected one of memory, file, found 'redis'"),
+        ("tusk-infra:databaseUrl: {secure: v1:abc}",
+         "tusk-infra:databaseUrl: found an encrypted Pulumi secret, which an offline run cannot decrypt; "
+         "pass it through the environment or the command line instead"),
+        ("tusk-infra:metrics: {cpu_usage: {namespace: X}}",
+         "tusk-infra:metrics: metric 'cpu_usage': expected keys namespace, metric and optionally dimensions, "
+         "stat, perSecond; found {'namespace': 'X'}"),
+    ],
+)
+def test_bad_values_point_at_the_stack_file(tmp_path: Path, line: str, message: str) -> None:
+    path = write_stack(tmp_path, f"config:\n  aws:region: us-east-1\n  {line}\n")
+    with pytest.raises(BackendConfigError) as caught:
+        load_stack_settings(path, "test")
+    key = line.split(": ", 1)[0]
+    value_column = len("  ") + len(key) + len(": ") + 1
+    assert str(caught.value) == f"{path}:3:{value_column}: {message}"
+    assert isinstance(caught.value, TuskError)
+
+
+def test_invalid_yaml_is_positioned(tmp_path: Path) -> None:
+    path = write_stack(tmp_path, "config:\n  tusk-infra:cache: [file\n")
+    with pytest.raises(BackendConfigError, match=r"Pulumi.test.yaml:3:1: invalid YAML: "):
+        load_stack_settings(path, "test")
+
+
+def test_custom_metric_with_an_undefined_placeholder_is_an_error(tmp_path: Path) -> None:
+    path = write_stack(tmp_path, """
+        config:
+          tusk-infra:metricsProvider: cloudwatch
+          tusk-infra:metrics: {q: {namespace: AWS/SQS, metric: M, dimensions: {QueueName: "{queue}"}}}
+    """)
+    settings = load_stack_settings(path, "test")
+    with pytest.raises(BackendConfigError) as caught:
+        build_providers(settings, Providers(env={}))
+    assert str(caught.value) == (
+        f"{path}:3:23: tusk-infra:metrics: metric 'q' uses {{queue}}, which tusk-infra:metricsDimensions "
+        "(or --metric-dimension) does not define"
+    )
+
+
+def test_durations() -> None:
+    assert [parse_duration(v) for v in ("30s", "5m", "1h", "1d", "250ms", 7, "1.5s")] == [
+        30, 300, 3600, 86400, 0.25, 7, 1.5]
+    for bad in ("0s", -1, True, "soon"):
+        with pytest.raises(ValueError):
+            parse_duration(bad)
+
+
+def parser() -> argparse.ArgumentParser:
+    built = argparse.ArgumentParser(prog="tusk-infra eval")
+    add_backend_arguments(built)
+    return built
+
+
+def test_command_line_overrides_the_stack_config() -> None:
+    stack = settings_from_stack_config(
+        {
+            "tusk-infra:metricsProvider": "cloudwatch",
+            "tusk-infra:metricsDimensions": {"cluster": "a", "x": "1"},
+        },
+        stack="us-east-1",
+    )
+    args = parser().parse_args([
+        "--metrics-provider", "static", "--metric-dimension", "cluster=b", "--cache-dir", "/tmp/c",
+        "--secrets-from", "ssm", "--secrets-from", "secretsmanager", "--metrics-timeout", "1s",
+        "--query-timeout", "750ms", "--aws-region", "us-west-2", "--aws-endpoint-url", "http://localhost:4566",
+    ])
+    settings = settings_from_args(args, stack)
+    assert settings.metrics_provider == "static"
+    assert settings.metric_dimensions == {"cluster": "b", "x": "1"}
+    assert (settings.cache, settings.cache_dir) == ("file", "/tmp/c")
+    assert settings.secret_sources == ("ssm", "secretsmanager")
+    assert (settings.metrics_timeout_seconds, settings.query_timeout_ms) == (1.0, 750)
+    assert (settings.aws_region, settings.aws_endpoint_url) == ("us-west-2", "http://localhost:4566")
+    assert settings.stack == "us-east-1"
+
+
+def test_no_options_change_nothing() -> None:
+    base = BackendSettings(stack="s", metrics_provider="cloudwatch")
+    assert settings_from_args(parser().parse_args([]), base) == base
+
+
+def test_a_bad_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parser().parse_args(["--metrics-window", "soon"])
+    assert exited.value.code == 2
+    assert "argument --metrics-window: expected a duration like '30s', '5m' or '500ms', found 'soon'" in (
+        capsys.readouterr().err)
+
+
+def test_live_backends_are_built_as_configured(tmp_path: Path) -> None:
+    settings = BackendSettings(
+        stack="us-east-1", secret_sources=("ssm", "secretsmanager"), metrics_provider="cloudwatch",
+        metric_dimensions={"cluster": "c", "namespace": "n", "service": "s"}, cache="file",
+        cache_dir=str(tmp_path), aws_region="us-east-1", database_url="postgresql://reader@db/app",
+    )
+    static = StaticMetrics({"cpu_usage": 1.0})
+    providers = build_providers(settings, Providers(env={}, metrics=static))
+    assert [type(source) for source in providers.secrets] == [ParameterStoreSource, SecretsManagerSource]
+    assert isinstance(providers.metrics, FirstAnswer) and providers.metrics.first is static
+    assert isinstance(providers.metrics.then, CloudWatchMetrics)
+    assert isinstance(providers.cache, FileCache) and providers.cache.path.parent == tmp_path
+    assert providers.database_url == "postgresql://reader@db/app"
+
+
+def test_database_url_from_the_environment() -> None:
+    providers = build_providers(BackendSettings(), Providers(env={"TUSK_DATABASE_URL": "postgres://r@h/d"}))
+    assert providers.database_url == "postgres://r@h/d"
+
+
+NO_NETWORK = textwrap.dedent(
+    """
+    import socket, sys
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network disabled by the test")
+
+    socket.socket.connect = refuse
+    socket.socket.connect_ex = refuse
+    socket.create_connection = refuse
+    socket.getaddrinfo = refuse
+
+    from pathlib import Path
+    from tusk_infra.backends.config import load_stack_settings
+    from tusk_infra.backends.selection import build_providers
+    from tusk_infra.tusk import Providers, evaluate_text
+
+    settings = load_stack_settings(Path(sys.argv[1]), "us-east-1")
+    warnings = []
+    providers = build_providers(settings, Providers(env={"DB_PASSWORD": "x"}, warn=warnings.append))
+    doc = evaluate_text(
+        '[performance]\\n'
+        'worker_count: @if(@metrics("cpu_usage", 0) > 80, 16, 8)\\n'
+        'pool: @cache("5m", @if(@metrics("active_connections", 0) > 100, 500, 200))\\n'
+        'password: @env.secure("DB_PASSWORD")\\n',
+        providers=providers,
+    )
+    expected = {"performance": {"worker_count": 8, "pool": 200, "password": "[secret]"}}
+    assert doc.to_plain() == expected, doc.data
+    loaded = sorted(name for name in ("boto3", "botocore", "psycopg") if name in sys.modules)
+    print(len(attempts), loaded, warnings)
+    """
+)
+
+
+def test_nothing_configured_means_no_network_and_no_aws_or_driver_loaded() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", NO_NETWORK, str(REPO / "Pulumi.us-east-1.yaml")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "0 [] []"
