@@ -1,0 +1,206 @@
+"""The offline checker on hand-made StackRuns: engine view, stack policy config, acknowledgements, sources."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from policy_fixtures import FIXTURES
+from tusk_policy import UNKNOWN, Sealed
+
+from tusk_infra.checks import check_run, check_runs
+from tusk_infra.checks.engine_view import policy_resources
+from tusk_infra.offline.model import UNKNOWN as OFFLINE_UNKNOWN
+from tusk_infra.offline.model import RegisteredResource, StackRun
+from tusk_infra.tusk import TuskError, evaluate_text
+from tusk_infra.tusk.values import Secret
+
+GLOBAL_TSK = """[regional_config]
+us_east_1 {
+    cdn_url: "https://cdn-us-east-1.example.com"
+}
+eu_west_1 {
+    cdn_url: "https://cdn-eu-west-1.example.com"
+}
+
+[scaling]
+autoscaler {
+    max_replicas: 80
+}
+"""
+PROVIDER_URN = "urn:pulumi:us-east-1::tusk-infra::pulumi:providers:aws::aws-us-east-1"
+
+
+def registered(raw: dict[str, Any], provider: str | None = None) -> RegisteredResource:
+    return RegisteredResource(raw["urn"], raw["type"], raw["name"], None, provider, True, raw["props"])
+
+
+def fixture_resources(name: str) -> list[dict[str, Any]]:
+    return list(json.loads((FIXTURES / name).read_text())["resources"])
+
+
+def hpa_80_run(
+    stack_file_text: str | None, tmp_path: Path, region: str = "us-east-1"
+) -> tuple[StackRun, Path]:
+    """A us-east-1 run whose HPA allows 80 pods, with a provider in `region`, and its stack file."""
+    document = evaluate_text(GLOBAL_TSK, filename=str(tmp_path / "global.tsk"))
+    hpa = fixture_resources("hpa-replica-bounds/max-80-FAILED.json")[0]
+    deployment = fixture_resources("hpa-target-exists/targets-app-PASSED.json")[0]
+    provider = RegisteredResource(
+        PROVIDER_URN, "pulumi:providers:aws", f"aws-{region}", None, None, True, {"region": region}
+    )
+    resources = [provider, registered(deployment), registered(hpa, f"{PROVIDER_URN}::id")]
+    run = StackRun("us-east-1", resources, {}, settings=document)
+    if stack_file_text is not None:
+        (tmp_path / "Pulumi.us-east-1.yaml").write_text(stack_file_text)
+    return run, tmp_path
+
+
+def test_offline_markers_become_the_pack_markers() -> None:
+    raw = fixture_resources("elasticache-auth-token/token-PASSED.json")[0]
+    props = {**raw["props"], "authToken": Secret("s3cure-Token-0123456789"), "kmsKeyId": OFFLINE_UNKNOWN}
+    (resource,) = policy_resources([registered({**raw, "props": props})])
+    assert isinstance(resource.props["authToken"], Sealed) and str(resource.props["authToken"]) == "[secret]"
+    assert resource.props["kmsKeyId"] is UNKNOWN
+
+
+def test_findings_trace_to_global_tsk_and_the_stack_file(tmp_path: Path) -> None:
+    run, project = hpa_80_run("config:\n  aws:region: ap-south-1\n", tmp_path, region="ap-south-1")
+    findings = {f.policy: f for f in check_run(run, project)}
+    bounds = findings["hpa-replica-bounds"]
+    assert bounds.blocking and bounds.found == "80"
+    assert bounds.source is not None and (bounds.source.line, bounds.source.key) == (
+        12,
+        "scaling.autoscaler.max_replicas",
+    )
+    # The AWS provider sits in a region regional_config does not declare; the stack file chose it.
+    regions = findings["allowed-regions"]
+    assert "declared: us-east-1, eu-west-1" in regions.message
+    assert regions.source is not None and regions.source.key == "aws:region" and regions.source.line == 2
+
+
+def test_policy_config_can_relax_a_limit_and_lower_a_level(tmp_path: Path) -> None:
+    stack_file = """config:
+  aws:region: us-east-1
+  tusk-infra:policyConfig:
+    hpa-replica-bounds:
+      maxReplicasByRegion:
+        us-east-1: 100
+    container-probes: disabled
+"""
+    run, project = hpa_80_run(stack_file, tmp_path)
+    assert [f.policy for f in check_run(run, project)] == []
+    lowered = stack_file.replace(
+        "      maxReplicasByRegion:\n        us-east-1: 100\n", "      enforcementLevel: advisory\n"
+    )
+    run, project = hpa_80_run(lowered, tmp_path)
+    (finding,) = check_run(run, project)
+    assert (
+        finding.policy == "hpa-replica-bounds" and finding.enforcement == "advisory" and not finding.blocking
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "position", "message"),
+    [
+        (
+            "    hpa-replica-bound:\n      maxReplicas: 10\n",
+            (4, 5),
+            "unknown policy 'hpa-replica-bound' in tusk-infra:policyConfig "
+            "(did you mean 'hpa-replica-bounds'?)",
+        ),
+        (
+            "    hpa-replica-bounds:\n      maxReplicas: fifty\n",
+            (5, 20),
+            "tusk-infra:policyConfig hpa-replica-bounds.maxReplicas: 'fifty' is not of type 'integer'",
+        ),
+        (
+            "    hpa-replica-bounds:\n      maxReplica: 10\n",
+            (5, 7),
+            "tusk-infra:policyConfig hpa-replica-bounds: Additional properties are not allowed "
+            "('maxReplica' was unexpected)",
+        ),
+        (
+            "    rds-backups: strict\n",
+            (4, 18),
+            "enforcement level of 'rds-backups' is 'strict'; expected one of advisory, mandatory, disabled",
+        ),
+    ],
+)
+def test_bad_policy_config_is_a_positioned_error(
+    tmp_path: Path, entry: str, position: tuple[int, int], message: str
+) -> None:
+    run, project = hpa_80_run(
+        f"config:\n  aws:region: us-east-1\n  tusk-infra:policyConfig:\n{entry}", tmp_path
+    )
+    with pytest.raises(TuskError) as raised:
+        check_run(run, project)
+    assert (raised.value.line, raised.value.column) == position
+    assert raised.value.message == message
+    assert raised.value.file.endswith("Pulumi.us-east-1.yaml")
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            "    - policy: hpa-replica-bound\n      resource: app-hpa\n      reason: x\n",
+            "unknown policy 'hpa-replica-bound' (did you mean 'hpa-replica-bounds'?)",
+        ),
+        (
+            "    - policy: hpa-replica-bounds\n      reason: x\n",
+            "acknowledgement of 'hpa-replica-bounds' needs a resource: its logical name, its URN, or \"*\"",
+        ),
+        (
+            "    - policy: hpa-replica-bounds\n      resource: app-hpa\n      reason: '  '\n",
+            "acknowledging mandatory policy 'hpa-replica-bounds' for 'app-hpa' needs a reason: say why the "
+            "violation is accepted (reason: ...)",
+        ),
+        (
+            "    - hpa-replica-bounds\n",
+            "an acknowledgement must be a mapping with policy, resource, reason; found 'hpa-replica-bounds'",
+        ),
+    ],
+)
+def test_bad_acknowledgements_are_positioned_errors(tmp_path: Path, entry: str, message: str) -> None:
+    stack_file = f"config:\n  tusk-infra:policyAcknowledgements:\n{entry}"
+    run, project = hpa_80_run(stack_file, tmp_path)
+    with pytest.raises(TuskError) as raised:
+        check_run(run, project)
+    assert raised.value.message == message
+    assert raised.value.line >= 3
+
+
+def test_wildcard_acknowledgement_and_unused_ones(tmp_path: Path) -> None:
+    stack_file = """config:
+  tusk-infra:policyAcknowledgements:
+    - policy: hpa-replica-bounds
+      resource: "*"
+      reason: load test week; back to 50 on Monday
+    - policy: rds-multi-az
+      resource: postgres-primary
+"""
+    run, project = hpa_80_run(stack_file, tmp_path)
+    result = check_runs([run], project)
+    assert result.passed
+    assert [f.acknowledged for f in result.findings] == ["load test week; back to 50 on Monday"]
+    (notice,) = result.stacks[0].notices
+    assert notice.endswith(
+        "acknowledgement of rds-multi-az for postgres-primary matched no violation; remove it "
+        "if the violation is fixed"
+    )
+    assert ":6:7:" in notice
+
+
+def test_values_unknown_offline_are_noted_not_passed_or_failed() -> None:
+    hpa = fixture_resources("hpa-replica-bounds/max-80-FAILED.json")[0]
+    spec = {**hpa["props"]["spec"], "maxReplicas": OFFLINE_UNKNOWN}
+    run = StackRun("us-east-1", [registered({**hpa, "props": {**hpa["props"], "spec": spec}})], {})
+    result = check_runs([run])
+    assert "hpa-replica-bounds" not in {f.policy for f in result.findings}
+    assert any(
+        n.startswith("hpa-replica-bounds: app-hpa not checked: the value at spec.maxReplicas")
+        for n in result.stacks[0].notices
+    )
