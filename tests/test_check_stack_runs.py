@@ -72,7 +72,7 @@ def test_findings_trace_to_global_tsk_and_the_stack_file(tmp_path: Path) -> None
     bounds = findings["hpa-replica-bounds"]
     assert bounds.blocking and bounds.found == "80"
     assert bounds.source is not None and (bounds.source.line, bounds.source.key) == (
-        12,
+        11,
         "scaling.autoscaler.max_replicas",
     )
     # The AWS provider sits in a region regional_config does not declare; the stack file chose it.
