@@ -14,7 +14,14 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from tusk_infra.backends.aws_clients import AwsOptions
-from tusk_infra.backends.aws_secrets import ParameterStoreSource, SecretNaming, SecretsManagerSource
+from tusk_infra.backends.aws_secrets import (
+    ParameterStoreSource,
+    SecretAccessDenied,
+    SecretNameInvalid,
+    SecretNaming,
+    SecretsManagerSource,
+    SecretStoreUnreachable,
+)
 from tusk_infra.backends.errors import BackendError
 
 REGION = "us-east-1"
@@ -48,7 +55,7 @@ def test_naming_rule_puts_the_stack_in_the_default_prefix() -> None:
 
 
 def test_naming_rule_rejects_names_aws_cannot_hold() -> None:
-    with pytest.raises(BackendError, match=r"secret name 'DB PASSWORD' cannot be looked up in AWS"):
+    with pytest.raises(SecretNameInvalid, match=r"secret name 'DB PASSWORD' cannot be looked up in AWS"):
         naming().aws_name("DB PASSWORD")
 
 
@@ -109,7 +116,7 @@ def test_access_denied_is_a_clear_error_naming_the_secret() -> None:
     stub.add_client_error(
         "get_secret_value", service_error_code="AccessDeniedException", service_message="not authorized"
     )
-    with stub, pytest.raises(BackendError) as caught:
+    with stub, pytest.raises(SecretAccessDenied) as caught:
         SecretsManagerSource(naming(), AwsOptions(), client=client).lookup("DB_PRIMARY_PASSWORD")
     assert caught.value.message == (
         "cannot read secret 'DB_PRIMARY_PASSWORD' from AWS Secrets Manager "
@@ -120,7 +127,7 @@ def test_access_denied_is_a_clear_error_naming_the_secret() -> None:
 def test_kms_failure_on_ssm_is_a_clear_error() -> None:
     client, stub = stubbed("ssm")
     stub.add_client_error("get_parameter", service_error_code="InvalidKeyId", service_message="key disabled")
-    with stub, pytest.raises(BackendError, match=r"SSM Parameter Store .*InvalidKeyId: key disabled"):
+    with stub, pytest.raises(SecretAccessDenied, match=r"SSM Parameter Store .*InvalidKeyId: key disabled"):
         ParameterStoreSource(naming(), AwsOptions(), client=client).lookup("REDIS_PASSWORD")
 
 
@@ -128,7 +135,7 @@ def test_unreachable_endpoint_fails_within_the_bound() -> None:
     options = AwsOptions(region=REGION, endpoint_url="http://127.0.0.1:9", connect_timeout=0.5,
                          read_timeout=0.5, total_attempts=2)
     started = time.monotonic()
-    with pytest.raises(BackendError, match=r"cannot read secret 'TOKEN' .*cannot reach AWS"):
+    with pytest.raises(SecretStoreUnreachable, match=r"cannot read secret 'TOKEN' .*cannot reach AWS"):
         SecretsManagerSource(naming(), options, deadline_seconds=3).lookup("TOKEN")
     assert time.monotonic() - started < 3.5
 
@@ -141,7 +148,7 @@ def test_silent_endpoint_hits_the_hard_deadline() -> None:
         endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
         options = AwsOptions(region=REGION, endpoint_url=endpoint, connect_timeout=5, read_timeout=5)
         started = time.monotonic()
-        with pytest.raises(BackendError, match=r"did not answer in time \(no answer within 1 s\)"):
+        with pytest.raises(SecretStoreUnreachable, match=r"did not answer in time \(no answer within 1 s\)"):
             ParameterStoreSource(naming(), options, deadline_seconds=1).lookup("TOKEN")
         assert time.monotonic() - started < 1.5
 
@@ -175,6 +182,13 @@ def test_secret_value_never_reaches_logs_or_errors(
     assert CANARY not in caught.value.message
     assert CANARY not in caplog.text
     assert CANARY not in captured.out + captured.err
+
+
+def test_missing_region_is_reported_as_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    with pytest.raises(SecretStoreUnreachable, match=r"no AWS region configured \(set aws:region"):
+        SecretsManagerSource(naming(), AwsOptions()).lookup("TOKEN")
 
 
 def test_bounded_client_configuration() -> None:

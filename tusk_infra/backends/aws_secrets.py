@@ -23,7 +23,7 @@ from tusk_infra.backends.aws_clients import (
     error_code,
     make_client,
 )
-from tusk_infra.backends.deadline import call_with_deadline
+from tusk_infra.backends.deadline import DeadlineExceeded, call_with_deadline
 from tusk_infra.backends.errors import BackendError
 
 DEFAULT_SECRET_PREFIX = "/tusk-infra/{stack}/"
@@ -34,6 +34,26 @@ _SECRET_NAME = re.compile(r"[A-Za-z0-9_.+=@-]+")
 
 # Secrets are read once per run, but a slow region must not hang a preview either.
 SECRET_DEADLINE_SECONDS = 10.0
+
+
+class SecretNameInvalid(BackendError):
+    """The `@env.secure` name cannot be an AWS secret or parameter name, or the prefix needs a stack."""
+
+
+class SecretAccessDenied(BackendError):
+    """AWS answered, but refused: IAM, KMS, a secret scheduled for deletion, a binary value."""
+
+
+class SecretStoreUnreachable(BackendError):
+    """AWS could not be reached, or did not answer within the bound, or no credentials/region were found."""
+
+
+def _is_transport(error: BaseException) -> bool:
+    """True when AWS was never properly asked (network, time, credentials), rather than refusing."""
+    from botocore.exceptions import BotoCoreError
+
+    # AWS's own refusals are ClientErrors, which are not BotoCoreErrors.
+    return isinstance(error, DeadlineExceeded | BotoCoreError)
 
 
 # botocore logs every response body at DEBUG, which for these calls is the secret itself. While a thread
@@ -63,7 +83,7 @@ class SecretNaming:
     def aws_name(self, name: str) -> str:
         """The full AWS name for `name`, e.g. `/tusk-infra/us-east-1/DB_PASSWORD`."""
         if not _SECRET_NAME.fullmatch(name):
-            raise BackendError(
+            raise SecretNameInvalid(
                 f"secret name {name!r} cannot be looked up in AWS: "
                 "expected letters, digits and _ . + = @ - only"
             )
@@ -72,7 +92,7 @@ class SecretNaming:
     def resolved_prefix(self) -> str:
         """The prefix with `{stack}` filled in."""
         if "{stack}" in self.prefix and not self.stack:
-            raise BackendError(
+            raise SecretNameInvalid(
                 f"the secret prefix {self.prefix!r} needs a stack name: run with a stack "
                 "or set a prefix without {stack}"
             )
@@ -108,7 +128,12 @@ class _AwsSecretSource:
 
     def _read(self, name: str) -> str | None:
         aws_name = self.naming.aws_name(name)
-        client = self._get_client()
+        where = f"{self.label} ({aws_name})"
+        try:
+            client = self._get_client()
+        except BackendError as error:
+            message = f"cannot read secret {name!r} from {where}: {error.message}"
+            raise SecretStoreUnreachable(message) from None
         try:
             return call_with_deadline(lambda: self._fetch_quietly(client, aws_name), self._deadline)
         except BackendError:
@@ -116,9 +141,9 @@ class _AwsSecretSource:
         except Exception as error:
             if error_code(error) in self.not_found_codes:
                 return None
-            raise BackendError(
-                f"cannot read secret {name!r} from {self.label} ({aws_name}): {describe_aws_failure(error)}"
-            ) from error
+            failure = SecretStoreUnreachable if _is_transport(error) else SecretAccessDenied
+            cause = describe_aws_failure(error)
+            raise failure(f"cannot read secret {name!r} from {where}: {cause}") from error
 
     def _get_client(self) -> Any:
         if self._client is None:
@@ -166,7 +191,7 @@ def _binary_secret_text(blob: bytes, aws_name: str) -> str:
     try:
         return blob.decode("utf-8")
     except UnicodeDecodeError:
-        raise BackendError(f"secret {aws_name} is binary, not UTF-8 text") from None
+        raise SecretAccessDenied(f"secret {aws_name} is binary, not UTF-8 text") from None
 
 
 SOURCE_KINDS: dict[str, Callable[..., _AwsSecretSource]] = {
