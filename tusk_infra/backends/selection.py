@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
@@ -219,14 +219,3 @@ def _assignment(text: str) -> tuple[str, str]:
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, found {text!r}")
     return name, value
-
-
-def describe_settings(settings: BackendSettings) -> Mapping[str, str]:
-    """What each input kind is read from, without secrets (the database URL's password is masked)."""
-    return {
-        "secrets": ", ".join(("environment", *settings.secret_sources)),
-        "metrics": settings.metrics_provider,
-        "cache": f"file ({settings.cache_dir})" if settings.cache == "file" else "memory",
-        "database": postgres.redact_url(settings.database_url) if settings.database_url else "none",
-    }
-
