@@ -3,6 +3,7 @@ values unknown until deploy, and secrets that must never be echoed."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeGuard
 
@@ -146,7 +147,8 @@ def number(value: object) -> float | None:
     """A numeric property as a float (the engine sends every number as one); None when not a number."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    converted = float(value)
+    return converted if math.isfinite(converted) else None
 
 
 def is_true(value: object) -> bool:

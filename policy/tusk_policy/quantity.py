@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 _SUFFIXES: dict[str, Decimal] = {
     "": Decimal(1),
@@ -30,13 +31,14 @@ def parse_quantity(value: object) -> Decimal | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return Decimal(str(value))
+        return Decimal(str(value)) if math.isfinite(value) else None
     if not isinstance(value, str):
         return None
     match = _QUANTITY.match(value)
     if match is None or match["suffix"] not in _SUFFIXES:
         return None
     try:
-        return Decimal(match["number"]) * _SUFFIXES[match["suffix"]]
-    except InvalidOperation:
+        quantity = Decimal(match["number"]) * _SUFFIXES[match["suffix"]]
+    except ArithmeticError:  # decimal's Overflow and InvalidOperation, e.g. "1e999999999Ki"
         return None
+    return quantity if quantity.is_finite() else None

@@ -54,9 +54,10 @@ def _max_connections(instance: Resource, resources: Sequence[Resource]) -> float
 
 
 def _as_number(value: object) -> float | None:
+    # Annotations and RDS parameters carry numbers as strings.
     if isinstance(value, str):
         try:
-            return float(value)
+            return number(float(value))
         except ValueError:
             return None
     return number(value)
@@ -78,7 +79,8 @@ def _consumers(resources: Sequence[Resource], config: Config) -> dict[str, list[
         pool = _as_number(pool_raw)
         if pool is None:
             continue
-        identifiers = {annotations.get(key) for key in config["databaseAnnotations"]}
+        named = (annotations.get(key) for key in config["databaseAnnotations"])
+        identifiers = {identifier for identifier in named if isinstance(identifier, str)}
         consumer = Consumer(workload, _full_scale(workload, resources), pool, pool_raw)
         for identifier in sorted(i for i in identifiers if isinstance(i, str) and i):
             by_database.setdefault(identifier, []).append(consumer)
