@@ -52,8 +52,9 @@ def _is_transport(error: BaseException) -> bool:
     """True when AWS was never properly asked (network, time, credentials), rather than refusing."""
     from botocore.exceptions import BotoCoreError
 
-    # AWS's own refusals are ClientErrors, which are not BotoCoreErrors.
-    return isinstance(error, DeadlineExceeded | BotoCoreError)
+    # AWS's own refusals are ClientErrors, which are not BotoCoreErrors; a BackendError here comes from
+    # setting up the client (no region, bad profile).
+    return isinstance(error, DeadlineExceeded | BotoCoreError | BackendError)
 
 
 # botocore logs every response body at DEBUG, which for these calls is the secret itself. While a thread
@@ -128,32 +129,24 @@ class _AwsSecretSource:
 
     def _read(self, name: str) -> str | None:
         aws_name = self.naming.aws_name(name)
-        where = f"{self.label} ({aws_name})"
         try:
-            client = self._get_client()
-        except BackendError as error:
-            message = f"cannot read secret {name!r} from {where}: {error.message}"
-            raise SecretStoreUnreachable(message) from None
-        try:
-            return call_with_deadline(lambda: self._fetch_quietly(client, aws_name), self._deadline)
-        except BackendError:
+            # Client creation is inside the bound too: its first use in a process loads botocore's models.
+            return call_with_deadline(lambda: self._fetch_quietly(aws_name), self._deadline)
+        except SecretAccessDenied:
             raise
         except Exception as error:
             if error_code(error) in self.not_found_codes:
                 return None
             failure = SecretStoreUnreachable if _is_transport(error) else SecretAccessDenied
-            cause = describe_aws_failure(error)
-            raise failure(f"cannot read secret {name!r} from {where}: {cause}") from error
+            cause = error.message if isinstance(error, BackendError) else describe_aws_failure(error)
+            raise failure(f"cannot read secret {name!r} from {self.label} ({aws_name}): {cause}") from error
 
-    def _get_client(self) -> Any:
-        if self._client is None:
-            self._client = make_client(self.service, self._options)
-        return self._client
-
-    def _fetch_quietly(self, client: Any, aws_name: str) -> str:
+    def _fetch_quietly(self, aws_name: str) -> str:
         _reading_secret.active = True
         try:
-            return self._fetch(client, aws_name)
+            if self._client is None:
+                self._client = make_client(self.service, self._options)
+            return self._fetch(self._client, aws_name)
         finally:
             _reading_secret.active = False
 

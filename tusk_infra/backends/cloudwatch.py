@@ -145,12 +145,17 @@ class CloudWatchMetrics:
     def _fetch_all(self) -> dict[str, float | str]:
         names = sorted(self.specs)
         try:
-            client = self._client or make_client("cloudwatch", self._options)
-            results = call_with_deadline(lambda: self._query(client, names), self._timeout)
+            # Client creation counts against the bound: its first use in a process loads botocore's models.
+            results = call_with_deadline(lambda: self._query(self._get_client(), names), self._timeout)
         except Exception as error:
             cause = error.message if isinstance(error, BackendError) else describe_aws_failure(error)
             return {name: f"CloudWatch unavailable ({cause})" for name in names}
         return {name: self._reduce(name, results.get(name, [])) for name in names}
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            self._client = make_client("cloudwatch", self._options)
+        return self._client
 
     def _query(self, client: Any, names: list[str]) -> dict[str, list[float]]:
         end = self._clock()
