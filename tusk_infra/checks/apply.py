@@ -61,7 +61,8 @@ def _check_stack(run: StackRun, project_dir: Path | None) -> StackCheck:
     config = stack_policy_config(settings, run.settings, BY_ID)
     acknowledgements = read_acknowledgements(settings, BY_ID, config.levels)
     resources = policy_resources(run.resources)
-    check = StackCheck(run.stack, [])
+    # The run's own notices (placeholder secrets, ...) qualify what the policies saw, so they travel along.
+    check = StackCheck(run.stack, [], list(run.notices))
     for policy in POLICIES:
         if config.levels[policy.id] == "disabled":
             continue
