@@ -226,6 +226,16 @@ def test_live_backends_are_built_as_configured(tmp_path: Path) -> None:
     assert providers.database_url == "postgresql://reader@db/app"
 
 
+def test_an_unusable_cache_directory_is_a_tusk_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    path = write_stack(tmp_path, f"config:\n  tusk-infra:cache: file\n  tusk-infra:cacheDir: {blocker}\n")
+    with pytest.raises(BackendConfigError) as caught:
+        build_providers(load_stack_settings(path, "test"), Providers(env={}))
+    expected = f"{path}:3:24: tusk-infra:cacheDir: cannot use {blocker}/cache.sqlite3 as the persistent cache"
+    assert str(caught.value).startswith(expected)
+
+
 def test_database_url_from_the_environment() -> None:
     providers = build_providers(BackendSettings(), Providers(env={"TUSK_DATABASE_URL": "postgres://r@h/d"}))
     assert providers.database_url == "postgres://r@h/d"

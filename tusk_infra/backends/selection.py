@@ -30,6 +30,7 @@ from tusk_infra.backends.config import (
     METRICS_PROVIDERS,
     BackendSettings,
 )
+from tusk_infra.backends.errors import BackendError
 from tusk_infra.backends.file_cache import FileCache
 from tusk_infra.tusk.providers import MetricsProvider, Providers, SecretSource
 
@@ -114,13 +115,19 @@ def build_providers(settings: BackendSettings, base: Providers | None = None) ->
     providers.secrets = (*providers.secrets, *_secret_sources(settings))
     providers.metrics = _metrics(settings, providers, warn)
     if settings.cache == "file":
-        providers.cache = FileCache(
-            settings.cache_dir, clock=lambda: providers.clock().timestamp(), warn=warn
-        )
+        providers.cache = _file_cache(settings, providers, warn)
     providers.database_url = providers.database_url or settings.database_url or providers.env.get(
         DATABASE_URL_ENV
     )
     return providers
+
+
+def _file_cache(settings: BackendSettings, providers: Providers, warn: Callable[[str], None]) -> FileCache:
+    try:
+        return FileCache(settings.cache_dir, clock=lambda: providers.clock().timestamp(), warn=warn)
+    except BackendError as error:
+        # Raised before any evaluation, as a TuskError pointing at the setting, so commands report it cleanly.
+        raise settings.error("tusk-infra:cacheDir", error.message) from None
 
 
 def _secret_sources(settings: BackendSettings) -> list[SecretSource]:
