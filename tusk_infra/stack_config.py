@@ -106,7 +106,8 @@ def load_stack_file(path: Path) -> StackFile:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise StackConfigError(f"cannot read stack file: {error.strerror}", file=str(path), line=1, column=1) from None
+        message = f"cannot read stack file: {error.strerror}"
+        raise StackConfigError(message, file=str(path), line=1, column=1) from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
@@ -171,12 +172,15 @@ def _as_config_string(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def parse_stack_config(stack: str, raw: Mapping[str, str | None], stack_file: StackFile | None) -> StackConfig:
+def parse_stack_config(
+    stack: str, raw: Mapping[str, str | None], stack_file: StackFile | None
+) -> StackConfig:
     """Type the raw config strings (full keys, e.g. 'tusk-infra:vpcId') of one stack."""
     where = stack_file or _unknown_file(stack)
     region = _required(raw, REGION_KEY, where)
     if not _REGION.match(region):
-        raise _error(where, REGION_KEY, f"{REGION_KEY}: found {region!r}; expected an AWS region like 'us-east-1'")
+        message = f"{REGION_KEY}: found {region!r}; expected an AWS region like 'us-east-1'"
+        raise _error(where, REGION_KEY, message)
     fields: dict[str, Any] = {}
     for name, key, kind, required in CONFIG_KEYS:
         full_key = f"{PROJECT}:{key}"
@@ -218,9 +222,8 @@ def _check_pattern(name: str, key: str, text: str, where: StackFile) -> None:
 def _check_zones(config: StackConfig, where: StackFile) -> None:
     for zone in config.zones:
         if not zone.startswith(config.region):
-            raise _error(
-                where, f"{PROJECT}:zones", f"{PROJECT}:zones: zone {zone!r} is not in region {config.region!r}"
-            )
+            message = f"{PROJECT}:zones: zone {zone!r} is not in region {config.region!r}"
+            raise _error(where, f"{PROJECT}:zones", message)
 
 
 def _unknown_file(stack: str) -> StackFile:

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_kubernetes.apps.v1 as apps
 import pulumi_kubernetes.autoscaling.v2 as autoscaling
 import pulumi_kubernetes.core.v1 as core
+import pulumi_kubernetes.meta.v1 as meta
 import pulumi_kubernetes.policy.v1 as policy
 
 from tusk_infra.settings import RegionSettings, ScalingPolicy
@@ -85,8 +86,15 @@ class RegionalApp(pulumi.ComponentResource):
             "tusk-infra.dev/region": settings.region,
         }
 
-    def _metadata(self, name: str) -> dict[str, object]:
-        return {"name": name, "namespace": self._args.settings.app.namespace, "labels": self._labels()}
+    def _metadata(self, name: str, annotations: Mapping[str, str] | None = None) -> meta.ObjectMetaArgsDict:
+        metadata: meta.ObjectMetaArgsDict = {
+            "name": name,
+            "namespace": self._args.settings.app.namespace,
+            "labels": self._labels(),
+        }
+        if annotations:
+            metadata["annotations"] = dict(annotations)
+        return metadata
 
     def _config_map(self, data: Mapping[str, str], opts: pulumi.ResourceOptions) -> core.ConfigMap:
         return core.ConfigMap(
@@ -124,12 +132,14 @@ class RegionalApp(pulumi.ComponentResource):
         settings = self._args.settings
         app = settings.app
         database = self._args.database
-        metadata = self._metadata(app.name)
-        metadata["annotations"] = {
-            DATABASE_ANNOTATION: database.identifier,
-            PRIMARY_DATABASE_ANNOTATION: database.primary_identifier,
-            POOL_ANNOTATION: str(settings.database.primary.pool.max_open_conns),
-        }
+        metadata = self._metadata(
+            app.name,
+            {
+                DATABASE_ANNOTATION: database.identifier,
+                PRIMARY_DATABASE_ANNOTATION: database.primary_identifier,
+                POOL_ANNOTATION: str(settings.database.primary.pool.max_open_conns),
+            },
+        )
         return apps.Deployment(
             f"{self._name}-deployment",
             metadata=metadata,
@@ -164,7 +174,7 @@ class RegionalApp(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _container(self) -> dict[str, object]:
+    def _container(self) -> core.ContainerArgsDict:
         settings = self._args.settings
         app = settings.app
         return {
@@ -190,7 +200,7 @@ class RegionalApp(pulumi.ComponentResource):
             "security_context": {"allow_privilege_escalation": False},
         }
 
-    def _env(self) -> list[dict[str, object]]:
+    def _env(self) -> list[core.EnvVarArgsDict]:
         """The seed manifest's environment, with real endpoints instead of hand-written host names."""
         settings = self._args.settings
         login = settings.database.primary
@@ -243,7 +253,11 @@ class RegionalApp(pulumi.ComponentResource):
             f"{self._name}-hpa",
             metadata=self._metadata(f"{settings.app.name}-hpa"),
             spec={
-                "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": settings.app.name},
+                "scale_target_ref": {
+                    "api_version": "apps/v1",
+                    "kind": "Deployment",
+                    "name": settings.app.name,
+                },
                 "min_replicas": autoscaler.min_replicas,
                 "max_replicas": autoscaler.max_replicas,
                 "metrics": [
@@ -259,18 +273,18 @@ class RegionalApp(pulumi.ComponentResource):
         )
 
 
-def _secret_env(name: str, secret: str, key: str) -> dict[str, object]:
+def _secret_env(name: str, secret: str, key: str) -> core.EnvVarArgsDict:
     return {"name": name, "value_from": {"secret_key_ref": {"name": secret, "key": key}}}
 
 
-def _utilization_metric(resource: str, percent: int) -> dict[str, object]:
+def _utilization_metric(resource: str, percent: int) -> autoscaling.MetricSpecArgsDict:
     return {
         "type": "Resource",
         "resource": {"name": resource, "target": {"type": "Utilization", "average_utilization": percent}},
     }
 
 
-def _scaling_rules(rules: ScalingPolicy) -> dict[str, object]:
+def _scaling_rules(rules: ScalingPolicy) -> autoscaling.HPAScalingRulesArgsDict:
     return {
         "stabilization_window_seconds": rules.stabilization_seconds,
         "policies": [{"type": "Percent", "value": rules.percent, "period_seconds": rules.period_seconds}],

@@ -22,7 +22,7 @@ class AppOnlyAccess:
 def app_only_security_group(
     name: str, access: AppOnlyAccess, purpose: str, parent: pulumi.Resource
 ) -> ec2.SecurityGroup:
-    """A security group with one ingress rule from the app's group and no egress (a data store never dials out)."""
+    """A security group with one ingress rule (from the app's group) and no egress."""
     return ec2.SecurityGroup(
         f"{name}-sg",
         description=f"{purpose}: only the app may connect",

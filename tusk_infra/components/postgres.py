@@ -19,7 +19,7 @@ MAX_CONNECTIONS_PARAMETER = "max_connections"
 
 @dataclass(frozen=True)
 class PostgresClusterArgs:
-    """The database settings from global.tsk, this region's identifier and, in a replica region, the primary."""
+    """The database settings from global.tsk, this region's identifier and, for a replica, its primary."""
 
     settings: Database
     identifier: str
@@ -36,7 +36,9 @@ class PostgresCluster(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     port: pulumi.Output[int]
 
-    def __init__(self, name: str, args: PostgresClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: PostgresClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("tusk:postgres:PostgresCluster", name, None, opts)
         self._name = name
         self._args = args

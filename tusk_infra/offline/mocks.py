@@ -21,7 +21,9 @@ PROVIDER_TYPE_PREFIX = "pulumi:providers:"
 class OfflineMocks(Mocks):
     """Answers registrations with their own inputs, so only what the cloud computes stays unknown."""
 
-    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]], default_outputs: Mapping[str, Any]) -> None:
+    def __init__(
+        self, stack_outputs: Mapping[str, Mapping[str, Any]], default_outputs: Mapping[str, Any]
+    ) -> None:
         # Stack reference name (or its bare stack name) -> that stack's outputs.
         self._stack_outputs = stack_outputs
         self._default_outputs = default_outputs
@@ -75,7 +77,7 @@ class RecordingMonitor(MockMonitor):
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
         """Reads (a StackReference is one) are part of the program's resources too."""
-        response = super().ReadResource(request)
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
         self._record(response.urn, request, request.properties, True)
         return response
 
@@ -102,7 +104,7 @@ def _provider_urn(reference: str) -> str | None:
 
 
 def engine_inputs(value: Any) -> Any:
-    """Engine-form inputs made plain: secrets -> Secret, unknowns -> UNKNOWN, whole floats -> int, keys sorted.
+    """Engine inputs made plain: secrets -> Secret, unknowns -> UNKNOWN, whole floats -> int, keys sorted.
 
     Keys are sorted because the wire format's maps carry no order we could rely on across processes.
     """

@@ -31,6 +31,9 @@ from tusk_infra.stack_config import (
 from tusk_infra.tusk import Document, TuskError
 from tusk_infra.tusk.values import Secret
 
+# Pulumi's name for the organization of a self-managed backend, as in organization/tusk-infra/us-east-1.
+ORGANIZATION = "organization"
+
 # What a replica's StackReference sees when the primary stack was not part of this run.
 _UNRUN_PRIMARY_OUTPUTS: Mapping[str, Any] = {name: UNKNOWN for name in program.PRIMARY_OUTPUTS}
 
@@ -128,7 +131,7 @@ class OfflineSecrets:
         for name in self.used:
             key = f"{PROJECT}:{name}"
             if key in self._stack_file.secure_keys:
-                why = f"{key} is encrypted in {self._stack_file.path.name}; only the Pulumi CLI can decrypt it"
+                why = f"{key} is encrypted in {self._stack_file.path.name} (only the Pulumi CLI decrypts)"
             else:
                 why = f"not in the environment and no stack secret {key}"
             lines.append(f"secret {name}: {why}; a placeholder secret stands in for it offline")
@@ -162,10 +165,10 @@ def _start_runtime(
 ) -> RecordingMonitor:
     """Fresh Pulumi runtime settings for this stack: a new root, the mock monitor and the stack's config."""
     # reset_options drops the previous stack's root resource and settings; set_mocks then installs ours.
-    runtime_settings.reset_options(project=PROJECT, stack=stack, preview=True, organization="organization")
+    runtime_settings.reset_options(project=PROJECT, stack=stack, preview=True, organization=ORGANIZATION)
     monitor = RecordingMonitor(OfflineMocks(stack_outputs, _UNRUN_PRIMARY_OUTPUTS))
     pulumi.runtime.set_mocks(
-        monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor, organization="organization"
+        monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor, organization=ORGANIZATION
     )
     pulumi.runtime.set_all_config(config_strings(stack_file), [])
     return monitor
