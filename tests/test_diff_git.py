@@ -104,32 +104,42 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> DiffRepo:
     return DiffRepo(root, scratch)
 
 
-@pytest.fixture(scope="module")
-def reports(repo: DiffRepo) -> dict[tuple[str, str], subprocess.CompletedProcess[str]]:
-    """Every scenario's diff in both formats."""
-    jobs = [(name, fmt) for name in SCENARIOS for fmt in ("markdown", "json")]
+@dataclass
+class Report:
+    """One diff run: its process result (Markdown on stdout) and the JSON it wrote with --json-output."""
 
-    def run(job: tuple[str, str]) -> subprocess.CompletedProcess[str]:
-        base, head = SCENARIOS[job[0]]
+    result: subprocess.CompletedProcess[str]
+    json_path: Path
+
+
+Reports = dict[str, Report]
+
+
+@pytest.fixture(scope="module")
+def reports(repo: DiffRepo, tmp_path_factory: pytest.TempPathFactory) -> Reports:
+    """Every scenario's diff, Markdown and JSON from one run each."""
+    outputs = tmp_path_factory.mktemp("diff-reports")
+
+    def run(name: str) -> Report:
+        base, head = SCENARIOS[name]
         head_args = ("--head", head) if head else ()
-        return repo.diff("--base", base, *head_args, "--format", job[1])
+        json_path = outputs / f"{name}.json"
+        return Report(repo.diff("--base", base, *head_args, "--json-output", str(json_path)), json_path)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(jobs, pool.map(run, jobs), strict=True))
+        return dict(zip(SCENARIOS, pool.map(run, SCENARIOS), strict=True))
 
 
-def markdown(reports: dict[tuple[str, str], Any], name: str) -> str:
-    result = reports[(name, "markdown")]
+def markdown(reports: Reports, name: str) -> str:
+    result = reports[name].result
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    text: str = result.stdout
-    return text
+    return result.stdout
 
 
-def report(reports: dict[tuple[str, str], Any], name: str) -> dict[str, Any]:
-    result = reports[(name, "json")]
-    assert result.returncode == 0, result.stderr
-    data: dict[str, Any] = json.loads(result.stdout)
+def report(reports: Reports, name: str) -> dict[str, Any]:
+    assert reports[name].result.returncode == 0, reports[name].result.stderr
+    data: dict[str, Any] = json.loads(reports[name].json_path.read_text(encoding="utf-8"))
     return data
 
 
@@ -138,9 +148,9 @@ def stack_entry(data: dict[str, Any], stack: str) -> dict[str, Any]:
     return entry
 
 
-def test_worker_count_change_is_explained_by_its_source(reports: dict[tuple[str, str], Any],
+def test_worker_count_change_is_explained_by_its_source(reports: Reports,
                                                         repo: DiffRepo) -> None:
-    lines = (repo.root / "global.tsk").read_text(encoding="utf-8").splitlines()
+    lines = git(repo.root, "show", "workers:global.tsk").splitlines()
     line = next(number for number, text in enumerate(lines, start=1) if "worker_count:" in text)
     text = markdown(reports, "workers")
     source = '@if($region == "us-east-1", 24, 8)'
@@ -159,7 +169,7 @@ def test_worker_count_change_is_explained_by_its_source(reports: dict[tuple[str,
     assert stack_entry(data, "us-west-2")["status"] == "unchanged"
 
 
-def test_added_region_is_a_new_stack_of_creates(reports: dict[tuple[str, str], Any]) -> None:
+def test_added_region_is_a_new_stack_of_creates(reports: Reports) -> None:
     data = report(reports, "region")
     added = stack_entry(data, NEW_REGION)
     assert added["status"] == "created"
@@ -175,7 +185,7 @@ def test_added_region_is_a_new_stack_of_creates(reports: dict[tuple[str, str], A
     assert f"### `{NEW_REGION}` (new stack)" in text
 
 
-def test_deleted_resource_is_flagged_in_every_stack(reports: dict[tuple[str, str], Any]) -> None:
+def test_deleted_resource_is_flagged_in_every_stack(reports: Reports) -> None:
     data = report(reports, "deleted")
     for stack in ("us-east-1", "us-west-2", "eu-west-1", NEW_REGION):
         entry = stack_entry(data, stack)
@@ -187,7 +197,7 @@ def test_deleted_resource_is_flagged_in_every_stack(reports: dict[tuple[str, str
     assert text.count("- ❌ **DELETE** `kubernetes:core/v1:Service`") == 4
 
 
-def test_changed_secret_is_reported_without_its_value(reports: dict[tuple[str, str], Any]) -> None:
+def test_changed_secret_is_reported_without_its_value(reports: Reports) -> None:
     text = markdown(reports, "secret")
     assert "- `distributed_cache.redis_cluster.password`: [secret] (changed)" in text
     assert "- `authToken`: [secret] (changed)" in text
@@ -196,12 +206,12 @@ def test_changed_secret_is_reported_without_its_value(reports: dict[tuple[str, s
                  if r["type"] == "aws:elasticache/replicationGroup:ReplicationGroup")
     assert {"path": "authToken", "before": "[secret]", "after": "[secret]", "secret_changed": True,
             "forces_replacement": False} in group["changes"]
-    for result in reports.values():
-        for stream in (result.stdout, result.stderr):
-            assert OLD_SECRET not in stream and NEW_SECRET not in stream
+    for run in reports.values():
+        for text in (run.result.stdout, run.result.stderr, run.json_path.read_text(encoding="utf-8")):
+            assert OLD_SECRET not in text and NEW_SECRET not in text
 
 
-def test_nothing_changed_says_so(reports: dict[tuple[str, str], Any]) -> None:
+def test_nothing_changed_says_so(reports: Reports) -> None:
     text = markdown(reports, "nothing")
     assert "**No changes.** Every stack renders the same at both revisions" in text
     assert "→ `working tree`" in text
@@ -211,13 +221,7 @@ def test_nothing_changed_says_so(reports: dict[tuple[str, str], Any]) -> None:
     assert len(data["stacks"]) == 4
 
 
-def test_diff_output_is_byte_identical_across_runs(reports: dict[tuple[str, str], Any],
-                                                   repo: DiffRepo) -> None:
-    again = repo.diff("--base", "base", "--head", "workers", "--format", "json")
-    assert again.stdout == reports[("workers", "json")].stdout
-
-
-def test_worktrees_are_removed(reports: dict[tuple[str, str], Any], repo: DiffRepo) -> None:
+def test_worktrees_are_removed(reports: Reports, repo: DiffRepo) -> None:
     assert reports  # every diff above has run
     assert git(repo.root, "worktree", "list").count("\n") == 1
     assert list(repo.scratch.iterdir()) == []
@@ -235,7 +239,7 @@ def test_missing_base_is_a_usage_error(repo: DiffRepo) -> None:
     assert result.returncode == 2 and "--base" in result.stderr
 
 
-def test_broken_head_fails_with_its_location_and_cleans_up(reports: dict[tuple[str, str], Any],
+def test_broken_head_fails_with_its_location_and_cleans_up(reports: Reports,
                                                            repo: DiffRepo) -> None:
     tsk = repo.root / "global.tsk"
     original = tsk.read_text(encoding="utf-8")

@@ -36,6 +36,8 @@ def register(subparsers: Any) -> None:
                         help="the revision with the change (default: the working tree)")
     parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
     parser.add_argument("--output", type=Path, metavar="FILE", help="write the report here instead of stdout")
+    parser.add_argument("--json-output", type=Path, metavar="FILE",
+                        help="also write the JSON report here (one render for both, e.g. in CI)")
     parser.add_argument("--project-dir", type=Path, default=Path("."), metavar="DIR",
                         help="the directory holding Pulumi.yaml and global.tsk (default: .)")
     parser.set_defaults(handler=run)
@@ -53,15 +55,24 @@ def run(args: argparse.Namespace) -> int:
         return 1
     diff = diff_plans(base_plan, head_plan, base_label=base.description, head_label=head.description)
     report = diff_json(diff) if args.format == "json" else render_markdown(diff, rerun_hint=_rerun_hint(args))
+    try:
+        if args.json_output is not None:
+            _write(args.json_output, diff_json(diff), "--json-output")
+        if args.output is not None:
+            _write(args.output, report, "--output")
+    except OSError as error:
+        print(f"tusk-infra diff: {error}", file=sys.stderr)
+        return 1
     if args.output is None:
         sys.stdout.write(report)
-        return 0
-    try:
-        args.output.write_text(report, encoding="utf-8")
-    except OSError as error:
-        print(f"tusk-infra diff: cannot write --output {args.output}: {error.strerror}", file=sys.stderr)
-        return 1
     return 0
+
+
+def _write(path: Path, text: str, option: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise OSError(f"cannot write {option} {path}: {error.strerror}") from None
 
 
 def render_both(project_dir: Path, base: Revision, head: Revision) -> tuple[Plan, Plan]:

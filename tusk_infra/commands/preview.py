@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -15,6 +15,9 @@ from tusk_infra.render.plan import build_plan, plan_json
 from tusk_infra.render.revisions import DIGEST_KEY_VARIABLE
 from tusk_infra.render.tree import render_text
 from tusk_infra.tusk import TuskError
+
+if TYPE_CHECKING:
+    from tusk_infra.checks import Finding
 
 # A shorter key would make the keyed hashes of short secrets guessable.
 _MIN_KEY_BYTES = 32
@@ -53,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         digest_key = digest_key_from_env() if args.format == "json" else None
         stacks = None if args.all_stacks else [args.stack]
         runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets)
-        plan = build_plan(runs, args.project_dir, findings=policy_findings(runs), digest_key=digest_key)
+        findings = policy_findings(runs, args.project_dir)
+        plan = build_plan(runs, args.project_dir, findings=findings, digest_key=digest_key)
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
@@ -65,9 +69,40 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def policy_findings(runs: list[StackRun]) -> dict[str, list[dict[str, Any]]] | None:
-    """Policy results per stack (filled in by the policy pack's offline checks)."""
-    return None
+def policy_findings(runs: list[StackRun], project_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """The policy pack's findings per stack, as plan data (source files relative to the project)."""
+    from tusk_infra.checks import check_runs  # lazily, like the runner
+
+    result = check_runs(runs, project_dir)
+    return {stack.stack: [finding_data(finding, project_dir) for finding in stack.findings]
+            for stack in result.stacks}
+
+
+def finding_data(finding: Finding, project_dir: Path) -> dict[str, Any]:
+    """One finding as plan data."""
+    return {
+        "policy": finding.policy,
+        "level": finding.enforcement,
+        "severity": finding.severity,
+        "urn": finding.urn,
+        "name": finding.resource_name,
+        "type": finding.resource_type,
+        "path": finding.path,
+        "found": finding.found,
+        "message": finding.message,
+        "remediation": finding.remediation,
+        "source": _source_position(finding, project_dir),
+        "acknowledged": finding.acknowledged,
+    }
+
+
+def _source_position(finding: Finding, project_dir: Path) -> str | None:
+    if finding.source is None:
+        return None
+    file = Path(finding.source.file)
+    if file.is_absolute() and file.resolve().is_relative_to(project_dir.resolve()):
+        file = file.resolve().relative_to(project_dir.resolve())
+    return f"{file.as_posix()}:{finding.source.line}:{finding.source.column}"
 
 
 def digest_key_from_env() -> bytes | None:

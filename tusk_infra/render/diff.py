@@ -105,14 +105,14 @@ def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> Sta
     settings = tuple(_setting_changes(before, after)) if base and head else ()
     status: StackStatus = "created" if base is None else "deleted" if head is None else (
         "changed" if resources or settings else "unchanged")
-    findings = after.get("policy")
+    findings = _open_findings(after.get("policy"))
     return StackDiff(
         stack=name,
         status=status,
         resources=resources,
         settings=settings,
         violations=None if findings is None else len(findings),
-        new_findings=tuple(_new_findings(before.get("policy") or [], findings or [])),
+        new_findings=tuple(_new_findings(_open_findings(before.get("policy")) or [], findings or [])),
     )
 
 
@@ -215,6 +215,13 @@ def _digests(stack: StackPlan, root: str) -> dict[str, str]:
             rest = key[len(prefix):]
             result[rest[1:] if rest.startswith(".") else rest] = digest
     return result
+
+
+def _open_findings(findings: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    # An acknowledged finding (with its reason in the stack config) is not a violation to count.
+    if findings is None:
+        return None
+    return [finding for finding in findings if not finding.get("acknowledged")]
 
 
 def _finding_key(finding: Mapping[str, Any]) -> tuple[str, str, str]:

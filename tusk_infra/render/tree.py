@@ -89,13 +89,15 @@ def value_text(value: Any) -> Text:
 
 
 def policy_lines(stack: StackPlan) -> list[Text]:
-    """The stack's policy results, when the policy pack ran."""
+    """The stack's policy results, when the policy pack ran; acknowledged ones listed with their reason."""
     findings = stack.get("policy")
     if findings is None:
         return []
-    if not findings:
-        return [Text("policy: no violations", style="green")]
-    lines = [Text(f"policy: {len(findings)} violation(s)", style="bold red")]
+    open_findings = [finding for finding in findings if not finding.get("acknowledged")]
+    if open_findings:
+        lines = [Text(f"policy: {len(open_findings)} violation(s)", style="bold red")]
+    else:
+        lines = [Text("policy: no violations", style="green")]
     for finding in findings:
         lines.append(Text(f"  {_finding_line(finding)}", style=_finding_style(finding)))
     return lines
@@ -114,11 +116,14 @@ def notice_lines(plan: Plan) -> list[Text]:
 
 def _finding_line(finding: dict[str, Any]) -> str:
     where = f" ({finding['source']})" if finding.get("source") else ""
+    acknowledged = f" [acknowledged: {finding['acknowledged']}]" if finding.get("acknowledged") else ""
     return f"[{finding.get('level', '')}] {finding.get('policy', '')} {finding.get('name', '')}: " \
-        f"{finding.get('message', '')}{where}"
+        f"{finding.get('message', '')}{where}{acknowledged}"
 
 
 def _finding_style(finding: dict[str, Any]) -> str:
+    if finding.get("acknowledged"):
+        return "dim"
     return "red" if finding.get("level") == "mandatory" else "yellow"
 
 
