@@ -187,3 +187,10 @@ def test_policy_definitions_are_complete() -> None:
         assert policy.id == policy.id.lower() and " " not in policy.id
         assert policy.description and policy.remediation
         assert (policy.validate_resource is None) != (policy.validate_stack is None)
+
+
+def test_the_pack_readme_lists_every_policy_with_its_level() -> None:
+    readme = (PACK_MAIN.parent / "README.md").read_text()
+    for policy in POLICIES:
+        row = f"| `{policy.id}` | {policy.enforcement.value} | {'stack' if policy.is_stack_policy else 'resource'} |"
+        assert row in readme, f"policy/README.md has no row {row!r}"
