@@ -192,5 +192,6 @@ def test_policy_definitions_are_complete() -> None:
 def test_the_pack_readme_lists_every_policy_with_its_level() -> None:
     readme = (PACK_MAIN.parent / "README.md").read_text()
     for policy in POLICIES:
-        row = f"| `{policy.id}` | {policy.enforcement.value} | {'stack' if policy.is_stack_policy else 'resource'} |"
+        kind = "stack" if policy.is_stack_policy else "resource"
+        row = f"| `{policy.id}` | {policy.enforcement.value} | {kind} |"
         assert row in readme, f"policy/README.md has no row {row!r}"
