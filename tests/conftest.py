@@ -29,3 +29,28 @@ def postgres_url() -> str:
     if started.returncode != 0 or not started.stdout:
         pytest.fail(f"could not start PostgreSQL with scripts/pgtest.sh:\n{started.stderr}", pytrace=False)
     return started.stdout
+
+
+# --- The Pulumi program under mocks (tests/test_program_*.py, test_offline_*.py, test_settings*.py) ---
+
+# Secret values handed to the program through its env mapping; tests assert they never appear in plain.
+PROGRAM_SECRETS = {
+    "REDIS_CLUSTER_PASSWORD": "redis-auth-token-for-tests-0123456789",
+    "DB_PRIMARY_PASSWORD": "db-password-for-tests-9876",
+}
+
+
+@pytest.fixture(scope="session")
+def program_runs() -> dict[str, object]:
+    """Every real stack run once under mocks (primary first), keyed by stack name."""
+    from tusk_infra.offline.runner import run_stacks
+
+    return {run.stack: run for run in run_stacks(REPO, env=PROGRAM_SECRETS)}
+
+
+@pytest.fixture
+def program_project(tmp_path: Path) -> Path:
+    """A copy of the project's global.tsk and stack files that a test may edit."""
+    for path in [REPO / "global.tsk", REPO / "Pulumi.yaml", *REPO.glob("Pulumi.*-*.yaml")]:
+        (tmp_path / path.name).write_text(path.read_text())
+    return tmp_path

@@ -249,6 +249,13 @@ def _contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath, str]]:
     yield from _region_contradictions(settings)
     yield from _database_contradictions(settings)
     redis = settings.distributed_cache.redis_cluster
+    token_length = len(redis.password.reveal())
+    if not 16 <= token_length <= 128:
+        # Only the length is reported: the token itself never reaches a message.
+        yield (
+            ("distributed_cache", "redis_cluster", "password"),
+            f"the Redis auth token has {token_length} characters; ElastiCache expects 16 to 128",
+        )
     if not redis.ssl:
         yield (
             ("distributed_cache", "redis_cluster", "ssl"),

@@ -1,0 +1,365 @@
+"""The Pulumi program for every real stack, under mocks: resources, flags, HPA values, replicas, secrets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from conftest import PROGRAM_SECRETS, REPO
+
+from tusk_infra.offline.model import UNKNOWN, RegisteredResource, StackRun
+from tusk_infra.offline.runner import run_stack
+from tusk_infra.tusk.values import Secret
+
+STACKS = ("us-east-1", "us-west-2", "eu-west-1")
+REPLICAS = ("us-west-2", "eu-west-1")
+
+
+def expected_resources(region: str) -> set[tuple[str, str]]:
+    """Every (type, name) a region's stack registers; replicas add a stack reference and a KMS key."""
+    resources = {
+        ("pulumi:providers:aws", f"aws-{region}"),
+        ("pulumi:providers:kubernetes", f"k8s-{region}"),
+        ("tusk:redis:RedisCluster", f"redis-{region}"),
+        ("aws:elasticache/subnetGroup:SubnetGroup", f"redis-{region}-subnets"),
+        ("aws:ec2/securityGroup:SecurityGroup", f"redis-{region}-sg"),
+        ("aws:elasticache/parameterGroup:ParameterGroup", f"redis-{region}-params"),
+        ("aws:elasticache/replicationGroup:ReplicationGroup", f"redis-{region}-group"),
+        ("tusk:postgres:PostgresCluster", f"postgres-{region}"),
+        ("aws:rds/subnetGroup:SubnetGroup", f"postgres-{region}-subnets"),
+        ("aws:ec2/securityGroup:SecurityGroup", f"postgres-{region}-sg"),
+        ("aws:rds/parameterGroup:ParameterGroup", f"postgres-{region}-params"),
+        ("tusk:app:RegionalApp", f"app-{region}"),
+        ("kubernetes:core/v1:Namespace", f"app-{region}-ns"),
+        ("kubernetes:core/v1:ConfigMap", f"app-{region}-config"),
+        ("kubernetes:core/v1:Secret", f"app-{region}-db-secrets"),
+        ("kubernetes:core/v1:Secret", f"app-{region}-redis-secrets"),
+        ("kubernetes:apps/v1:Deployment", f"app-{region}-deployment"),
+        ("kubernetes:core/v1:Service", f"app-{region}-service"),
+        ("kubernetes:policy/v1:PodDisruptionBudget", f"app-{region}-pdb"),
+        ("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", f"app-{region}-hpa"),
+    }
+    if region == "us-east-1":
+        return resources | {("aws:rds/instance:Instance", "postgres-us-east-1-primary")}
+    return resources | {
+        ("pulumi:pulumi:StackReference", "organization/tusk-infra/us-east-1"),
+        ("aws:kms/key:Key", f"postgres-{region}-key"),
+        ("aws:rds/instance:Instance", f"postgres-{region}-replica"),
+    }
+
+
+def one(run: StackRun, type_: str, suffix: str = "") -> RegisteredResource:
+    found = [r for r in run.resources if r.type == type_ and r.name.endswith(suffix)]
+    assert len(found) == 1, (
+        f"{run.stack}: expected one {type_} named *{suffix}, found {[r.urn for r in found]}"
+    )
+    return found[0]
+
+
+def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from walk(item, f"{path}[{index}]")
+
+
+def test_every_stack_ran_primary_first(program_runs: dict[str, StackRun]) -> None:
+    assert list(program_runs) == ["us-east-1", "eu-west-1", "us-west-2"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_stack_registers_exactly_its_resources(program_runs: dict[str, StackRun], stack: str) -> None:
+    run = program_runs[stack]
+    registered = [(r.type, r.name) for r in run.resources]
+    assert len(registered) == len(set(registered)), f"{stack}: a resource was registered twice"
+    assert set(registered) == expected_resources(stack)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_children_use_the_stack_regions_explicit_providers(
+    program_runs: dict[str, StackRun], stack: str
+) -> None:
+    run = program_runs[stack]
+    aws = one(run, "pulumi:providers:aws")
+    kubernetes = one(run, "pulumi:providers:kubernetes")
+    assert aws.inputs["region"] == stack
+    assert kubernetes.inputs["context"] == f"arn:aws:eks:{stack}:111122223333:cluster/tusk-{_short(stack)}"
+    for resource in run.resources:
+        if resource.type.startswith("aws:"):
+            assert resource.provider == aws.urn, resource.urn
+        elif resource.type.startswith("kubernetes:"):
+            assert resource.provider == kubernetes.urn, resource.urn
+
+
+def _short(stack: str) -> str:
+    return {"us-east-1": "use1", "us-west-2": "usw2", "eu-west-1": "euw1"}[stack]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_components_parent_their_children(program_runs: dict[str, StackRun], stack: str) -> None:
+    run = program_runs[stack]
+    components = {r.name: r.urn for r in run.resources if r.type.startswith("tusk:")}
+    for resource in run.resources:
+        prefix = resource.name.split(f"-{stack}")[0]
+        owner = components.get(f"{prefix}-{stack}")
+        if owner is not None and resource.urn != owner:
+            assert resource.parent == owner, resource.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_redis_is_encrypted_failover_cluster_mode(program_runs: dict[str, StackRun], stack: str) -> None:
+    run = program_runs[stack]
+    group = one(run, "aws:elasticache/replicationGroup:ReplicationGroup").inputs
+    redis = run.settings.data["distributed_cache"]["redis_cluster"]
+    assert group["clusterMode"] == "enabled"
+    assert group["transitEncryptionEnabled"] is True and group["atRestEncryptionEnabled"] is True
+    assert group["automaticFailoverEnabled"] is True and group["multiAzEnabled"] is True
+    assert (group["numNodeGroups"], group["replicasPerNodeGroup"]) == (
+        redis["shards"],
+        redis["replicas_per_shard"],
+    )
+    assert group["snapshotRetentionLimit"] == redis["snapshot_retention_days"] > 0
+    assert isinstance(group["authToken"], Secret)
+    params = one(run, "aws:elasticache/parameterGroup:ParameterGroup").inputs
+    assert params["family"] == "redis7"
+    assert {"name": "cluster-enabled", "value": "yes"} in params["parameters"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_data_stores_admit_only_the_app(program_runs: dict[str, StackRun], stack: str) -> None:
+    run = program_runs[stack]
+    for group in (r for r in run.resources if r.type == "aws:ec2/securityGroup:SecurityGroup"):
+        (rule,) = group.inputs["ingress"]
+        assert rule["securityGroups"] == [f"sg-{_hex(stack)}9f8e7d6c5b4a3"], group.urn
+        assert "cidrBlocks" not in rule and group.inputs["egress"] == [], group.urn
+
+
+def _hex(stack: str) -> str:
+    return {"us-east-1": "0a11", "us-west-2": "0b22", "eu-west-1": "0c33"}[stack]
+
+
+def test_primary_database_is_encrypted_private_and_protected(program_runs: dict[str, StackRun]) -> None:
+    run = program_runs["us-east-1"]
+    database = run.settings.data["database"]
+    instance = one(run, "aws:rds/instance:Instance").inputs
+    assert instance["engine"] == "postgres" and instance["engineVersion"] == database["engine_version"]
+    assert instance["storageEncrypted"] is True and instance["multiAz"] is True
+    assert instance["publiclyAccessible"] is False and instance["deletionProtection"] is True
+    assert instance["backupRetentionPeriod"] == database["backup_retention_days"] >= 7
+    assert instance["skipFinalSnapshot"] is False and "replicateSourceDb" not in instance
+    assert isinstance(instance["password"], Secret)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_parameter_group_carries_max_connections(program_runs: dict[str, StackRun], stack: str) -> None:
+    run = program_runs[stack]
+    instance = one(run, "aws:rds/instance:Instance").inputs
+    group = one(run, "aws:rds/parameterGroup:ParameterGroup").inputs
+    assert instance["parameterGroupName"] == group["name"]
+    parameters = {p["name"]: p["value"] for p in group["parameters"]}
+    assert parameters["max_connections"] == str(run.settings.data["database"]["max_connections"])
+    assert parameters["rds.force_ssl"] == "1"
+
+
+@pytest.mark.parametrize("stack", REPLICAS)
+def test_replica_reads_the_primary_arn_from_the_stack_reference(stack: str) -> None:
+    arn = "arn:aws:rds:us-east-1:111122223333:db:tusklang-app-us-east-1"
+    served = {"us-east-1": {"databaseArn": arn, "databaseAddress": "primary.example.internal"}}
+    run = run_stack(REPO, stack, env=PROGRAM_SECRETS, stack_outputs=served)
+    instance = one(run, "aws:rds/instance:Instance", "-replica").inputs
+    assert instance["replicateSourceDb"] == arn
+    assert instance["storageEncrypted"] is True and instance["kmsKeyId"] is UNKNOWN
+    assert "password" not in instance and "engine" not in instance
+    env = {e["name"]: e.get("value") for e in _container(one(run, "kubernetes:apps/v1:Deployment"))["env"]}
+    assert env["DB_PRIMARY_HOST"] == "primary.example.internal"
+    assert one(run, "pulumi:pulumi:StackReference").inputs == {"name": "organization/tusk-infra/us-east-1"}
+
+
+@pytest.mark.parametrize("stack", REPLICAS)
+def test_replica_in_a_full_run_gets_the_primarys_unknown_arn(
+    program_runs: dict[str, StackRun], stack: str
+) -> None:
+    # Offline the primary's ARN is only known after deploy; the replica must show it as such, not as None.
+    instance = one(program_runs[stack], "aws:rds/instance:Instance").inputs
+    assert instance["replicateSourceDb"] is UNKNOWN
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_hpa_matches_global_tsk_and_the_seed(program_runs: dict[str, StackRun], stack: str) -> None:
+    run = program_runs[stack]
+    spec = one(run, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs["spec"]
+    autoscaler = run.settings.data["scaling"]["autoscaler"]
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (
+        autoscaler["min_replicas"],
+        autoscaler["max_replicas"],
+    )
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (3, 50)
+    targets = {m["resource"]["name"]: m["resource"]["target"]["averageUtilization"] for m in spec["metrics"]}
+    assert targets == {"cpu": autoscaler["cpu_utilization"], "memory": autoscaler["memory_utilization"]}
+    assert targets == {"cpu": 70, "memory": 80}
+    assert spec["behavior"] == {
+        "scaleUp": {
+            "stabilizationWindowSeconds": 60,
+            "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+        },
+        "scaleDown": {
+            "stabilizationWindowSeconds": 300,
+            "policies": [{"type": "Percent", "value": 10, "periodSeconds": 60}],
+        },
+    }
+    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "tusklang-app"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_deployment_leaves_replicas_to_the_hpa_and_pdb_stays_below_it(
+    program_runs: dict[str, StackRun], stack: str
+) -> None:
+    run = program_runs[stack]
+    deployment = one(run, "kubernetes:apps/v1:Deployment").inputs
+    assert "replicas" not in deployment["spec"]
+    pdb = one(run, "kubernetes:policy/v1:PodDisruptionBudget").inputs["spec"]
+    hpa = one(run, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs["spec"]
+    assert 0 < pdb["minAvailable"] < hpa["minReplicas"]
+
+
+def _container(deployment: RegisteredResource) -> dict[str, Any]:
+    (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    return dict(container)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_container_matches_the_seed_manifest(program_runs: dict[str, StackRun], stack: str) -> None:
+    run = program_runs[stack]
+    container = _container(one(run, "kubernetes:apps/v1:Deployment"))
+    assert container["image"] == "tusklang/app:1.8.3"
+    assert container["ports"] == [{"containerPort": 80, "name": "http", "protocol": "TCP"}]
+    assert container["resources"] == {
+        "requests": {"cpu": "250m", "memory": "256Mi"},
+        "limits": {"cpu": "500m", "memory": "512Mi"},
+    }
+    assert container["livenessProbe"] == {
+        "httpGet": {"path": "/health", "port": 80},
+        "initialDelaySeconds": 30,
+        "periodSeconds": 10,
+    }
+    assert container["readinessProbe"] == {
+        "httpGet": {"path": "/ready", "port": 80},
+        "initialDelaySeconds": 5,
+        "periodSeconds": 5,
+    }
+    env = {e["name"]: e for e in container["env"]}
+    assert env["INSTANCE_ID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert (env["REGION"]["value"], env["ZONE"]["value"]) == (stack, f"{stack}a")
+    assert env["REDIS_CLUSTER_NODES"]["value"] is UNKNOWN  # the configuration endpoint, known after deploy
+    assert (env["DB_PRIMARY_PORT"]["value"], env["DB_PRIMARY_NAME"]["value"]) == ("5432", "tuskapp")
+    assert env["DB_PRIMARY_USER"]["valueFrom"] == {"secretKeyRef": {"name": "db-secrets", "key": "username"}}
+    assert env["DB_PRIMARY_PASSWORD"]["valueFrom"] == {
+        "secretKeyRef": {"name": "db-secrets", "key": "password"}
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_deployment_records_its_connection_budget_inputs(
+    program_runs: dict[str, StackRun], stack: str
+) -> None:
+    run = program_runs[stack]
+    annotations = one(run, "kubernetes:apps/v1:Deployment").inputs["metadata"]["annotations"]
+    pool = run.settings.data["database"]["primary"]["pool"]["max_open_conns"]
+    assert annotations == {
+        "tusk-infra.dev/database-identifier": f"tusklang-app-{stack}",
+        "tusk-infra.dev/database-primary-identifier": "tusklang-app-us-east-1",
+        "tusk-infra.dev/db-pool-max-open-conns": str(pool),
+    }
+    assert one(run, "aws:rds/instance:Instance").inputs["identifier"] == f"tusklang-app-{stack}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_config_map_carries_the_regional_settings(program_runs: dict[str, StackRun], stack: str) -> None:
+    run = program_runs[stack]
+    data = one(run, "kubernetes:core/v1:ConfigMap").inputs["data"]
+    settings = run.settings.data
+    assert data["CDN_URL"] == f"https://cdn-{stack}.example.com"
+    assert data["TIMEZONE"] == settings["regional_settings"]["timezone"]
+    assert data["WORKER_COUNT"] == str(settings["performance"]["worker_count"])
+    assert data["METRICS_ENDPOINT"] == f"https://metrics-{stack}.example.com"
+    assert data["DB_POOL_MAX_OPEN_CONNS"] == ("200" if stack == "us-east-1" else "100")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_secrets_arrive_wrapped_never_plain(program_runs: dict[str, StackRun], stack: str) -> None:
+    run = program_runs[stack]
+    secrets = set(PROGRAM_SECRETS.values())
+    wrapped = []
+    for resource in run.resources:
+        for path, value in walk(resource.inputs):
+            if isinstance(value, Secret):
+                wrapped.append(f"{resource.name}{path}")
+                continue
+            assert not (isinstance(value, str) and any(s in value for s in secrets)), f"{resource.urn}{path}"
+    expected = {
+        f"redis-{stack}-group.authToken",
+        f"app-{stack}-db-secrets.stringData",
+        f"app-{stack}-redis-secrets.stringData",
+    }
+    if stack == "us-east-1":
+        expected.add("postgres-us-east-1-primary.password")
+    assert sorted(wrapped) == sorted(expected)
+    token = one(run, "aws:elasticache/replicationGroup:ReplicationGroup").inputs["authToken"]
+    assert token.reveal() == PROGRAM_SECRETS["REDIS_CLUSTER_PASSWORD"]
+    assert run.notices == []
+
+
+def _as_manifest(value: Any) -> Any:
+    """A registered input as a plain manifest: unknowns as strings, secret maps opened (test only)."""
+    if value is UNKNOWN:
+        return "known-after-deploy"
+    if isinstance(value, Secret):
+        return json.loads(value.reveal())
+    if isinstance(value, dict):
+        return {key: _as_manifest(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_manifest(item) for item in value]
+    return value
+
+
+@pytest.mark.parametrize("version", ["1.30.0", kubernetes_validate.utils.latest_version()])
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_kubernetes_resource_validates_strictly(
+    program_runs: dict[str, StackRun], stack: str, version: str
+) -> None:
+    manifests = [r for r in program_runs[stack].resources if r.type.startswith("kubernetes:")]
+    assert len(manifests) == 8
+    for resource in manifests:
+        manifest = _as_manifest(resource.inputs)
+        try:
+            kubernetes_validate.validate(manifest, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{resource.urn}: {'.'.join(map(str, error.path))}: {error.message}")
+
+
+def test_strict_validation_rejects_an_unknown_field(program_runs: dict[str, StackRun]) -> None:
+    # The check above can fail: an unknown field in the same manifest is rejected.
+    deployment = _as_manifest(one(program_runs["us-east-1"], "kubernetes:apps/v1:Deployment").inputs)
+    deployment["spec"]["replicaz"] = 3
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, "1.30.0", strict=True)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_outputs(program_runs: dict[str, StackRun], stack: str) -> None:
+    outputs = program_runs[stack].outputs
+    assert outputs["region"] == stack
+    assert outputs["databaseRole"] == ("primary" if stack == "us-east-1" else "replica")
+    assert outputs["databaseIdentifier"] == f"tusklang-app-{stack}"
+    assert outputs["databaseArn"] is UNKNOWN and outputs["redisConfigurationEndpoint"] is UNKNOWN
+    assert (outputs["namespace"], outputs["deployment"]) == ("tusk-app", "tusklang-app")
+
+
+def test_the_repo_stack_files_are_the_ones_run() -> None:
+    assert sorted(p.name for p in REPO.glob("Pulumi.*-*.yaml")) == sorted(f"Pulumi.{s}.yaml" for s in STACKS)
