@@ -195,3 +195,41 @@ def test_the_pack_readme_lists_every_policy_with_its_level() -> None:
         kind = "stack" if policy.is_stack_policy else "resource"
         row = f"| `{policy.id}` | {policy.enforcement.value} | {kind} |"
         assert row in readme, f"policy/README.md has no row {row!r}"
+
+
+def test_the_pack_serves_the_engine_over_grpc() -> None:
+    """Launch the pack as the Pulumi CLI does (`python -m pulumi.policy ENGINE DIR`); call it over gRPC."""
+    import subprocess
+    import sys
+
+    import grpc
+    from google.protobuf import empty_pb2
+    from pulumi.runtime.proto import analyzer_pb2_grpc
+
+    server = subprocess.Popen(
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(PACK_MAIN.parent)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline().strip())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+            info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
+            hpa = next(f for f in load_fixtures() if f.case_id == "hpa-replica-bounds/max-80").resources[0]
+            struct = struct_pb2.Struct()
+            struct.update(hpa["props"])
+            request = proto.AnalyzeRequest(
+                type=hpa["type"], properties=struct, urn=hpa["urn"], name=hpa["name"]
+            )
+            diagnostics = stub.Analyze(request, timeout=30).diagnostics
+    finally:
+        server.kill()
+        server.communicate(timeout=30)
+    assert info.name == "tusk-infra-policies" and len(info.policies) == len(POLICIES)
+    assert [(d.policyName, d.enforcementLevel) for d in diagnostics] == [
+        ("hpa-replica-bounds", proto.MANDATORY)
+    ]
+    assert "spec.maxReplicas is 80, above the limit of 50" in diagnostics[0].message
