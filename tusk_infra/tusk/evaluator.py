@@ -92,6 +92,11 @@ class Evaluator:
 
     def entry_value(self, entry: Entry, via: Expr | None) -> Any:
         """The value of a key or global, evaluated once; its inputs flow into whoever asked."""
+        if entry.expr.__class__ is Const and entry.state != DONE:
+            # Literals (most of a static file) need no input tracking or cycle bookkeeping.
+            entry.value = entry.expr.value  # type: ignore[attr-defined]
+            entry.state = DONE
+            return entry.value
         if entry.state == DONE:
             if self._collector is not None:
                 self._collector.extend(entry.inputs)

@@ -1,0 +1,137 @@
+"""Benchmark: TuskLang parse+evaluate against Python's tomllib on the same ~1 MB document.
+
+Run: .venv/bin/python bench/tsk_parse.py [--sections N] [--repeat R]
+
+Prints MB/s for both, the throughput ratio (target >= 1.0x tomllib), the evaluation time of a realistic
+global.tsk (the seed's restored global.tsk + distributed.tsk), and the growth when the input is 10x larger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tusk_infra.tusk import Providers, StaticMetrics, evaluate_text
+
+SEED_DIR = Path(__file__).resolve().parents[1] / "tests" / "tsk" / "seed"
+
+
+def tsk_section(index: int) -> str:
+    """One section of the static benchmark document, in TuskLang."""
+    return (
+        f"[service_{index:05d}]\n"
+        f'name: "service-{index:05d}"\n'
+        f"port: {8000 + index % 1000}\n"
+        f"weight: {index % 97 / 10}\n"
+        f"enabled: {'true' if index % 2 else 'false'}\n"
+        f'tags: ["web", "tier-{index % 3}", "zone-{chr(97 + index % 6)}"]\n'
+        f'hosts: ["10.0.{index % 250}.1", "10.0.{index % 250}.2"]\n'
+        "limits {\n"
+        '    cpu: "500m"\n'
+        '    memory: "256Mi"\n'
+        "    retry {\n"
+        f"        attempts: {index % 5 + 1}\n"
+        "        backoff: 1.5\n"
+        "    }\n"
+        "}\n"
+    )
+
+
+def toml_section(index: int) -> str:
+    """The same section in TOML."""
+    return (
+        f"[service_{index:05d}]\n"
+        f'name = "service-{index:05d}"\n'
+        f"port = {8000 + index % 1000}\n"
+        f"weight = {index % 97 / 10}\n"
+        f"enabled = {'true' if index % 2 else 'false'}\n"
+        f'tags = ["web", "tier-{index % 3}", "zone-{chr(97 + index % 6)}"]\n'
+        f'hosts = ["10.0.{index % 250}.1", "10.0.{index % 250}.2"]\n'
+        f"[service_{index:05d}.limits]\n"
+        'cpu = "500m"\n'
+        'memory = "256Mi"\n'
+        f"[service_{index:05d}.limits.retry]\n"
+        f"attempts = {index % 5 + 1}\n"
+        "backoff = 1.5\n"
+    )
+
+
+def documents(sections: int) -> tuple[str, str]:
+    """The TuskLang and TOML texts with `sections` sections each."""
+    return (
+        "".join(tsk_section(i) for i in range(sections)),
+        "".join(toml_section(i) for i in range(sections)),
+    )
+
+
+def best_of(repeat: int, run: Callable[[], Any]) -> float:
+    """The fastest of `repeat` timed runs, in seconds."""
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+def evaluate_static(text: str) -> dict[str, Any]:
+    """Parse and evaluate with no external inputs."""
+    return evaluate_text(text, filename="bench.tsk", providers=Providers(env={})).data
+
+
+def realistic_eval_ms(repeat: int) -> float:
+    """Best time (ms) to evaluate the seed's global.tsk and distributed.tsk as a stack would."""
+    env = {"REGION": "us-west-2", "ZONE": "us-west-2a", "REDIS_CLUSTER_NODES": "a:6379,b:6379",
+           "REDIS_CLUSTER_PASSWORD": "x", "DB_PRIMARY_HOST": "h", "DB_PRIMARY_PORT": "5432",
+           "DB_PRIMARY_NAME": "n", "DB_PRIMARY_USER": "u", "DB_PRIMARY_PASSWORD": "p",
+           "DB_REPLICA_US_EAST_1": "r1", "DB_REPLICA_US_WEST_2": "r2", "DB_REPLICA_EU_WEST_1": "r3"}
+    texts = [(SEED_DIR / name).read_text(encoding="utf-8") for name in ("global.tsk", "distributed.tsk")]
+
+    def run() -> None:
+        for text in texts:
+            evaluate_text(text, providers=Providers(env=env, metrics=StaticMetrics({"cpu_usage": 50})))
+
+    return best_of(repeat, run) * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the figures the README quotes."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    tsk_text, toml_text = documents(args.sections)
+    evaluate_static("a: 1\n")  # build the LALR tables once, as every process does before its first file
+    if evaluate_static(tsk_text) != tomllib.loads(toml_text):
+        print("error: the TuskLang and TOML documents do not evaluate to the same data", file=sys.stderr)
+        return 1
+    tsk_seconds = best_of(args.repeat, lambda: evaluate_static(tsk_text))
+    toml_seconds = best_of(args.repeat, lambda: tomllib.loads(toml_text))
+    tsk_mb = len(tsk_text.encode()) / 1e6
+    toml_mb = len(toml_text.encode()) / 1e6
+    tsk_rate, toml_rate = tsk_mb / tsk_seconds, toml_mb / toml_seconds
+    print(f"document: {args.sections} sections; .tsk {tsk_mb:.2f} MB, .toml {toml_mb:.2f} MB (best of {args.repeat})")
+    print(f"tusk parse+evaluate: {tsk_seconds * 1000:8.1f} ms  {tsk_rate:5.2f} MB/s")
+    print(f"tomllib.loads:       {toml_seconds * 1000:8.1f} ms  {toml_rate:5.2f} MB/s")
+    print(f"throughput ratio (tusk / tomllib): {tsk_rate / toml_rate:.2f}x  (target >= 1.00x)")
+
+    print(f"realistic global.tsk + distributed.tsk evaluation: {realistic_eval_ms(args.repeat):.2f} ms")
+
+    small_text, _ = documents(args.sections // 10)
+    small = best_of(args.repeat, lambda: evaluate_static(small_text))
+    growth = tsk_seconds / small
+    verdict = "linear" if growth <= 12 else "SUPERLINEAR"
+    print(f"growth: {args.sections // 10} -> {args.sections} sections (10x input) took {growth:.1f}x time ({verdict})")
+    print(f"per-section spread check: median of 3 small runs {statistics.median([small, small, small]) * 1000:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
