@@ -1,0 +1,173 @@
+"""Benchmark: `tusk-infra preview --all-stacks` against a process that only imports what the program imports.
+
+Run: .venv/bin/python bench/preview.py [--repeat R] [--regions 3,10,20,30]
+
+1. Wall time and peak memory (ru_maxrss of the child process) of the preview of the project's own stacks,
+   and of a baseline child that only imports pulumi and the pulumi_aws / pulumi_kubernetes modules the
+   program loads (found by running the preview once and listing them). Target: preview <= 2x the baseline.
+2. Scale: a generated project (global.tsk and one Pulumi.<region>.yaml per region) with up to 30 regions, to
+   show the preview grows linearly. Target: <= 0.1 s and <= 10 MB per extra region.
+Each run is a fresh process; wall time is the best of R runs (default 5: the machine's other load only ever
+adds time), peak memory the median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+PRIMARY = "us-east-1"
+TEMPLATE_REPLICA = "us-west-2"
+# 29 replica regions besides the primary: real AWS region names, so every check of region names passes.
+REPLICA_REGIONS = (
+    "us-west-2", "eu-west-1", "us-east-2", "us-west-1", "ca-central-1", "ca-west-1", "sa-east-1",
+    "mx-central-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1",
+    "eu-south-2", "af-south-1", "me-south-1", "me-central-1", "il-central-1", "ap-south-1", "ap-south-2",
+    "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+    "ap-southeast-3", "ap-southeast-4",
+)
+_PULUMI_PACKAGES = ("pulumi", "pulumi_aws", "pulumi_kubernetes")
+_LIST_MODULES = """
+import contextlib, io, json, sys
+from tusk_infra.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(["preview", "--all-stacks", "--project-dir", sys.argv[1]])
+assert code == 0, code
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {packages!r})))
+"""
+
+
+@dataclass(frozen=True)
+class Sample:
+    wall_seconds: float
+    peak_mb: float
+
+
+def measure(command: list[str], env: dict[str, str]) -> Sample:
+    """Run `command` once; its wall time and its own peak RSS (os.wait4 gives the child's rusage alone)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        stderr = process.stderr.read().decode() if process.stderr else ""
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr}")
+    return Sample(wall, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
+
+
+def best_of(command: list[str], env: dict[str, str], repeat: int) -> Sample:
+    """Best wall time and median peak memory of `repeat` fresh runs."""
+    samples = [measure(command, env) for _ in range(repeat)]
+    return Sample(min(s.wall_seconds for s in samples), statistics.median(s.peak_mb for s in samples))
+
+
+def bench_env() -> dict[str, str]:
+    """No secrets, no colours: the same preview for everyone who runs the benchmark."""
+    keep = ("PATH", "HOME", "LANG", "TMPDIR")
+    return {name: value for name, value in os.environ.items() if name in keep}
+
+
+def program_modules(project_dir: Path, env: dict[str, str]) -> list[str]:
+    """The pulumi / pulumi_aws / pulumi_kubernetes modules a preview actually loads."""
+    script = _LIST_MODULES.format(packages=set(_PULUMI_PACKAGES))
+    output = subprocess.run([sys.executable, "-c", script, str(project_dir)], env=env, check=True,
+                            capture_output=True, text=True).stdout
+    modules: list[str] = json.loads(output)
+    return modules
+
+
+def preview_command(project_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "tusk_infra", "preview", "--all-stacks", "--project-dir", str(project_dir)]
+
+
+def baseline_command(modules: list[str]) -> list[str]:
+    return [sys.executable, "-c", f"import importlib\nfor m in {modules!r}: importlib.import_module(m)"]
+
+
+def generate_project(destination: Path, regions: int) -> Path:
+    """A copy of the project's configuration with the primary and `regions - 1` replica regions."""
+    replicas = REPLICA_REGIONS[: regions - 1]
+    destination.mkdir(parents=True)
+    shutil.copy2(PROJECT / "Pulumi.yaml", destination)
+    shutil.copy2(PROJECT / f"Pulumi.{PRIMARY}.yaml", destination)
+    template = (PROJECT / f"Pulumi.{TEMPLATE_REPLICA}.yaml").read_text(encoding="utf-8")
+    for region in replicas:
+        short = "".join(part[:2] for part in region.split("-"))
+        stack_file = template.replace(TEMPLATE_REPLICA, region).replace("usw2", short)
+        (destination / f"Pulumi.{region}.yaml").write_text(stack_file, encoding="utf-8")
+    (destination / "global.tsk").write_text(generated_global_tsk(replicas), encoding="utf-8")
+    return destination
+
+
+def generated_global_tsk(replicas: tuple[str, ...]) -> str:
+    """global.tsk with one regional_config block per region and every replica in database.replica_regions."""
+    text = (PROJECT / "global.tsk").read_text(encoding="utf-8")
+    key = TEMPLATE_REPLICA.replace("-", "_")
+    block = re.search(rf"^{key} \{{.*?^\}}\n", text, re.S | re.M)
+    replica_line = re.search(r"^replica_regions: \[.*\]$", text, re.M)
+    if block is None or replica_line is None:
+        raise SystemExit("global.tsk has no us_west_2 block or replica_regions line: update bench/preview.py")
+    blocks = "".join(
+        "\n" + block.group(0).replace(key, region.replace("-", "_")).replace(TEMPLATE_REPLICA, region)
+        for region in replicas if region.replace("-", "_") + " {" not in text
+    )
+    text = text.replace(block.group(0), block.group(0) + blocks, 1)
+    listed = ", ".join(f'"{region}"' for region in replicas)
+    return text.replace(replica_line.group(0), f"replica_regions: [{listed}]", 1)
+
+
+def slope(points: list[tuple[int, float]]) -> float:
+    """Least-squares growth per region."""
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x in xs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--regions", default="3,10,20,30", help="region counts for the scale run")
+    args = parser.parse_args()
+    env = bench_env()
+    modules = program_modules(PROJECT, env)
+    baseline = best_of(baseline_command(modules), env, args.repeat)
+    preview = best_of(preview_command(PROJECT), env, args.repeat)
+    print(f"baseline: import {len(modules)} pulumi/pulumi_aws/pulumi_kubernetes modules   "
+          f"{baseline.wall_seconds:.3f} s  {baseline.peak_mb:.1f} MB")
+    print(f"preview --all-stacks ({PROJECT.name}, 3 stacks)          "
+          f"{preview.wall_seconds:.3f} s  {preview.peak_mb:.1f} MB")
+    print(f"ratio (target <= 2.0x): time {preview.wall_seconds / baseline.wall_seconds:.2f}x   "
+          f"memory {preview.peak_mb / baseline.peak_mb:.2f}x")
+    counts = [int(n) for n in args.regions.split(",")]
+    print("\nscale: generated projects, preview --all-stacks")
+    print("regions   wall s   peak MB")
+    with tempfile.TemporaryDirectory(prefix="tusk-infra-bench-") as scratch:
+        points = []
+        for count in counts:
+            project = generate_project(Path(scratch) / f"regions-{count}", count)
+            sample = best_of(preview_command(project), env, args.repeat)
+            points.append((count, sample))
+            print(f"{count:7d}   {sample.wall_seconds:6.3f}   {sample.peak_mb:7.1f}")
+    time_slope = slope([(n, s.wall_seconds) for n, s in points])
+    memory_slope = slope([(n, s.peak_mb) for n, s in points])
+    print(f"per extra region (least squares): {time_slope:.3f} s (target <= 0.1)   "
+          f"{memory_slope:.2f} MB (target <= 10)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
