@@ -254,3 +254,9 @@ def test_broken_head_fails_with_its_location_and_cleans_up(reports: Reports,
     assert "(while rendering working tree)" in result.stderr
     assert git(repo.root, "worktree", "list").count("\n") == 1
     assert list(repo.scratch.iterdir()) == []
+
+
+def test_outside_a_git_repository_is_a_clear_error(tmp_path: Path) -> None:
+    result = tusk_infra("diff", "--base", "main", "--project-dir", str(tmp_path), env=offline_env())
+    assert result.returncode == 1 and result.stdout == ""
+    assert "is not inside a git repository" in result.stderr

@@ -155,3 +155,10 @@ def copy_project_files(destination: Path) -> Path:
     for path in [REPO / "global.tsk", *REPO.glob("Pulumi*.yaml")]:
         shutil.copy2(path, project / path.name)
     return project
+
+
+def test_missing_project_is_a_clear_error(tmp_path: Path) -> None:
+    result = tusk_infra("preview", "--all-stacks", "--project-dir", str(tmp_path))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (f"tusk-infra preview: no Pulumi.yaml in {tmp_path}; run it in the project "
+                             "directory or pass --project-dir\n")

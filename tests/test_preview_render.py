@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from tusk_infra.offline.model import UNKNOWN, RegisteredResource, StackRun
 from tusk_infra.render.plan import PLAN_FORMAT, build_plan, plan_json
@@ -116,3 +118,10 @@ def test_policy_results_follow_each_stack(findings: list[dict[str, Any]], expect
     text = render_text(build_plan([make_run()], PROJECT, findings={"us-east-1": findings}))
     assert expected in text
     assert all(f["message"] in text for f in findings)
+
+
+def test_tree_has_colours_on_a_terminal() -> None:
+    terminal = Console(file=io.StringIO(), force_terminal=True, color_system="standard", width=200)
+    text = render_text(build_plan([make_run()], PROJECT), terminal=terminal)
+    assert "\x1b[" in text
+    assert "authToken" in text and CANARY not in text

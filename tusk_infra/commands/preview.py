@@ -52,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: building the command line must not pay for pulumi's import.
     from tusk_infra.offline.runner import run_stacks
 
+    if not (args.project_dir / "Pulumi.yaml").is_file():
+        print(f"tusk-infra preview: no Pulumi.yaml in {args.project_dir}; run it in the project directory "
+              "or pass --project-dir", file=sys.stderr)
+        return 1
     try:
         digest_key = digest_key_from_env() if args.format == "json" else None
         stacks = None if args.all_stacks else [args.stack]

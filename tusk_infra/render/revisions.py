@@ -52,6 +52,9 @@ def resolve_revision(project_dir: Path, rev: str | None, option: str) -> Revisio
         return Revision(WORKING_TREE)
     if rev.startswith("-"):
         raise RevisionError(f"{option} '{rev}' is not a revision (it looks like an option)")
+    if _git(project_dir, "rev-parse", "--show-toplevel", check=False).returncode != 0:
+        raise RevisionError(f"{project_dir} is not inside a git repository; `tusk-infra diff` compares "
+                            "git revisions")
     result = _git(project_dir, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}",
                   check=False)
     if result.returncode != 0 or not result.stdout.strip():
