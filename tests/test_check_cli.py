@@ -238,3 +238,15 @@ def test_policy_pack_config_carries_the_stack_region_and_declared_regions(
 def test_no_secret_reaches_any_output(runs: dict[str, subprocess.CompletedProcess[str]]) -> None:
     for name, result in runs.items():
         assert SECRET_CANARY not in result.stdout + result.stderr, name
+
+
+def test_changing_then_reverting_the_pool_size_flips_the_verdict(tmp_path: Path) -> None:
+    project = project_copy(tmp_path, "flip")
+    original = (project / "global.tsk").read_text()
+    (project / "global.tsk").write_text(original.replace(*POOL, 1))
+    failed = check(project, "--stack", "us-east-1")
+    assert failed.returncode == 1 and "[mandatory] connection-budget:" in failed.stdout
+    (project / "global.tsk").write_text(original)
+    reverted = check(project, "--stack", "us-east-1")
+    assert reverted.returncode == 0, reverted.stdout + reverted.stderr
+    assert "connection-budget" not in reverted.stdout
