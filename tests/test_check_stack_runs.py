@@ -204,3 +204,16 @@ def test_values_unknown_offline_are_noted_not_passed_or_failed() -> None:
         n.startswith("hpa-replica-bounds: app-hpa not checked: the value at spec.maxReplicas")
         for n in result.stacks[0].notices
     )
+
+
+def test_an_advisory_acknowledgement_may_omit_the_reason(tmp_path: Path) -> None:
+    stack_file = """config:
+  tusk-infra:policyConfig:
+    hpa-replica-bounds: advisory
+  tusk-infra:policyAcknowledgements:
+    - policy: hpa-replica-bounds
+      resource: app-hpa
+"""
+    run, project = hpa_80_run(stack_file, tmp_path)
+    (finding,) = check_run(run, project)
+    assert finding.acknowledged == "(no reason given)" and not finding.blocking
