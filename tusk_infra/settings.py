@@ -6,6 +6,7 @@ because users edit global.tsk, not Python.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -314,9 +315,11 @@ def _translate(error: ValidationError, document: Document) -> SettingsError:
     return _error_at(document, path, message)
 
 
-def _sort_key(document: Document, detail: ErrorDetails) -> tuple[int, int]:
+def _sort_key(document: Document, detail: ErrorDetails) -> tuple[bool, int, int]:
+    # A missing key sorts last: its position is only its block's, and it is often the other half of a typo
+    # whose misspelt key (reported first, with a suggestion) is the one to fix.
     line, column = _position(document, _doc_path(detail["loc"]))[1:]
-    return line, column
+    return detail["type"] == "missing", line, column
 
 
 def _doc_path(loc: Sequence[Any]) -> DocPath:
@@ -333,7 +336,10 @@ def _describe(detail: ErrorDetails, document: Document) -> str:
     if kind == "missing":
         return f"missing; expected a value for {detail['loc'][-1]!r}"
     if kind == "extra_forbidden":
-        return f"unknown key {detail['loc'][-1]!r}; expected one of: {_allowed_keys(detail['loc'])}"
+        allowed = _allowed_keys(detail["loc"])
+        close = difflib.get_close_matches(str(detail["loc"][-1]), allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown key {detail['loc'][-1]!r}{hint}; expected one of: {', '.join(allowed)}"
     expected = _EXPECTED.get(kind, detail["msg"][0].lower() + detail["msg"][1:])
     return f"found {_shown(detail.get('input'))}; expected {expected.removeprefix('input ')}"
 
@@ -349,14 +355,14 @@ _EXPECTED: Mapping[str, str] = {
 }
 
 
-def _allowed_keys(loc: Sequence[Any]) -> str:
+def _allowed_keys(loc: Sequence[Any]) -> list[str]:
     model: type[BaseModel] = RegionSettings
     for part in loc[:-1]:
         annotation = _field_model(model, part)
         if annotation is None:
-            return "(see settings.py)"
+            return []
         model = annotation
-    return ", ".join(field.alias or name for name, field in model.model_fields.items())
+    return [field.alias or name for name, field in model.model_fields.items()]
 
 
 def _field_model(model: type[BaseModel], key: Any) -> type[BaseModel] | None:
@@ -365,9 +371,11 @@ def _field_model(model: type[BaseModel], key: Any) -> type[BaseModel] | None:
             annotation = field.annotation
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 return annotation
-            args = getattr(annotation, "__args__", ())
-            if len(args) == 2 and isinstance(args[1], type) and issubclass(args[1], BaseModel):
-                return args[1]
+            # dict[str, Model]: the block's values are models (regional_config's region blocks).
+            args: tuple[Any, ...] = tuple(getattr(annotation, "__args__", ()))
+            value_type = args[-1] if len(args) == 2 else None
+            if isinstance(value_type, type) and issubclass(value_type, BaseModel):
+                return value_type
     if model is RegionProfile or isinstance(key, int):
         return model
     return None
@@ -389,7 +397,16 @@ def _shown(value: Any) -> str:
 
 def _error_at(document: Document, path: DocPath, message: str) -> SettingsError:
     file, line, column = _position(document, path)
-    return SettingsError(message, file=file, line=line, column=column)
+    return SettingsError(message, file=file, line=line, column=column, source_line=_line_text(file, line))
+
+
+def _line_text(file: str, line: int) -> str | None:
+    """The offending line of the .tsk file, for the caret snippet (None if it cannot be read)."""
+    try:
+        lines = Path(file).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    return lines[line - 1] if 0 < line <= len(lines) else None
 
 
 def _position(document: Document, path: DocPath) -> tuple[str, int, int]:

@@ -120,15 +120,17 @@ def load_stack_file(path: Path) -> StackFile:
 
 
 def _stack_file_from_nodes(path: Path, root: yaml.Node | None) -> StackFile:
-    config_node = _mapping_entry(root, "config")
-    if config_node is None:
+    entry = _mapping_entry(root, "config")
+    if entry is None:
         return StackFile(path, {}, frozenset(), {"": (1, 1)})
+    config_key, config_node = entry
     if not isinstance(config_node, yaml.MappingNode):
         line, column = _mark(config_node)
         raise StackConfigError("expected a mapping under 'config:'", file=str(path), line=line, column=column)
     values: dict[str, Any] = {}
     secure: set[str] = set()
-    positions = {"": _mark(config_node)}
+    # A missing key is reported at the `config:` line, where it would be added.
+    positions = {"": _mark(config_key)}
     for key_node, value_node in config_node.value:
         key = str(key_node.value)
         positions[key] = _mark(key_node)
@@ -139,12 +141,12 @@ def _stack_file_from_nodes(path: Path, root: yaml.Node | None) -> StackFile:
     return StackFile(path, values, frozenset(secure), positions)
 
 
-def _mapping_entry(node: yaml.Node | None, name: str) -> yaml.Node | None:
+def _mapping_entry(node: yaml.Node | None, name: str) -> tuple[yaml.Node, yaml.Node] | None:
     if not isinstance(node, yaml.MappingNode):
         return None
     for key_node, value_node in node.value:
         if key_node.value == name:
-            return value_node
+            return key_node, value_node
     return None
 
 

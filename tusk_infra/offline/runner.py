@@ -153,10 +153,15 @@ def _missing_secrets_error(document: Document, names: Sequence[str]) -> TuskErro
 def _secret_position(document: Document, name: str) -> tuple[str, int, int]:
     """Where global.tsk first uses a secret, so the error points at the @env.secure call."""
     fallback: tuple[str, int, int] | None = None
-    for _path, provenance in document.provenance_items():
+    deepest: tuple[int, tuple[str, int, int]] | None = None
+    for path, provenance in document.provenance_items():
         fallback = fallback or (provenance.file, 1, 1)
-        if any(use.kind == "secret" and use.name == name for use in provenance.inputs):
-            return provenance.file, provenance.line, provenance.column
+        uses_it = any(use.kind == "secret" and use.name == name for use in provenance.inputs)
+        # Blocks carry their values' inputs too; the deepest path is the @env.secure call itself.
+        if uses_it and (deepest is None or len(path) > deepest[0]):
+            deepest = (len(path), (provenance.file, provenance.line, provenance.column))
+    if deepest is not None:
+        return deepest[1]
     return fallback or (program.SETTINGS_FILE, 1, 1)
 
 

@@ -1,0 +1,241 @@
+"""The offline runner: discovery, secrets offline, stack-file errors, determinism, the real main()."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from conftest import PROGRAM_SECRETS, REPO
+
+from tusk_infra import stack as program
+from tusk_infra.offline import runner
+from tusk_infra.offline.model import UNKNOWN, StackRun
+from tusk_infra.stack_config import StackConfigError, load_stack_file
+from tusk_infra.tusk import TuskError
+from tusk_infra.tusk.values import Secret
+
+
+def test_discover_puts_the_database_primary_first() -> None:
+    assert runner.discover_stacks(REPO) == ["us-east-1", "eu-west-1", "us-west-2"]
+
+
+def test_discover_follows_the_stack_files_not_a_fixed_name(program_project: Path) -> None:
+    for path in program_project.glob("Pulumi.*-*.yaml"):
+        text = path.read_text().replace(
+            "organization/tusk-infra/us-east-1", "organization/tusk-infra/us-west-2"
+        )
+        path.write_text(text)
+    assert runner.discover_stacks(program_project) == ["us-west-2", "eu-west-1", "us-east-1"]
+
+
+def test_runs_given_in_any_order_still_run_the_primary_first() -> None:
+    runs = runner.run_stacks(REPO, ["us-west-2", "us-east-1"], env=PROGRAM_SECRETS)
+    assert [run.stack for run in runs] == ["us-east-1", "us-west-2"]
+
+
+def test_missing_secrets_become_placeholders_with_notices() -> None:
+    run = runner.run_stack(REPO, "us-east-1", env={})
+    assert run.notices == [
+        "secret REDIS_CLUSTER_PASSWORD: not in the environment and no stack secret "
+        "tusk-infra:REDIS_CLUSTER_PASSWORD; a placeholder secret stands in for it offline",
+        "secret DB_PRIMARY_PASSWORD: not in the environment and no stack secret "
+        "tusk-infra:DB_PRIMARY_PASSWORD; a placeholder secret stands in for it offline",
+    ]
+    (group,) = [r for r in run.resources if r.type == "aws:elasticache/replicationGroup:ReplicationGroup"]
+    assert isinstance(group.inputs["authToken"], Secret)
+
+
+def test_strict_secrets_fail_at_the_first_secure_call_before_any_resource(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[runner.RecordingMonitor] = []
+
+    class Capturing(runner.RecordingMonitor):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setattr(runner, "RecordingMonitor", Capturing)
+    with pytest.raises(TuskError) as caught:
+        runner.run_stack(REPO, "us-west-2", env={"DB_PRIMARY_PASSWORD": "x"}, strict_secrets=True)
+    error = caught.value
+    line = (REPO / "global.tsk").read_text().splitlines()[error.line - 1]
+    assert '@env.secure("REDIS_CLUSTER_PASSWORD")' in line
+    assert error.message.startswith("secrets not available offline: REDIS_CLUSTER_PASSWORD;")
+    assert made and made[0].registered == []
+
+
+def test_stack_secret_config_is_used_and_plain_text_is_flagged(program_project: Path) -> None:
+    path = program_project / "Pulumi.us-east-1.yaml"
+    path.write_text(path.read_text() + "  tusk-infra:DB_PRIMARY_PASSWORD: from-the-stack-file-0001\n")
+    env = {"REDIS_CLUSTER_PASSWORD": PROGRAM_SECRETS["REDIS_CLUSTER_PASSWORD"]}
+    run = runner.run_stack(program_project, "us-east-1", env=env)
+    (instance,) = [r for r in run.resources if r.type == "aws:rds/instance:Instance"]
+    assert instance.inputs["password"] == Secret("from-the-stack-file-0001")
+    assert run.notices == [
+        "tusk-infra:DB_PRIMARY_PASSWORD is stored in plain text; "
+        "set it with `pulumi config set --secret tusk-infra:DB_PRIMARY_PASSWORD ...`"
+    ]
+
+
+def test_encrypted_stack_secrets_are_named_as_such_offline(program_project: Path) -> None:
+    path = program_project / "Pulumi.us-east-1.yaml"
+    path.write_text(path.read_text() + "  tusk-infra:DB_PRIMARY_PASSWORD:\n    secure: v1:AAAA\n")
+    env = {"REDIS_CLUSTER_PASSWORD": PROGRAM_SECRETS["REDIS_CLUSTER_PASSWORD"]}
+    run = runner.run_stack(program_project, "us-east-1", env=env)
+    assert run.notices == [
+        "secret DB_PRIMARY_PASSWORD: tusk-infra:DB_PRIMARY_PASSWORD is encrypted in Pulumi.us-east-1.yaml "
+        "(only the Pulumi CLI decrypts); a placeholder secret stands in for it offline"
+    ]
+    assert load_stack_file(path).secure_keys == {"tusk-infra:DB_PRIMARY_PASSWORD"}
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "anchor", "fragment"),
+    [
+        (
+            "  tusk-infra:vpcId: vpc-0b225e0c9d2f4a1b7\n",
+            "",
+            "config:",
+            "missing tusk-infra:vpcId; set it with `pulumi config set tusk-infra:vpcId <value>`",
+        ),
+        (
+            "subnet-0b222b3c4d5e6f7a8",
+            "subnet-XYZ",
+            "tusk-infra:subnetIds:",
+            "tusk-infra:subnetIds: found 'subnet-XYZ'; expected a value matching",
+        ),
+        (
+            "    - us-west-2b\n",
+            "    - eu-west-1b\n",
+            "tusk-infra:zones:",
+            "zone 'eu-west-1b' is not in region 'us-west-2'",
+        ),
+        (
+            "aws:region: us-west-2",
+            "aws:region: Oregon",
+            "aws:region:",
+            "aws:region: found 'Oregon'; expected an AWS region",
+        ),
+        (
+            "organization/tusk-infra/us-east-1",
+            "organization/tusk-infra/us-west-2",
+            "tusk-infra:databasePrimaryStack:",
+            "global.tsk makes us-west-2 a replica region (database.primary_region: us-east-1)",
+        ),
+    ],
+    ids=["missing-key", "bad-subnet", "zone-elsewhere", "bad-region", "primary-disagrees"],
+)
+def test_stack_file_errors_point_into_the_stack_file(
+    program_project: Path, old: str, new: str, anchor: str, fragment: str
+) -> None:
+    path = program_project / "Pulumi.us-west-2.yaml"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    with pytest.raises(StackConfigError) as caught:
+        runner.run_stack(program_project, "us-west-2", env=PROGRAM_SECRETS)
+    error = caught.value
+    assert (error.file, error.line) == (str(path), _line_of(path, anchor))
+    assert fragment in error.message
+    assert anchor in error.render()
+
+
+def test_malformed_stack_yaml_is_positioned(program_project: Path) -> None:
+    path = program_project / "Pulumi.eu-west-1.yaml"
+    path.write_text(
+        path.read_text().replace("  tusk-infra:instance: tusk-euw1", "  tusk-infra:instance: [oops")
+    )
+    with pytest.raises(StackConfigError) as caught:
+        runner.run_stack(program_project, "eu-west-1", env=PROGRAM_SECRETS)
+    assert caught.value.file == str(path) and caught.value.line > 1
+    assert caught.value.message.startswith("invalid YAML:")
+
+
+def _canonical(runs: list[StackRun]) -> str:
+    def plain(value: Any) -> Any:
+        if value is UNKNOWN:
+            return "<unknown>"
+        if isinstance(value, Secret):
+            return "<secret>"
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        return value
+
+    return json.dumps(
+        [
+            {
+                "stack": run.stack,
+                "resources": [
+                    [r.urn, r.parent, r.provider, r.custom, plain(r.inputs)] for r in run.resources
+                ],
+                "outputs": plain(run.outputs),
+                "notices": run.notices,
+            }
+            for run in runs
+        ]
+    )
+
+
+def test_runs_repeat_identically_in_one_process() -> None:
+    first = _canonical(runner.run_stacks(REPO, env=PROGRAM_SECRETS))
+    assert first == _canonical(runner.run_stacks(REPO, env=PROGRAM_SECRETS))
+
+
+def test_output_is_byte_identical_across_hash_seeds() -> None:
+    script = (
+        "import sys; sys.path.insert(0, 'tests');"
+        "from pathlib import Path; from test_offline_runner import _canonical;"
+        "from tusk_infra.offline.runner import run_stacks;"
+        "print(_canonical(run_stacks(Path('.'), env={})))"
+    )
+    outputs = set()
+    for seed in ("0", "1", "4242"):
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=REPO,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1 and '"stack": "us-east-1"' in outputs.pop()
+
+
+def test_main_registers_the_same_program_and_exports_its_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in PROGRAM_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    expected = runner.run_stack(REPO, "us-east-1", env=PROGRAM_SECRETS)
+    stack_file = load_stack_file(REPO / "Pulumi.us-east-1.yaml")
+    monitor = runner._start_runtime("us-east-1", stack_file, {})
+    runner._execute(lambda: program.main(REPO) or {})
+    assert sorted(r.urn for r in monitor.registered) == sorted(r.urn for r in expected.resources)
+
+
+def test_main_reports_a_bad_global_tsk_without_a_traceback(
+    program_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in PROGRAM_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    tsk = program_project / "global.tsk"
+    tsk.write_text(tsk.read_text().replace("    max_replicas: 50", '    max_replicas: "fifty"'))
+    stack_file = load_stack_file(program_project / "Pulumi.us-east-1.yaml")
+    monitor = runner._start_runtime("us-east-1", stack_file, {})
+    with pytest.raises(pulumi.RunError) as caught:
+        runner._execute(lambda: program.main(program_project) or {})
+    assert str(caught.value).startswith(f"{tsk}:")
+    assert 'max_replicas: "fifty"' in str(caught.value) and "Traceback" not in str(caught.value)
+    assert monitor.registered == []

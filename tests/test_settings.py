@@ -1,0 +1,219 @@
+"""Settings from global.tsk: typed per region, and bad values stop the program before any resource exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import PROGRAM_SECRETS, REPO
+
+from tusk_infra.offline import runner
+from tusk_infra.offline.mocks import RecordingMonitor
+from tusk_infra.settings import SettingsError, load_region_settings, settings_from_document
+from tusk_infra.tusk import Providers, TuskError, evaluate_text
+
+
+def region_settings(region: str, zone: str):  # type: ignore[no-untyped-def]
+    env = {"REGION": region, "ZONE": zone, **PROGRAM_SECRETS}
+    return load_region_settings(REPO / "global.tsk", providers=Providers(env=env))[0]
+
+
+@pytest.mark.parametrize(
+    ("region", "primary", "workers", "pool", "shards", "retention"),
+    [
+        ("us-east-1", True, 16, 200, 3, 14),
+        ("us-west-2", False, 8, 100, 2, 7),
+        ("eu-west-1", False, 8, 100, 2, 7),
+    ],
+)
+def test_regional_differences(
+    region: str, primary: bool, workers: int, pool: int, shards: int, retention: int
+) -> None:
+    settings = region_settings(region, f"{region}b")
+    assert (settings.region, settings.zone) == (region, f"{region}b")
+    assert settings.is_database_primary is primary
+    assert settings.performance.worker_count == workers
+    assert settings.database.primary.pool.max_open_conns == pool
+    assert settings.distributed_cache.redis_cluster.shards == shards
+    assert settings.database.backup_retention_days == retention
+    assert settings.regional_settings.cdn_url == f"https://cdn-{region}.example.com"
+    assert settings.database.instance_class == settings.profile.db_instance_class
+
+
+def test_global_tsk_evaluates_with_nothing_but_the_secrets() -> None:
+    # The defaults make the file stand alone: region us-east-1, no other variable needed.
+    settings = load_region_settings(REPO / "global.tsk", providers=Providers(env=dict(PROGRAM_SECRETS)))[0]
+    assert settings.region == "us-east-1" and settings.global_.deployment_id == "unknown"
+
+
+class Capturing(RecordingMonitor):
+    """Remembers every monitor the runner creates, so a test can prove nothing was registered."""
+
+    made: list[RecordingMonitor] = []
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        Capturing.made.append(self)
+
+
+def edit(project: Path, old: str, new: str) -> int:
+    """Replace one line of the project's global.tsk; returns the 1-based number of the edited line."""
+    path = project / "global.tsk"
+    lines = path.read_text().splitlines()
+    (index,) = [i for i, line in enumerate(lines) if line == old]
+    lines[index] = new
+    path.write_text("\n".join(lines) + "\n")
+    return index + 1
+
+
+# (name, stack, old line, new line, column of the offending value, expected message fragments)
+BAD_VALUES = [
+    (
+        "max-replicas-not-a-number",
+        "us-east-1",
+        "    max_replicas: 50",
+        '    max_replicas: "fifty"',
+        19,
+        ['scaling.autoscaler.max_replicas: found "fifty" (a string); expected an integer'],
+    ),
+    (
+        "min-above-max",
+        "us-west-2",
+        "    min_replicas: 3",
+        "    min_replicas: 60",
+        19,
+        ["min_replicas (60) is above max_replicas (50)"],
+    ),
+    (
+        "cpu-target-above-100",
+        "eu-west-1",
+        "    cpu_utilization: 70        # percent of requested CPU",
+        "    cpu_utilization: 170",
+        22,
+        ["scaling.autoscaler.cpu_utilization: found 170; expected", "100"],
+    ),
+    (
+        "pdb-not-below-hpa-min",
+        "us-east-1",
+        "    min_available: 2",
+        "    min_available: 3",
+        20,
+        ["min_available (3) must be below the autoscaler's min_replicas (3)"],
+    ),
+    (
+        "unknown-key",
+        "us-east-1",
+        "    max_replicas: 50",
+        "    max_replica: 50",
+        18,
+        [
+            "unknown key 'max_replica' (did you mean 'max_replicas'?); "
+            "expected one of: min_replicas, max_replicas"
+        ],
+    ),
+    (
+        "backups-too-short",
+        "us-east-1",
+        'backup_retention_days: @if($region == "us-east-1", 14, 7)',
+        "backup_retention_days: 3",
+        24,
+        ["database.backup_retention_days: found 3; expected", "7"],
+    ),
+    (
+        "redis-without-tls",
+        "us-west-2",
+        "    ssl: true",
+        "    ssl: false",
+        10,
+        ["expected true (ElastiCache accepts an auth token only over TLS)"],
+    ),
+    (
+        "region-not-a-replica",
+        "eu-west-1",
+        'replica_regions: ["us-west-2", "eu-west-1"]',
+        'replica_regions: ["us-west-2"]',
+        18,
+        ["region 'eu-west-1' is neither the primary region (us-east-1) nor in replica_regions"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "old", "new", "column", "fragments"),
+    [case[1:] for case in BAD_VALUES],
+    ids=[case[0] for case in BAD_VALUES],
+)
+def test_bad_value_fails_positioned_before_any_resource(
+    program_project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stack: str,
+    old: str,
+    new: str,
+    column: int,
+    fragments: list[str],
+) -> None:
+    line = edit(program_project, old, new)
+    monkeypatch.setattr(runner, "RecordingMonitor", Capturing)
+    Capturing.made.clear()
+    with pytest.raises(TuskError) as caught:
+        runner.run_stack(program_project, stack, env=PROGRAM_SECRETS)
+    error = caught.value
+    assert isinstance(error, SettingsError)
+    assert (error.file, error.line, error.column) == (str(program_project / "global.tsk"), line, column)
+    for fragment in fragments:
+        assert fragment in error.message
+    assert str(error).startswith(f"{program_project / 'global.tsk'}:{line}:{column}: ")
+    assert new.strip() in error.render() and "^" in error.render()
+    (monitor,) = Capturing.made
+    assert monitor.registered == [] and monitor.get_registered_resources() == {}
+
+
+def test_unknown_region_fails_at_the_regional_lookup(
+    program_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack_file = program_project / "Pulumi.us-west-2.yaml"
+    (program_project / "Pulumi.ap-south-1.yaml").write_text(
+        stack_file.read_text().replace("us-west-2", "ap-south-1")
+    )
+    monkeypatch.setattr(runner, "RecordingMonitor", Capturing)
+    Capturing.made.clear()
+    with pytest.raises(TuskError) as caught:
+        runner.run_stack(program_project, "ap-south-1", env=PROGRAM_SECRETS)
+    error = caught.value
+    lines = (program_project / "global.tsk").read_text().splitlines()
+    assert error.file == str(program_project / "global.tsk")
+    assert lines[error.line - 1].startswith("cdn_url: $regional_config.${region}")
+    assert "'ap_south_1'" in error.message and "'us_east_1', 'us_west_2', 'eu_west_1'" in error.message
+    (monitor,) = Capturing.made
+    assert monitor.registered == []
+
+
+def test_short_redis_token_reports_its_length_never_its_value(program_project: Path) -> None:
+    short = {**PROGRAM_SECRETS, "REDIS_CLUSTER_PASSWORD": "tiny-secret"}
+    with pytest.raises(SettingsError) as caught:
+        runner.run_stack(program_project, "us-east-1", env=short)
+    assert "11 characters; ElastiCache expects 16 to 128" in caught.value.message
+    assert "tiny-secret" not in caught.value.render()
+
+
+def test_wrong_type_of_a_secret_field_does_not_show_a_value() -> None:
+    text = (
+        (REPO / "global.tsk")
+        .read_text()
+        .replace('password: @env.secure("DB_PRIMARY_PASSWORD")', 'password: "plain-text-password"')
+    )
+    document = evaluate_text(text, filename="global.tsk", providers=Providers(env=dict(PROGRAM_SECRETS)))
+    with pytest.raises(SettingsError) as caught:
+        settings_from_document(document)
+    assert "database.primary.password" in caught.value.message
+    assert "expected a secret from @env.secure(...)" in caught.value.message
+
+
+def test_several_problems_report_the_first_in_file_order() -> None:
+    text = (REPO / "global.tsk").read_text()
+    text = text.replace("    max_replicas: 50", '    max_replicas: "fifty"').replace("port: 80", 'port: "80"')
+    document = evaluate_text(text, filename="global.tsk", providers=Providers(env=dict(PROGRAM_SECRETS)))
+    with pytest.raises(SettingsError) as caught:
+        settings_from_document(document)
+    assert caught.value.message.startswith("scaling.autoscaler.max_replicas:")
+    assert caught.value.message.endswith("(and 1 more problem)")
