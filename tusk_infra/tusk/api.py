@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +25,34 @@ def evaluate_text(
     providers: Providers | None = None,
 ) -> Document:
     """Parse and evaluate TuskLang text; every problem is a TuskError naming filename:line:col."""
-    source = SourceText(text, filename)
-    layout = Layout(source)
-    layout.add(parse(source))
-    evaluator = Evaluator(layout, variables or {}, providers if providers is not None else Providers())
+    with _collector_paused():
+        source = SourceText(text, filename)
+        layout = Layout(source)
+        layout.add(parse(source))
+        evaluator = Evaluator(layout, variables or {}, providers if providers is not None else Providers())
+        try:
+            data = evaluator.run()
+        finally:
+            if isinstance(evaluator.resources, Resources):
+                evaluator.resources.database.close()
+        return Document(data, layout, unique_inputs(evaluator.all_inputs), tuple(evaluator.warnings))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a file is parsed and evaluated.
+
+    Parsing allocates one small object per token and node; the collector would keep re-scanning that
+    growing, cycle-free tree (a third of the time on a 1 MB file, and growth worse than linear). It is
+    switched back on as it was, even on error.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        data = evaluator.run()
+        yield
     finally:
-        if isinstance(evaluator.resources, Resources):
-            evaluator.resources.database.close()
-    return Document(data, layout, unique_inputs(evaluator.all_inputs), tuple(evaluator.warnings))
+        if collecting:
+            gc.enable()
 
 
 def evaluate_file(

@@ -92,9 +92,10 @@ class Evaluator:
 
     def entry_value(self, entry: Entry, via: Expr | None) -> Any:
         """The value of a key or global, evaluated once; its inputs flow into whoever asked."""
-        if entry.expr.__class__ is Const and entry.state != DONE:
+        expr = entry.expr
+        if isinstance(expr, Const) and entry.state != DONE:
             # Literals (most of a static file) need no input tracking or cycle bookkeeping.
-            entry.value = entry.expr.value  # type: ignore[attr-defined]
+            entry.value = expr.value
             entry.state = DONE
             return entry.value
         if entry.state == DONE:
@@ -112,7 +113,7 @@ class Evaluator:
             collected, self._collector = self._collector, outer
             self._active.pop()
         entry.value = value
-        entry.inputs = unique_inputs(collected)
+        entry.inputs = unique_inputs(collected) if collected else ()
         entry.state = DONE
         if outer is not None:
             outer.extend(entry.inputs)
@@ -264,7 +265,9 @@ class Evaluator:
             return top
         known = [*self.layout.globals, *self.variables, *self.layout.root.children]
         written = len(name) + (1 if self.source.text.startswith("$", node.start) else 0)
-        raise self.source.error(f"unknown global '${name}'{suggestion(name, known, '$')}", node.start, written)
+        raise self.source.error(
+            f"unknown global '${name}'{suggestion(name, known, '$')}", node.start, written
+        )
 
     def _step(self, current: Any, segment: PathSegment) -> Any:
         """Follow one `.key` from a table, an entry or an evaluated object."""

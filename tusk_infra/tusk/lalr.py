@@ -65,7 +65,7 @@ def parse_tokens(
     makers: dict[str, Callable[[str, int, int], Any]],
 ) -> Any:
     """Run the LALR automaton; `makers` turn a token into its value on shift (default: the token tuple)."""
-    actions = table.actions
+    actions: list[dict[str, Any]] = table.actions  # an int (shift/goto) or a Reduce per symbol
     states = [table.start_state]
     values: list[Any] = []
     last: Token = (END, "", 0, 0)
@@ -77,11 +77,20 @@ def parse_tokens(
             if action is None:
                 raise UnexpectedToken(token, _expected(actions[states[-1]]))
             if action.__class__ is int:
-                states.append(action)  # type: ignore[arg-type]
+                states.append(action)
                 maker = makers.get(kind)
                 values.append(maker(token[1], token[2], token[3]) if maker is not None else token)
                 break
-            _reduce(actions, states, values, action)  # type: ignore[arg-type]
+            # A reduction, inlined: this loop runs once per token and once per reduction.
+            size, origin, callback = action
+            if size:
+                children = values[-size:]
+                del values[-size:]
+                del states[-size:]
+            else:
+                children = []
+            values.append(children[0] if callback is None else callback(children))
+            states.append(actions[states[-1]][origin])
     return _finish(table, states, values, (END, "", last[3], last[3]))
 
 

@@ -65,7 +65,8 @@ def call_method(evaluator: Evaluator, node: MethodCall) -> Any:
     if known is None:
         names = ", ".join(f".{name}()" for name in METHODS)
         raise evaluator.source.error(
-            f"unknown method '.{node.name}()'{suggestion(node.name, METHODS, '.', '()')}; known methods: {names}",
+            f"unknown method '.{node.name}()'{suggestion(node.name, METHODS, '.', '()')}; "
+            f"known methods: {names}",
             node.name_start,
             len(node.name),
         )

@@ -5,6 +5,7 @@ The tree builder's callbacks run inside the parse as each rule is reduced, so no
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +15,7 @@ from lark import Lark, Transformer
 
 from tusk_infra.tusk.errors import SourceText, SyntaxProblem, TuskError
 from tusk_infra.tusk.lalr import ParseTable, Token, UnexpectedToken, parse_tokens
-from tusk_infra.tusk.lexer import Scanner, TokenStream
+from tusk_infra.tusk.lexer import STATIC_ARRAY, STATIC_KEY, STATIC_LITERAL, Scanner, TokenStream
 from tusk_infra.tusk.precedence import precedence_tree
 from tusk_infra.tusk.strings import reference_path, string_literal
 from tusk_infra.tusk.syntax import (
@@ -48,10 +49,12 @@ def grammar_path() -> Path:
 class Parser:
     """The compiled grammar: token scanner, LALR table and tree-building callbacks."""
 
-    def __init__(self, grammar: str) -> None:
-        lark = Lark(grammar, parser="lalr", lexer="basic", transformer=_TreeBuilder(), maybe_placeholders=False)
+    def __init__(self, grammar: str, fast_statements: bool = True) -> None:
+        lark = Lark(
+            grammar, parser="lalr", lexer="basic", transformer=_TreeBuilder(), maybe_placeholders=False
+        )
         self.table = ParseTable(lark)
-        self.scanner = Scanner(lark.terminals, lark.ignore_tokens)
+        self.scanner = Scanner(lark.terminals, lark.ignore_tokens, fast_statements)
 
     def parse(self, source: SourceText) -> list[Statement]:
         """The statements of a .tsk text; any syntax problem becomes a TuskError at file:line:col."""
@@ -94,7 +97,9 @@ def _unclosed_before(source: SourceText, stream: TokenStream, offset: int, text:
     if source.line_col(opened_at)[0] >= token_line:
         return None
     found = f"'{text}'" if text.strip() else "the end of the statement"
-    return source.error(f"unclosed '{opener}': expected '{closer}' before {found} on line {token_line}", opened_at)
+    return source.error(
+        f"unclosed '{opener}': expected '{closer}' before {found} on line {token_line}", opened_at
+    )
 
 
 # ---- token values, made as each token is shifted ----
@@ -110,13 +115,25 @@ def _float(text: str, start: int, end: int) -> Const:
     return Const(float(text), start, end)
 
 
+# The parts of a STATIC_PAIR token; the lexer has already checked the whole shape.
+_STATIC_PARTS = re.compile(rf"({STATIC_KEY})[ \t]*[:=][ \t]*({STATIC_LITERAL}|{STATIC_ARRAY})")
+_STATIC_ITEM = re.compile(STATIC_LITERAL)
+
+
 def _static_pair(text: str, start: int, end: int) -> Pair:
-    """The Pair of a STATIC_PAIR token (`key: literal`, see lexer.py)."""
-    separator = min(index for index in (text.find(":"), text.find("=")) if index >= 0)
-    key = text[:separator].rstrip()
-    literal = text[separator + 1 :].lstrip()
-    literal_start = end - len(literal)
-    return Pair(key, start, Const(_literal_value(literal), literal_start, end))
+    """The Pair of a STATIC_PAIR token (`key: literal` and its newline, see lexer.py)."""
+    parts = _STATIC_PARTS.match(text)
+    assert parts is not None
+    literal = parts.group(2)
+    value_start = start + parts.start(2)
+    value_end = start + parts.end(2)
+    if literal[0] != "[":
+        return Pair(parts.group(1), start, Const(_literal_value(literal), value_start, value_end))
+    items: list[Expr] = [
+        Const(_literal_value(item.group()), value_start + item.start(), value_start + item.end())
+        for item in _STATIC_ITEM.finditer(literal)
+    ]
+    return Pair(parts.group(1), start, ArrayLit(items, value_start, value_end))
 
 
 def _literal_value(literal: str) -> Any:
@@ -149,8 +166,14 @@ class _TreeBuilder(Transformer[Token, Any]):
     """Callbacks lark wires to each grammar rule; together they build the syntax tree."""
 
     # ---- statements ----
-    def start(self, children: list[Statement]) -> list[Statement]:
-        return children
+    def start(self, children: list[Any]) -> list[Statement]:
+        return children[0] if children else []
+
+    def statements(self, children: list[Any]) -> list[Any]:
+        return _append(children)
+
+    def body(self, children: list[Any]) -> list[Any]:
+        return _append(children)
 
     def pair(self, children: list[Any]) -> Pair:
         if len(children) == 1:  # STATIC_PAIR: the lexer's whole-statement token, already a Pair
@@ -168,7 +191,25 @@ class _TreeBuilder(Transformer[Token, Any]):
 
     def block(self, children: list[Any]) -> Block:
         key = children[0]
-        return Block(key[1], key[2], children[2:-1])
+        return Block(key[1], key[2], children[2] if len(children) == 4 else [])
+
+    # ---- lists ----
+    def items(self, children: list[Any]) -> list[Any]:
+        return _append(children)
+
+    def members(self, children: list[Any]) -> list[Any]:
+        return _append(children)
+
+    def arguments(self, children: list[Any]) -> list[Any]:
+        return children[0] if children else []
+
+    def array(self, children: list[Any]) -> ArrayLit:
+        items = children[1] if len(children) > 2 else []
+        return ArrayLit(items, children[0][2], children[-1][3])
+
+    def object(self, children: list[Any]) -> ObjectLit:
+        members = children[1] if len(children) > 2 else []
+        return ObjectLit(members, children[0][2], children[-1][3])
 
     # ---- expressions ----
     def conditional(self, children: list[Expr]) -> Conditional:
@@ -203,24 +244,16 @@ class _TreeBuilder(Transformer[Token, Any]):
         return _extend(target, PathSegment(inner, dynamic, token[2], token[3]))
 
     def method(self, children: list[Any]) -> MethodCall:
-        target, name, *args, close = children
+        target, name, args, close = children
         return MethodCall(target, name[1], args, name[2], close[3])
 
     def call(self, children: list[Any]) -> OperatorCall:
-        name, *args, close = children
+        name, args, close = children
         return OperatorCall(name[1][1:], args, name[2], close[3])
 
     def group(self, children: list[Any]) -> Expr:
         inner: Expr = children[0]
         return inner
-
-    def array(self, children: list[Any]) -> ArrayLit:
-        open_, *items, close = children
-        return ArrayLit(items, open_[2], close[3])
-
-    def object(self, children: list[Any]) -> ObjectLit:
-        open_, *members, close = children
-        return ObjectLit(members, open_[2], close[3])
 
     def member(self, children: list[Any]) -> Member:
         key, value = children
@@ -229,6 +262,15 @@ class _TreeBuilder(Transformer[Token, Any]):
         if isinstance(key, Const) and isinstance(key.value, str):
             return Member(key.value, key.start, value)
         raise SyntaxProblem("an object key cannot use ${...} interpolation", key.start, key.end - key.start)
+
+
+def _append(children: list[Any]) -> list[Any]:
+    """`item` starts a list; `list [separator] item` appends to it (left-recursive list rules)."""
+    if len(children) == 1:
+        return [children[0]]
+    items: list[Any] = children[0]
+    items.append(children[-1])
+    return items
 
 
 def _extend(target: Expr, segment: PathSegment) -> Expr:

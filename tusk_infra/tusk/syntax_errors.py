@@ -29,7 +29,7 @@ _DESCRIPTIONS = {
     "_QMARK": "'?'",
     "_COLON": "':'",
     "_EQUALS": "'='",
-    "_COMMA": "','",
+    "COMMA": "','",
     "_DOT": "'.'",
     "_LPAR": "'('",
     "RPAR": "')'",
@@ -60,7 +60,7 @@ def _common_mistake(found_type: str, found_text: str, expected: set[str]) -> str
             f"unexpected word '{found_text}': write a string in quotes (\"{found_text}\") "
             f"or a global with '$' (${found_text})"
         )
-    if wants_value and found_type in ("RPAR", "RSQB", "RBRACE", "_COMMA"):
+    if wants_value and found_type in ("RPAR", "RSQB", "RBRACE", "COMMA"):
         return f"missing value: expected a value before {_found(found_type, found_text)}"
     if found_type == "SECTION_OPEN" and "BLOCK_CLOSE" in expected:
         return "a [section] header cannot appear inside a block: close the block first"
