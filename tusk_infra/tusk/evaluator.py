@@ -331,7 +331,8 @@ class Evaluator:
     def _missing_error(self) -> TuskError:
         seen: dict[str, MissingInput] = {}
         for item in self.missing:
-            seen.setdefault(item.name, item)
+            if item.name not in seen or item.offset < seen[item.name].offset:
+                seen[item.name] = item
         items = sorted(seen.values(), key=lambda item: item.offset)
         described = ", ".join(
             f"{item.name} ({'secret, ' if item.secret else ''}line {self.source.line_col(item.offset)[0]})"

@@ -42,34 +42,40 @@ class SqlRejected(ValueError):
 
 def ensure_single_select(sql: str) -> str:
     """Return the statement without a trailing ';', or raise SqlRejected explaining why it is refused."""
-    words: list[str] = []
+    words: list[tuple[str, int]] = []  # (upper-cased word, parenthesis depth)
+    first: str | None = None
+    depth = 0
     end_of_statement: int | None = None
     position = 0
     while position < len(sql):
         match = _TOKEN.match(sql, position)
         assert match is not None  # `other` matches any single character
-        kind = match.lastgroup
-        if kind == "other" and sql[position] in "'\"`[$/":
-            raise SqlRejected(f"unterminated quote or comment starting at character {position + 1}")
-        if kind == "semicolon":
-            end_of_statement = end_of_statement if end_of_statement is not None else position
-        elif kind not in ("space", "line_comment", "block_comment"):
-            if end_of_statement is not None:
-                raise SqlRejected("only one statement is allowed: found more SQL after ';'")
-            if kind == "word":
-                words.append(match.group().upper())
+        kind, text = match.lastgroup, match.group()
         position = match.end()
-    _check_words(words)
+        if kind in ("space", "line_comment", "block_comment"):
+            continue
+        if kind == "other" and text in "'\"`[$/":
+            raise SqlRejected(f"unterminated quote or comment starting at character {match.start() + 1}")
+        if kind == "semicolon":
+            end_of_statement = match.start() if end_of_statement is None else end_of_statement
+            continue
+        if end_of_statement is not None:
+            raise SqlRejected("only one statement is allowed: found more SQL after ';'")
+        first = text if first is None else first
+        depth += 1 if text == "(" else -1 if text == ")" else 0
+        if kind == "word":
+            words.append((text.upper(), depth))
+    _check_words(first, words)
     return sql[:end_of_statement].rstrip() if end_of_statement is not None else sql.strip()
 
 
-def _check_words(words: list[str]) -> None:
-    if not words:
+def _check_words(first: str | None, words: list[tuple[str, int]]) -> None:
+    if first is None:
         raise SqlRejected("the query is empty: expected a SELECT statement")
-    if words[0] not in ("SELECT", "WITH"):
-        raise SqlRejected(f"only SELECT (or WITH ... SELECT) queries are allowed, found {words[0]}")
-    for word in words:
+    if first.upper() not in ("SELECT", "WITH"):
+        raise SqlRejected(f"only SELECT (or WITH ... SELECT) queries are allowed, found {first}")
+    for word, _ in words:
         if word in FORBIDDEN_WORDS:
             raise SqlRejected(f"only read-only SELECT queries are allowed, found {word}")
-    if words[0] == "WITH" and "SELECT" not in words:
+    if first.upper() == "WITH" and ("SELECT", 0) not in words:
         raise SqlRejected("a WITH query must end in a SELECT")

@@ -1,0 +1,341 @@
+"""The language API as the rest of tusk-infra uses it: documents, provenance, inputs, secrets, providers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tsk.cases import SEED_DIR, DictSecrets, build_database
+
+from tusk_infra.tusk import (
+    SECRET_MASK,
+    CacheHit,
+    InputUse,
+    MemoryCache,
+    PathNotFound,
+    Providers,
+    QueryResult,
+    Secret,
+    StaticMetrics,
+    TuskError,
+    evaluate_file,
+    evaluate_text,
+    register_adapter,
+)
+from tusk_infra.tusk.parser import compiled, grammar_path
+from tusk_infra.tusk.sqlite_adapter import SqliteAdapter
+
+SHOP_SQL = Path(__file__).parent / "tsk" / "fixtures" / "shop.sql"
+
+
+def _global_tsk(region: str) -> Any:
+    return evaluate_file(SEED_DIR / "global.tsk", providers=Providers(env={"REGION": region}))
+
+
+# ---- provenance ----
+def test_provenance_of_a_value_names_its_expression_and_inputs() -> None:
+    document = _global_tsk("us-west-2")
+    provenance = document.provenance("performance.worker_count")
+    assert (provenance.line, provenance.column) == (43, 15)
+    assert provenance.location == f"{SEED_DIR / 'global.tsk'}:43:15"
+    assert provenance.source == '@if($region == "us-east-1", 16, 8)'
+    assert provenance.inputs == (InputUse("env", "REGION", "us-west-2"),)
+
+
+def test_provenance_accepts_tuple_paths_and_list_indexes() -> None:
+    document = _global_tsk("eu-west-1")
+    by_tuple = document.provenance(("regional_settings", "cache_nodes", 2))
+    assert by_tuple == document.provenance("regional_settings.cache_nodes.2")
+    assert by_tuple.source == "$regional_config.${region}.cache_nodes"
+    literal_item = document.provenance("regional_config.us_east_1.cache_nodes.1")
+    assert literal_item.source == '"us-east-1-cache-2:6379"'
+    assert (literal_item.line, literal_item.column) == (15, 45)
+
+
+def test_provenance_of_sections_and_blocks() -> None:
+    document = _global_tsk("us-east-1")
+    section = document.provenance("regional_config")
+    assert (section.line, section.column, section.source) == (12, 1, "[regional_config]")
+    block = document.provenance("regional_config.us_west_2")
+    assert (block.line, block.column, block.source) == (20, 1, "us_west_2")
+
+
+def _all_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    paths = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            paths += _all_paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            paths += _all_paths(item, (*prefix, index))
+    return paths
+
+
+def test_provenance_items_cover_every_value_in_document_order() -> None:
+    document = _global_tsk("us-west-2")
+    items = list(document.provenance_items())
+    assert [path for path, _ in items] == _all_paths(document.data)
+    for path, provenance in items:
+        assert provenance == document.provenance(path)
+
+
+def test_unknown_path_suggests_the_near_miss() -> None:
+    document = _global_tsk("us-east-1")
+    with pytest.raises(PathNotFound) as raised:
+        document.provenance("performance.worker_cnt")
+    assert "did you mean 'worker_count'?" in raised.value.message
+    assert isinstance(raised.value, TuskError) and isinstance(raised.value, KeyError)
+
+
+# ---- inputs ----
+def test_document_inputs_list_every_external_input(tmp_path: Path) -> None:
+    text = """
+    $region: @env("REGION")
+    [x]
+    token: @env.secure("TOKEN")
+    load: @metrics("cpu_usage", 0)
+    users: @query("SELECT COUNT(*) FROM users WHERE region = ?", $region)
+    team: $team
+    today: @date("%Y")
+    """
+    providers = Providers(
+        env={"REGION": "us-east-1", "TOKEN": "t0ken"},
+        metrics=StaticMetrics({"cpu_usage": 12.5}),
+        database_url=build_database(SHOP_SQL, tmp_path),
+        clock=lambda: datetime(2030, 1, 1, tzinfo=UTC),
+    )
+    document = evaluate_text(text, variables={"team": "infra"}, providers=providers)
+    assert [(use.kind, use.name) for use in document.inputs] == [
+        ("env", "REGION"),
+        ("secret", "TOKEN"),
+        ("metric", "cpu_usage"),
+        ("query", "SELECT COUNT(*) FROM users WHERE region = ? ['us-east-1']"),
+        ("var", "team"),
+        ("date", "%Y"),
+    ]
+    secret_use = document.inputs[1]
+    assert secret_use.value == SECRET_MASK
+    assert document.inputs[2].value == 12.5
+    assert document.inputs[3].value == 3
+    assert document.provenance("x.users").inputs == (document.inputs[0], document.inputs[3])
+
+
+def test_defaulted_inputs_are_marked() -> None:
+    document = evaluate_text('a: @env("NOPE", 5)\nb: @metrics("m", 1)', providers=Providers(env={}))
+    assert document.inputs == (InputUse("env", "NOPE", 5, defaulted=True), InputUse("metric", "m", 1, defaulted=True))
+
+
+# ---- secrets ----
+def test_secrets_stay_wrapped_and_masked() -> None:
+    document = evaluate_text(
+        'password: @env.secure("DB_PASSWORD")\nurl: "postgres://app:${pw}@db/app"\n$pw: @env.secure("DB_PASSWORD")',
+        providers=Providers(env={"DB_PASSWORD": "s3cr3t"}),
+    )
+    password = document.data["password"]
+    assert isinstance(password, Secret) and password.reveal() == "s3cr3t"
+    assert isinstance(document.data["url"], Secret)
+    assert document.data["url"].reveal() == "postgres://app:s3cr3t@db/app"
+    assert document.to_plain() == {"password": SECRET_MASK, "url": SECRET_MASK}
+    assert document.to_plain(show_secrets=True)["password"] == "s3cr3t"
+    everything = repr(document.data) + str(document.inputs) + json.dumps(document.to_plain())
+    assert "s3cr3t" not in everything
+
+
+def test_secure_env_reads_env_first_then_secret_sources_in_order() -> None:
+    providers = Providers(
+        env={"A": "from-env"},
+        secrets=(DictSecrets({"A": "first-source", "B": "first-b"}), DictSecrets({"B": "second-b", "C": "second-c"})),
+    )
+    document = evaluate_text('a: @env.secure("A")\nb: @env.secure("B")\nc: @env.secure("C")', providers=providers)
+    assert document.to_plain(show_secrets=True) == {"a": "from-env", "b": "first-b", "c": "second-c"}
+
+
+def test_secret_values_never_reach_error_messages() -> None:
+    providers = Providers(env={"TOKEN": "abc-very-secret"})
+    with pytest.raises(TuskError) as raised:
+        evaluate_text('a: @env.secure("TOKEN") < 5', providers=providers)
+    assert "abc-very-secret" not in raised.value.render()
+
+
+def test_failing_secret_source_is_reported_without_its_message() -> None:
+    class Broken:
+        def lookup(self, name: str) -> str | None:
+            raise RuntimeError("connection to vault failed; token=leaked-value")
+
+    with pytest.raises(TuskError) as raised:
+        evaluate_text('a: @env.secure("X")', providers=Providers(env={}, secrets=(Broken(),)))
+    assert "Broken failed to look up X (RuntimeError)" in raised.value.message
+    assert "leaked-value" not in raised.value.render()
+
+
+# ---- missing environment ----
+def test_every_missing_variable_is_reported_at_once() -> None:
+    text = 'a: @env("ONE")\nb: @int(@env("TWO")) + 1\nc: @env.secure("THREE")\nd: "${x}"\n$x: @env("ONE")'
+    with pytest.raises(TuskError) as raised:
+        evaluate_text(text, filename="m.tsk", providers=Providers(env={}))
+    assert str(raised.value) == (
+        "m.tsk:1:4: 3 environment variables are not set: ONE (line 1), TWO (line 2), THREE (secret, line 3)"
+    )
+
+
+# ---- caller variables ----
+def test_file_declaration_wins_over_a_caller_variable() -> None:
+    warnings: list[str] = []
+    document = evaluate_text(
+        '$region: "us-east-1"\nr: $region\nteam: $team',
+        variables={"region": "eu-west-1", "team": "infra"},
+        providers=Providers(env={}, warn=warnings.append),
+    )
+    assert document.data == {"r": "us-east-1", "team": "infra"}
+    assert warnings == ["--var region is ignored: the file declares $region itself"]
+    assert document.warnings == tuple(warnings)
+
+
+# ---- @if, @metrics ----
+class CountingMetrics:
+    def __init__(self, values: dict[str, float]) -> None:
+        self.values = values
+        self.asked: list[str] = []
+
+    def metric(self, name: str) -> float | None:
+        self.asked.append(name)
+        return self.values.get(name)
+
+
+def test_if_evaluates_only_the_chosen_branch() -> None:
+    metrics = CountingMetrics({"cpu": 90})
+    text = 'a: @if(@metrics("cpu", 0) > 80, "hot", @metrics("never", 0))\nb: @if(false, @query("SELECT 1"), 2)'
+    document = evaluate_text(text, providers=Providers(env={}, metrics=metrics))
+    assert document.data == {"a": "hot", "b": 2}
+    assert metrics.asked == ["cpu"]
+
+
+def test_metric_falling_back_to_its_default_warns() -> None:
+    warnings: list[str] = []
+    evaluate_text('a: @metrics("cpu", 5)', providers=Providers(env={}, metrics=StaticMetrics({}), warn=warnings.append))
+    assert warnings == ["metric 'cpu' has no value; using the default the integer 5"]
+
+
+# ---- @cache ----
+class CountingAdapter:
+    calls = 0
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> QueryResult:
+        CountingAdapter.calls += 1
+        return QueryResult(("n",), ((CountingAdapter.calls,),))
+
+    def close(self) -> None:
+        pass
+
+
+class RecordingCache(MemoryCache):
+    def __init__(self, clock: Any) -> None:
+        super().__init__(clock)
+        self.keys: list[str] = []
+
+    def get(self, key: str) -> CacheHit | None:
+        self.keys.append(key)
+        return super().get(key)
+
+
+def test_cache_honours_ttl_with_the_injected_clock() -> None:
+    register_adapter("counting", CountingAdapter)
+    now = [datetime(2030, 1, 1, tzinfo=UTC)]
+    cache = MemoryCache(lambda: now[0])
+    providers = Providers(env={}, cache=cache, database_url="counting://x", clock=lambda: now[0])
+    text = 'n: @cache("5m", @query("SELECT n FROM t"))'
+    CountingAdapter.calls = 0
+    assert evaluate_text(text, providers=providers).data == {"n": 1}
+    now[0] += timedelta(minutes=4)
+    assert evaluate_text(text, providers=providers).data == {"n": 1}
+    now[0] += timedelta(minutes=2)
+    assert evaluate_text(text, providers=providers).data == {"n": 2}
+    assert CountingAdapter.calls == 2
+
+
+def test_cache_key_follows_source_text_and_inputs() -> None:
+    register_adapter("counting", CountingAdapter)
+    clock = lambda: datetime(2030, 1, 1, tzinfo=UTC)  # noqa: E731
+    cache = RecordingCache(clock)
+    text = 'n: @cache(60, @query("SELECT n FROM t WHERE region = ?", @env("REGION")))'
+    for region in ("us-east-1", "us-east-1", "eu-west-1"):
+        evaluate_text(text, providers=Providers(env={"REGION": region}, cache=cache, database_url="counting://x"))
+    evaluate_text(text.replace("60", "120"), providers=Providers(env={"REGION": "us-east-1"}, cache=cache,
+                                                                  database_url="counting://x"))
+    evaluate_text(text.replace("region", "zone"), providers=Providers(env={"REGION": "us-east-1"}, cache=cache,
+                                                                       database_url="counting://x"))
+    first, same, other_region, other_ttl, other_text = cache.keys
+    assert first == same == other_ttl  # the ttl is not part of what is cached
+    assert len({first, other_region, other_text}) == 3
+    assert all(key.startswith("tusk-cache:v1:") for key in cache.keys)
+
+
+def test_memory_cache_expires_entries() -> None:
+    now = [datetime(2030, 1, 1, tzinfo=UTC)]
+    cache = MemoryCache(lambda: now[0])
+    cache.put("k", [1], 30)
+    assert cache.get("k") == CacheHit([1])
+    now[0] += timedelta(seconds=30)
+    assert cache.get("k") is None
+
+
+# ---- @query ----
+def test_sqlite_connection_is_read_only_even_without_the_check(tmp_path: Path) -> None:
+    adapter = SqliteAdapter(build_database(SHOP_SQL, tmp_path))
+    with pytest.raises(Exception, match="readonly"):
+        adapter.fetch("DELETE FROM users", [])
+    assert adapter.fetch("SELECT COUNT(*) FROM users", []).rows == ((5,),)
+    adapter.close()
+
+
+def test_database_password_is_not_shown_when_opening_fails() -> None:
+    with pytest.raises(TuskError) as raised:
+        evaluate_text('a: @query("SELECT 1")', providers=Providers(env={}, database_url="sqlite:///no/such/file.db"))
+    assert "cannot open the database sqlite:///no/such/file.db" in raised.value.message
+    with pytest.raises(TuskError) as raised:
+        evaluate_text('a: @query("SELECT 1")', providers=Providers(env={}, database_url="mysql://app:pw123@db/x"))
+    assert "pw123" not in raised.value.render()
+
+
+# ---- errors ----
+def test_error_render_has_location_line_snippet_and_caret() -> None:
+    with pytest.raises(TuskError) as raised:
+        evaluate_text('$region: "x"\n[a]\nurl: $regon\n', filename="global.tsk", providers=Providers(env={}))
+    assert raised.value.render() == (
+        "global.tsk:3:6: unknown global '$regon' (did you mean '$region'?)\n"
+        "  |\n"
+        "3 | url: $regon\n"
+        "  |      ^^^^^^"
+    )
+
+
+def test_unreadable_files_are_tusk_errors(tmp_path: Path) -> None:
+    with pytest.raises(TuskError, match="cannot read the file"):
+        evaluate_file(tmp_path / "missing.tsk")
+    broken = tmp_path / "broken.tsk"
+    broken.write_bytes(b'a: 1\nb: "\xff"\n')
+    with pytest.raises(TuskError) as raised:
+        evaluate_file(broken)
+    assert (raised.value.line, raised.value.column, raised.value.message) == (2, 5, "the file is not valid UTF-8")
+
+
+def test_crlf_line_endings_and_bom() -> None:
+    document = evaluate_text("a: 1\r\n[s]\r\nb {\r\n  c: [1,\r\n 2]\r\n}\r\n", providers=Providers(env={}))
+    assert document.data == {"a": 1, "s": {"b": {"c": [1, 2]}}}
+
+
+def test_date_uses_the_clock() -> None:
+    providers = Providers(env={}, clock=lambda: datetime(2031, 12, 24, 18, 30, tzinfo=UTC))
+    assert evaluate_text('d: @date("Y-m-d H:i")', providers=providers).data == {"d": "2031-12-24 18:30"}
+
+
+def test_grammar_is_the_repository_file_and_compiled_once() -> None:
+    assert grammar_path() == Path(__file__).resolve().parents[1] / "grammar" / "tusk.lark"
+    assert compiled() is compiled()

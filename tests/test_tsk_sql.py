@@ -1,0 +1,54 @@
+"""The shared single-SELECT check that every query adapter relies on (tusk_infra/tusk/sql.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tusk_infra.tusk import SqlRejected, ensure_single_select
+
+ACCEPTED = {
+    "SELECT 1": "SELECT 1",
+    "  select count(*) from users  ": "select count(*) from users",
+    "SELECT 1;": "SELECT 1",
+    "SELECT 1; -- trailing comment": "SELECT 1",
+    "WITH a AS (SELECT 1 AS x) SELECT x FROM a": "WITH a AS (SELECT 1 AS x) SELECT x FROM a",
+    "SELECT 'DROP TABLE users; DELETE' AS note": "SELECT 'DROP TABLE users; DELETE' AS note",
+    'SELECT "update" FROM "insert"': 'SELECT "update" FROM "insert"',
+    "SELECT 'it''s' -- DELETE\n": "SELECT 'it''s' -- DELETE",
+    "SELECT /* INSERT; */ 1": "SELECT /* INSERT; */ 1",
+    "SELECT $$DELETE;$$": "SELECT $$DELETE;$$",
+    "SELECT replace_me FROM t WHERE a = ?": "SELECT replace_me FROM t WHERE a = ?",
+}
+
+REJECTED = {
+    "": "the query is empty",
+    "-- only a comment": "the query is empty",
+    "DELETE FROM users": "found DELETE",
+    "UPDATE users SET a = 1": "found UPDATE",
+    "insert into users values (1)": "found insert",
+    "DROP TABLE users": "found DROP",
+    "PRAGMA writable_schema = 1": "found PRAGMA",
+    "ATTACH DATABASE 'x.db' AS x": "found ATTACH",
+    "SELECT 1; DROP TABLE users": "only one statement is allowed",
+    "SELECT 1; SELECT 2": "only one statement is allowed",
+    "SELECT * INTO copy FROM users": "found INTO",
+    "SELECT * FROM users FOR UPDATE": "found UPDATE",
+    "WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d": "found DELETE",
+    "WITH a AS (SELECT 1)": "a WITH query must end in a SELECT",
+    "SELECT 'unterminated": "unterminated quote or comment",
+    "SELECT /* unterminated": "unterminated quote or comment",
+    "(SELECT 1)": "only SELECT (or WITH ... SELECT) queries are allowed",
+    "VACUUM": "found VACUUM",
+}
+
+
+@pytest.mark.parametrize(("sql", "statement"), ACCEPTED.items(), ids=list(ACCEPTED))
+def test_accepted(sql: str, statement: str) -> None:
+    assert ensure_single_select(sql) == statement
+
+
+@pytest.mark.parametrize(("sql", "fragment"), REJECTED.items(), ids=list(REJECTED))
+def test_rejected(sql: str, fragment: str) -> None:
+    with pytest.raises(SqlRejected) as raised:
+        ensure_single_select(sql)
+    assert fragment in str(raised.value)
