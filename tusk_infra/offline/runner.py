@@ -40,17 +40,24 @@ _UNRUN_PRIMARY_OUTPUTS: Mapping[str, Any] = {name: UNKNOWN for name in program.P
 
 def discover_stacks(project_dir: Path) -> list[str]:
     """The stacks of the project (from Pulumi.<stack>.yaml files), the database primary's first."""
-    names = sorted(
+    return _primary_first(_stack_files(project_dir, _stack_names(project_dir)))
+
+
+def _stack_names(project_dir: Path) -> list[str]:
+    return sorted(
         path.name[len("Pulumi.") : -len(".yaml")]
         for path in project_dir.glob("Pulumi.*.yaml")
         if path.name != "Pulumi.yaml"
     )
-    return _primary_first(project_dir, names)
 
 
-def _primary_first(project_dir: Path, stacks: Sequence[str]) -> list[str]:
-    primaries = {_named_primary(load_stack_file(stack_file_path(project_dir, name))) for name in stacks}
-    return sorted(stacks, key=lambda name: (name not in primaries, name))
+def _stack_files(project_dir: Path, stacks: Sequence[str]) -> dict[str, StackFile]:
+    return {name: load_stack_file(stack_file_path(project_dir, name)) for name in stacks}
+
+
+def _primary_first(stack_files: Mapping[str, StackFile]) -> list[str]:
+    primaries = {_named_primary(stack_file) for stack_file in stack_files.values()}
+    return sorted(stack_files, key=lambda name: (name not in primaries, name))
 
 
 def _named_primary(stack_file: StackFile) -> str | None:
@@ -66,11 +73,11 @@ def run_stacks(
     strict_secrets: bool = False,
 ) -> list[StackRun]:
     """Run several stacks in one process, the database primary first, serving its outputs to the replicas."""
-    names = _primary_first(project_dir, list(stacks) if stacks is not None else discover_stacks(project_dir))
+    stack_files = _stack_files(project_dir, list(stacks) if stacks is not None else _stack_names(project_dir))
     served: dict[str, Mapping[str, Any]] = {}
     runs = []
-    for name in names:
-        run = run_stack(project_dir, name, env=env, stack_outputs=served, strict_secrets=strict_secrets)
+    for name in _primary_first(stack_files):
+        run = _run(project_dir, name, stack_files[name], env or {}, served, strict_secrets)
         served[name] = run.outputs
         runs.append(run)
     return runs
@@ -87,14 +94,25 @@ def run_stack(
     """Run the program for one stack under mocks. `env` is the only environment global.tsk sees ({} if None);
     `stack_outputs` maps a referenced stack's name to the outputs its StackReference returns."""
     stack_file = load_stack_file(stack_file_path(project_dir, stack))
-    monitor = _start_runtime(stack, stack_file, stack_outputs or {})
+    return _run(project_dir, stack, stack_file, env or {}, stack_outputs or {}, strict_secrets)
+
+
+def _run(
+    project_dir: Path,
+    stack: str,
+    stack_file: StackFile,
+    env: Mapping[str, str],
+    stack_outputs: Mapping[str, Mapping[str, Any]],
+    strict_secrets: bool,
+) -> StackRun:
+    monitor = _start_runtime(stack, stack_file, stack_outputs)
     notices: list[str] = []
     placeholders = OfflineSecrets(stack_file)
     config = parse_stack_config(stack, _raw_config(), stack_file)
     loaded = program.load(
         project_dir,
         config,
-        env=dict(env or {}),
+        env=dict(env),
         secrets=[program.StackSecrets(notices.append), placeholders],
         warn=notices.append,
     )
