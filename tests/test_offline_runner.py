@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -221,7 +222,8 @@ def test_main_registers_the_same_program_and_exports_its_outputs(monkeypatch: py
     expected = runner.run_stack(REPO, "us-east-1", env=PROGRAM_SECRETS)
     stack_file = load_stack_file(REPO / "Pulumi.us-east-1.yaml")
     monitor = runner._start_runtime("us-east-1", stack_file, {})
-    runner._execute(lambda: program.main(REPO) or {})
+    # The real entry point, run as Pulumi's Python host runs a project directory.
+    runner._execute(lambda: runpy.run_path(str(REPO / "__main__.py")) and {})
     assert sorted(r.urn for r in monitor.registered) == sorted(r.urn for r in expected.resources)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -310,6 +311,8 @@ def test_secrets_arrive_wrapped_never_plain(program_runs: dict[str, StackRun], s
     if stack == "us-east-1":
         expected.add("postgres-us-east-1-primary.password")
     assert sorted(wrapped) == sorted(expected)
+    for name, value in walk(run.outputs):
+        assert not (isinstance(value, str) and any(s in value for s in secrets)), f"output {name}"
     token = one(run, "aws:elasticache/replicationGroup:ReplicationGroup").inputs["authToken"]
     assert token.reveal() == PROGRAM_SECRETS["REDIS_CLUSTER_PASSWORD"]
     assert run.notices == []
@@ -363,3 +366,25 @@ def test_stack_outputs(program_runs: dict[str, StackRun], stack: str) -> None:
 
 def test_the_repo_stack_files_are_the_ones_run() -> None:
     assert sorted(p.name for p in REPO.glob("Pulumi.*-*.yaml")) == sorted(f"Pulumi.{s}.yaml" for s in STACKS)
+
+
+def test_the_program_follows_an_edited_global_tsk(program_project: Path) -> None:
+    tsk = program_project / "global.tsk"
+    text = tsk.read_text()
+    for old, new in [
+        ("    max_replicas: 50", "    max_replicas: 80"),
+        ("    min_replicas: 3", "    min_replicas: 4"),
+        ("        percent: 100 ", "        percent: 50 "),
+        ("max_open_conns: @if($region == \"us-east-1\", 200, 100)", "max_open_conns: 120"),
+        ("    replicas_per_shard: 2", "    replicas_per_shard: 1"),
+    ]:
+        assert old in text, old
+        text = text.replace(old, new)
+    tsk.write_text(text)
+    run = run_stack(program_project, "us-east-1", env=PROGRAM_SECRETS)
+    spec = one(run, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs["spec"]
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (4, 80)
+    assert spec["behavior"]["scaleUp"]["policies"] == [{"type": "Percent", "value": 50, "periodSeconds": 15}]
+    annotations = one(run, "kubernetes:apps/v1:Deployment").inputs["metadata"]["annotations"]
+    assert annotations["tusk-infra.dev/db-pool-max-open-conns"] == "120"
+    assert one(run, "aws:elasticache/replicationGroup:ReplicationGroup").inputs["replicasPerNodeGroup"] == 1

@@ -69,10 +69,14 @@ class RegionalApp(pulumi.ComponentResource):
         config_data = regional_config_data(args.settings)
         config_map = self._config_map(config_data, child)
         secrets = self._secrets(child)
-        deployment = self._deployment(config_data, child.merge(pulumi.ResourceOptions(depends_on=secrets)))
+        # Pods read the ConfigMap (envFrom) and the Secrets (secretKeyRef) at start: create those first, or
+        # the first pods fail with CreateContainerConfigError.
+        deployment = self._deployment(
+            config_data, child.merge(pulumi.ResourceOptions(depends_on=[config_map, *secrets]))
+        )
         self._service(child)
         self._disruption_budget(child)
-        self._autoscaler(child.merge(pulumi.ResourceOptions(depends_on=[deployment, config_map])))
+        self._autoscaler(child.merge(pulumi.ResourceOptions(depends_on=[deployment])))
         self.namespace = namespace.metadata.apply(lambda metadata: metadata.name or app.namespace)
         self.deployment_name = deployment.metadata.apply(lambda metadata: metadata.name or app.name)
         self.register_outputs({"namespace": self.namespace, "deployment_name": self.deployment_name})
