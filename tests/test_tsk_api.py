@@ -126,13 +126,18 @@ def test_document_inputs_list_every_external_input(tmp_path: Path) -> None:
 
 def test_defaulted_inputs_are_marked() -> None:
     document = evaluate_text('a: @env("NOPE", 5)\nb: @metrics("m", 1)', providers=Providers(env={}))
-    assert document.inputs == (InputUse("env", "NOPE", 5, defaulted=True), InputUse("metric", "m", 1, defaulted=True))
+    assert document.inputs == (
+        InputUse("env", "NOPE", 5, defaulted=True),
+        InputUse("metric", "m", 1, defaulted=True),
+    )
 
 
 # ---- secrets ----
 def test_secrets_stay_wrapped_and_masked() -> None:
     document = evaluate_text(
-        'password: @env.secure("DB_PASSWORD")\nurl: "postgres://app:${pw}@db/app"\n$pw: @env.secure("DB_PASSWORD")',
+        'password: @env.secure("DB_PASSWORD")\n'
+        'url: "postgres://app:${pw}@db/app"\n'
+        '$pw: @env.secure("DB_PASSWORD")',
         providers=Providers(env={"DB_PASSWORD": "s3cr3t"}),
     )
     password = document.data["password"]
@@ -148,9 +153,14 @@ def test_secrets_stay_wrapped_and_masked() -> None:
 def test_secure_env_reads_env_first_then_secret_sources_in_order() -> None:
     providers = Providers(
         env={"A": "from-env"},
-        secrets=(DictSecrets({"A": "first-source", "B": "first-b"}), DictSecrets({"B": "second-b", "C": "second-c"})),
+        secrets=(
+            DictSecrets({"A": "first-source", "B": "first-b"}),
+            DictSecrets({"B": "second-b", "C": "second-c"}),
+        ),
     )
-    document = evaluate_text('a: @env.secure("A")\nb: @env.secure("B")\nc: @env.secure("C")', providers=providers)
+    document = evaluate_text(
+        'a: @env.secure("A")\nb: @env.secure("B")\nc: @env.secure("C")', providers=providers
+    )
     assert document.to_plain(show_secrets=True) == {"a": "from-env", "b": "first-b", "c": "second-c"}
 
 
@@ -208,7 +218,9 @@ class CountingMetrics:
 
 def test_if_evaluates_only_the_chosen_branch() -> None:
     metrics = CountingMetrics({"cpu": 90})
-    text = 'a: @if(@metrics("cpu", 0) > 80, "hot", @metrics("never", 0))\nb: @if(false, @query("SELECT 1"), 2)'
+    text = (
+        'a: @if(@metrics("cpu", 0) > 80, "hot", @metrics("never", 0))\nb: @if(false, @query("SELECT 1"), 2)'
+    )
     document = evaluate_text(text, providers=Providers(env={}, metrics=metrics))
     assert document.data == {"a": "hot", "b": 2}
     assert metrics.asked == ["cpu"]
@@ -216,7 +228,9 @@ def test_if_evaluates_only_the_chosen_branch() -> None:
 
 def test_metric_falling_back_to_its_default_warns() -> None:
     warnings: list[str] = []
-    evaluate_text('a: @metrics("cpu", 5)', providers=Providers(env={}, metrics=StaticMetrics({}), warn=warnings.append))
+    evaluate_text(
+        'a: @metrics("cpu", 5)', providers=Providers(env={}, metrics=StaticMetrics({}), warn=warnings.append)
+    )
     assert warnings == ["metric 'cpu' has no value; using the default the integer 5"]
 
 
@@ -266,11 +280,17 @@ def test_cache_key_follows_source_text_and_inputs() -> None:
     cache = RecordingCache(clock)
     text = 'n: @cache(60, @query("SELECT n FROM t WHERE region = ?", @env("REGION")))'
     for region in ("us-east-1", "us-east-1", "eu-west-1"):
-        evaluate_text(text, providers=Providers(env={"REGION": region}, cache=cache, database_url="counting://x"))
-    evaluate_text(text.replace("60", "120"), providers=Providers(env={"REGION": "us-east-1"}, cache=cache,
-                                                                  database_url="counting://x"))
-    evaluate_text(text.replace("region", "zone"), providers=Providers(env={"REGION": "us-east-1"}, cache=cache,
-                                                                       database_url="counting://x"))
+        evaluate_text(
+            text, providers=Providers(env={"REGION": region}, cache=cache, database_url="counting://x")
+        )
+    evaluate_text(
+        text.replace("60", "120"),
+        providers=Providers(env={"REGION": "us-east-1"}, cache=cache, database_url="counting://x"),
+    )
+    evaluate_text(
+        text.replace("region", "zone"),
+        providers=Providers(env={"REGION": "us-east-1"}, cache=cache, database_url="counting://x"),
+    )
     first, same, other_region, other_ttl, other_text = cache.keys
     assert first == same == other_ttl  # the ttl is not part of what is cached
     assert len({first, other_region, other_text}) == 3
@@ -297,10 +317,14 @@ def test_sqlite_connection_is_read_only_even_without_the_check(tmp_path: Path) -
 
 def test_database_password_is_not_shown_when_opening_fails() -> None:
     with pytest.raises(TuskError) as raised:
-        evaluate_text('a: @query("SELECT 1")', providers=Providers(env={}, database_url="sqlite:///no/such/file.db"))
+        evaluate_text(
+            'a: @query("SELECT 1")', providers=Providers(env={}, database_url="sqlite:///no/such/file.db")
+        )
     assert "cannot open the database sqlite:///no/such/file.db" in raised.value.message
     with pytest.raises(TuskError) as raised:
-        evaluate_text('a: @query("SELECT 1")', providers=Providers(env={}, database_url="mysql://app:pw123@db/x"))
+        evaluate_text(
+            'a: @query("SELECT 1")', providers=Providers(env={}, database_url="mysql://app:pw123@db/x")
+        )
     assert "pw123" not in raised.value.render()
 
 
@@ -323,7 +347,11 @@ def test_unreadable_files_are_tusk_errors(tmp_path: Path) -> None:
     broken.write_bytes(b'a: 1\nb: "\xff"\n')
     with pytest.raises(TuskError) as raised:
         evaluate_file(broken)
-    assert (raised.value.line, raised.value.column, raised.value.message) == (2, 5, "the file is not valid UTF-8")
+    assert (raised.value.line, raised.value.column, raised.value.message) == (
+        2,
+        5,
+        "the file is not valid UTF-8",
+    )
 
 
 def test_crlf_line_endings_and_bom() -> None:

@@ -39,8 +39,9 @@ _STATIC_PAIR_PATTERN = (
 
 # Newlines and ';' end statements; a run of them (with blank lines, indentation and comments) is one token.
 _NEWLINE_PATTERN = r"[\n;](?:[ \t\f\r\n;]|#[^\n]*)*"
-# Spaces and comments in the middle of a line are skipped as part of the next token's match.
-_SKIP_PATTERN = r"(?:[ \t\f\r]|#[^\n]*)*"
+# Spaces and comments in the middle of a line are skipped as part of the next token's match; atomic, so a
+# failed match never backtracks into a comment and reads its words as tokens.
+_SKIP_PATTERN = r"(?>(?:[ \t\f\r]|#[^\n]*)*)"
 _ERROR = "ERROR"
 
 # Kinds of open brackets; newlines inside the first three do not end a statement.

@@ -1,0 +1,153 @@
+"""`tusk-infra eval` and `tusk-infra explain`, run the way a user runs them (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from tsk.cases import SEED_DIR, VALID_DIR, build_database
+
+REPO = Path(__file__).resolve().parents[1]
+SHOP_SQL = Path(__file__).parent / "tsk" / "fixtures" / "shop.sql"
+
+
+def tusk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m tusk_infra ARGS` with a clean environment (plus env)."""
+    clean = {"PATH": os.environ.get("PATH", ""), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "tusk_infra", *args],
+        cwd=REPO,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_eval_prints_json_in_document_order() -> None:
+    result = tusk("eval", str(SEED_DIR / "global.tsk"), "--env", "REGION=eu-west-1")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert list(document) == ["global", "regional_config", "regional_settings", "performance", "monitoring"]
+    assert document["regional_settings"]["cdn_url"] == "https://cdn-eu-west-1.example.com"
+    assert result.stdout == tusk("eval", str(SEED_DIR / "global.tsk"), "--env", "REGION=eu-west-1").stdout
+
+
+def test_eval_yaml_matches_json() -> None:
+    as_json = tusk("eval", str(VALID_DIR / "arrays.tsk"))
+    as_yaml = tusk("eval", str(VALID_DIR / "arrays.tsk"), "--format", "yaml")
+    assert as_yaml.returncode == 0, as_yaml.stderr
+    assert yaml.safe_load(as_yaml.stdout) == json.loads(as_json.stdout)
+    assert as_yaml.stdout.startswith("empty: []\ntrailing:\n- 1\n")
+
+
+def test_process_environment_counts_and_env_option_overrides_it() -> None:
+    from_process = tusk("eval", str(SEED_DIR / "global.tsk"), env={"REGION": "us-west-2"})
+    assert json.loads(from_process.stdout)["global"]["region"] == "us-west-2"
+    overridden = tusk(
+        "eval", str(SEED_DIR / "global.tsk"), "--env", "REGION=eu-west-1", env={"REGION": "us-west-2"}
+    )
+    assert json.loads(overridden.stdout)["global"]["region"] == "eu-west-1"
+
+
+def test_secrets_are_masked_unless_asked_for() -> None:
+    args = ("eval", str(SEED_DIR / "scaling_cache.tsk"), "--env", "REDIS_PASSWORD=hunter2")
+    masked = tusk(*args)
+    assert "hunter2" not in masked.stdout + masked.stderr
+    assert json.loads(masked.stdout)["scaling_cache"]["redis_cache"]["password"] == "[secret]"
+    shown = tusk(*args, "--show-secrets")
+    assert json.loads(shown.stdout)["scaling_cache"]["redis_cache"]["password"] == "hunter2"
+
+
+def test_var_metric_and_db_options(tmp_path: Path) -> None:
+    database = build_database(SHOP_SQL, tmp_path)
+    result = tusk(
+        "eval",
+        str(SEED_DIR / "scale_optimized.tsk"),
+        "--db",
+        database,
+        "--metric",
+        "cpu_usage=95",
+        "--env",
+        "REGION=us-west-2",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["scale_optimized"]["user_count"] == 4
+    with_var = tusk("eval", str(VALID_DIR / "caller_variables.tsk"), "--var", "region=ap-south-1")
+    assert json.loads(with_var.stdout)["deploy"]["bucket"] == "assets-ap-south-1-production"
+    assert "warning: --var" not in with_var.stderr
+
+
+def test_error_goes_to_stderr_with_location_and_snippet(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.tsk"
+    broken.write_text('$region: "us-east-1"\n[a]\nurl: "https://${regon}.example.com"\n')
+    result = tusk("eval", str(broken))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"{broken}:3:17: unknown global '$regon' (did you mean '$region'?)"
+    assert lines[2] == '3 | url: "https://${regon}.example.com"'
+    assert lines[3].endswith("^^^^^")
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_environment_is_one_error_naming_all() -> None:
+    result = tusk("eval", str(SEED_DIR / "distributed.tsk"))
+    assert result.returncode == 1 and result.stdout == ""
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"{SEED_DIR / 'distributed.tsk'}:14:12: 10 environment variables are not set:")
+    assert "REDIS_CLUSTER_PASSWORD (secret, line 15)" in first and "DB_REPLICA_EU_WEST_1 (line 38)" in first
+
+
+def test_usage_errors_exit_2() -> None:
+    assert tusk("eval").returncode == 2
+    assert tusk("eval", str(VALID_DIR / "env.tsk"), "--env", "NO_EQUALS_SIGN").returncode == 2
+    assert tusk("eval", str(VALID_DIR / "env.tsk"), "--format", "xml").returncode == 2
+    bad_metric = tusk("eval", str(VALID_DIR / "metrics.tsk"), "--metric", "cpu_usage=lots")
+    assert bad_metric.returncode == 2 and "expects a number" in bad_metric.stderr
+    assert tusk("explain", str(VALID_DIR / "env.tsk")).returncode == 2
+
+
+def test_missing_file_is_a_positioned_error(tmp_path: Path) -> None:
+    result = tusk("eval", str(tmp_path / "nope.tsk"))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"{tmp_path / 'nope.tsk'}:1:1: cannot read the file")
+
+
+def test_explain_shows_value_source_and_inputs() -> None:
+    result = tusk(
+        "explain", str(SEED_DIR / "global.tsk"), "performance.worker_count", "--env", "REGION=us-west-2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "performance.worker_count = 8",
+        f"  defined at {SEED_DIR / 'global.tsk'}:43:15",
+        '  expression: @if($region == "us-east-1", 16, 8)',
+        "  inputs:",
+        '    env REGION = "us-west-2"',
+    ]
+
+
+def test_explain_masks_secrets_and_marks_defaults() -> None:
+    secret = tusk(
+        "explain",
+        str(SEED_DIR / "scaling_cache.tsk"),
+        "scaling_cache.redis_cache.password",
+        "--env",
+        "REDIS_PASSWORD=hunter2",
+    )
+    assert "hunter2" not in secret.stdout
+    assert 'secret REDIS_PASSWORD = "[secret]"' in secret.stdout
+    defaulted = tusk("explain", str(SEED_DIR / "global.tsk"), "global.zone")
+    assert 'env ZONE = "us-east-1a" (not set; default used)' in defaulted.stdout
+
+
+def test_explain_unknown_path_is_an_error() -> None:
+    result = tusk("explain", str(SEED_DIR / "global.tsk"), "regional_settings.cdn")
+    assert result.returncode == 1 and result.stdout == ""
+    assert "no value at 'regional_settings.cdn' (did you mean 'cdn_url'?)" in result.stderr.splitlines()[0]
