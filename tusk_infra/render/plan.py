@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -140,7 +141,9 @@ def _settings_data(document: Any) -> Any:
     return {} if document is None else document.data
 
 
+@lru_cache(maxsize=64)
 def _relative_file(file: str, project_dir: Path) -> str:
+    # Cached: every settings value names the same few files, and resolving a path costs system calls.
     path = Path(file)
     if not path.is_absolute():
         return path.as_posix()
