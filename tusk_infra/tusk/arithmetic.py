@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,10 @@ def apply_binary(op: str, left: Any, right: Any) -> Any:
     """`left op right` for the operators other than `&&` / `||`."""
     if isinstance(left, Secret) or isinstance(right, Secret):
         return _secret_binary(op, left, right)
-    return _BINARY[op](left, right)
+    result = _BINARY[op](left, right)
+    if isinstance(result, float) and math.isinf(result):
+        raise ValueProblem(f"the result of '{op}' is too large for a number")
+    return result
 
 
 def negate(value: Any) -> Any:

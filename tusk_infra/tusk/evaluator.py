@@ -109,6 +109,9 @@ class Evaluator:
         outer, self._collector = self._collector, []
         try:
             value = self.eval(entry.expr)
+        except RecursionError:
+            message = "this expression nests too deeply to evaluate"
+            raise self.source.error(message, entry.expr.start) from None
         finally:
             collected, self._collector = self._collector, outer
             self._active.pop()

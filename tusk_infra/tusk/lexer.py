@@ -49,6 +49,8 @@ PAREN, ARRAY, INLINE, BLOCK_BRACE, BLOCK_ANGLE, SECTION = range(6)
 _CLOSER = {PAREN: ")", ARRAY: "]", INLINE: "}", BLOCK_BRACE: "}", BLOCK_ANGLE: "<", SECTION: "]"}
 _OPENER = {PAREN: "(", ARRAY: "[", INLINE: "{", BLOCK_BRACE: "{", BLOCK_ANGLE: ">", SECTION: "["}
 _BRACKETS = frozenset({"_LPAR", "RPAR", "LSQB", "RSQB", "LBRACE", "RBRACE"})
+# Deeper nesting is certainly a mistake, and the evaluator's recursion must stay well inside Python's limit.
+MAX_NESTING = 100
 
 
 class Scanner:
@@ -156,6 +158,10 @@ class TokenStream:
 
     def _bracket(self, value: str, start: int, at_start: bool, after_key: bool) -> str | None:
         """Push or pop the bracket stack; returns the synthetic token type, if the bracket is one."""
+        if len(self.stack) >= MAX_NESTING and value in "([{>":
+            raise SyntaxProblem(
+                f"blocks, arrays, objects and parentheses nest deeper than {MAX_NESTING} levels", start
+            )
         if value == "(":
             self.stack.append((PAREN, start))
         elif value == "[":

@@ -5,6 +5,7 @@ The tree builder's callbacks run inside the parse as each rule is reduced, so no
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -112,7 +113,13 @@ def _int(text: str, start: int, end: int) -> Const:
 def _float(text: str, start: int, end: int) -> Const:
     if len(text) > 1 and text[0] == "0" and text[1].isdigit():
         raise SyntaxProblem(f"invalid number '{text}': leading zeros are not allowed", start, len(text))
-    return Const(float(text), start, end)
+    return Const(_finite(float(text), text, start), start, end)
+
+
+def _finite(value: float, text: str, start: int) -> float:
+    if math.isinf(value):
+        raise SyntaxProblem(f"number '{text}' is too large", start, len(text))
+    return value
 
 
 # The parts of a STATIC_PAIR token; the lexer has already checked the whole shape.
@@ -128,22 +135,28 @@ def _static_pair(text: str, start: int, end: int) -> Pair:
     value_start = start + parts.start(2)
     value_end = start + parts.end(2)
     if literal[0] != "[":
-        return Pair(parts.group(1), start, Const(_literal_value(literal), value_start, value_end))
+        return Pair(
+            parts.group(1), start, Const(_literal_value(literal, value_start), value_start, value_end)
+        )
     items: list[Expr] = [
-        Const(_literal_value(item.group()), value_start + item.start(), value_start + item.end())
+        Const(
+            _literal_value(item.group(), value_start + item.start()),
+            value_start + item.start(),
+            value_start + item.end(),
+        )
         for item in _STATIC_ITEM.finditer(literal)
     ]
     return Pair(parts.group(1), start, ArrayLit(items, value_start, value_end))
 
 
-def _literal_value(literal: str) -> Any:
+def _literal_value(literal: str, start: int) -> Any:
     first = literal[0]
     if first == '"' or first == "'":
         return literal[1:-1]
     if first in "tfn":
         return _KEYWORD_VALUES[literal]
     if "." in literal or "e" in literal or "E" in literal:
-        return float(literal)
+        return _finite(float(literal), literal.lstrip("-"), start + literal.startswith("-"))
     return int(literal)
 
 
