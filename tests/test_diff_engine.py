@@ -146,8 +146,13 @@ def test_deleted_resource_is_flagged_loudly() -> None:
 def test_stacks_on_one_side_are_all_create_or_all_delete() -> None:
     base = plan(stack_run(), stack_run("eu-central-1"))
     head = plan(stack_run(), stack_run("ap-south-1"))
-    report = json.loads(diff_json(diff_plans(base, head, base_label="a", head_label="b")))
+    diff = diff_plans(base, head, base_label="a", head_label="b")
+    report = json.loads(diff_json(diff))
     by_stack = {s["stack"]: s for s in report["stacks"]}
+    # A created resource lists its key inputs, with no "before" to print.
+    assert ('- ➕ create `aws:rds/instance:Instance` `db`\n  - `engine`: `"postgres"`\n'
+            '  - `allocatedStorage`: `100`\n  - `storageEncrypted`: `true`\n  - `password`: `[secret]`\n'
+            ) in render_markdown(diff)
     assert [s["stack"] for s in report["stacks"]] == ["us-east-1", "ap-south-1", "eu-central-1"]
     assert by_stack["ap-south-1"]["status"] == "created"
     assert by_stack["ap-south-1"]["counts"] == {"create": 5, "update": 0, "replace": 0, "delete": 0}

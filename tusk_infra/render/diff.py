@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from tusk_infra.render.key_inputs import key_inputs, parse_path
 from tusk_infra.render.plain import UNKNOWN_MARK, Path, format_path
-from tusk_infra.render.plan import Plan, ResourcePlan, SettingSource, StackPlan
+from tusk_infra.render.plan import READ_TYPES, Plan, ResourcePlan, SettingSource, StackPlan
 from tusk_infra.render.replacements import replace_reason
 from tusk_infra.tusk.values import SECRET_MASK
 
@@ -121,6 +121,8 @@ def _resource_changes(base: StackPlan, head: StackPlan) -> Iterator[ResourceChan
     after = {r["urn"]: r for r in head["resources"]}
     for urn, resource in after.items():
         if urn not in before:
+            if resource["type"] in READ_TYPES:
+                continue  # a new stack reference is read, not created: nothing to review
             yield ResourceChange(urn, resource["type"], resource["name"], "create", _created_inputs(resource))
             continue
         changes = tuple(_resource_property_changes(before[urn], resource, base, head))
@@ -128,7 +130,7 @@ def _resource_changes(base: StackPlan, head: StackPlan) -> Iterator[ResourceChan
             action: Action = "replace" if any(c.replace_reason for c in changes) else "update"
             yield ResourceChange(urn, resource["type"], resource["name"], action, changes)
     for urn, resource in before.items():
-        if urn not in after:
+        if urn not in after and resource["type"] not in READ_TYPES:
             yield ResourceChange(urn, resource["type"], resource["name"], "delete")
 
 

@@ -104,7 +104,8 @@ def _resource_lines(resource: ResourceChange) -> str:
     line = f"- {_ICONS[resource.action]} {code(resource.type)} {code(resource.name)}"
     if resource.replace_reasons:
         line += " — forced by " + ", ".join(code(reason) for reason in resource.replace_reasons)
-    details = [f"  - {_change_text(change)}" for change in resource.changes]
+    details = [f"  - {_created_text(c) if resource.action == 'create' else _change_text(c)}"
+               for c in resource.changes]
     return "\n".join([line, *details])
 
 
@@ -116,6 +117,11 @@ def _change_text(change: PropertyChange) -> str:
     if change.replace_reason:
         text += " **(forces replacement)**"
     return text
+
+
+def _created_text(change: PropertyChange) -> str:
+    # A new resource's key inputs: there is no "before" worth printing.
+    return f"{code(change.path)}: {_value(change.after)}"
 
 
 def _value(value: Any) -> str:

@@ -18,6 +18,8 @@ from tusk_infra.render.plain import SecretDigests, format_path, to_plain
 from tusk_infra.tusk.values import SECRET_MASK, InputUse, Provenance, Secret
 
 PLAN_FORMAT = "tusk-infra/plan@1"
+# Resources a preview reads rather than creates, as `pulumi preview` shows them.
+READ_TYPES = frozenset({"pulumi:pulumi:StackReference"})
 
 
 class ResourcePlan(TypedDict):

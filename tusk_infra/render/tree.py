@@ -12,13 +12,11 @@ from rich.tree import Tree
 
 from tusk_infra.render.key_inputs import key_inputs
 from tusk_infra.render.plain import UNKNOWN_MARK
-from tusk_infra.render.plan import Plan, ResourcePlan, StackPlan
+from tusk_infra.render.plan import READ_TYPES, Plan, ResourcePlan, StackPlan
 from tusk_infra.render.values_text import format_value
 from tusk_infra.tusk.values import SECRET_MASK
 
 STACK_TYPE = "pulumi:pulumi:Stack"
-# Resources a preview reads rather than creates, as `pulumi preview` shows them.
-READ_TYPES = frozenset({"pulumi:pulumi:StackReference"})
 # Wide enough that a plain-text preview never wraps a line, so goldens and `grep` see whole lines.
 PLAIN_WIDTH = 10_000
 
