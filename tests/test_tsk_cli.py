@@ -151,3 +151,19 @@ def test_explain_unknown_path_is_an_error() -> None:
     result = tusk("explain", str(SEED_DIR / "global.tsk"), "regional_settings.cdn")
     assert result.returncode == 1 and result.stdout == ""
     assert "no value at 'regional_settings.cdn' (did you mean 'cdn_url'?)" in result.stderr.splitlines()[0]
+
+
+def test_sample_file_evaluates_with_defaults_and_per_region() -> None:
+    sample = str(REPO / "examples" / "sample.tsk")
+    default = json.loads(tusk("eval", sample).stdout)
+    assert default["network"] == {
+        "cidr": "10.10.0.0/16",
+        "zones": ["us-east-1a", "us-east-1b", "us-east-1c"],
+        "zone_count": 3,
+    }
+    west = json.loads(tusk("eval", sample, "--env", "REGION=us-west-2", "--metric", "cpu_usage=95").stdout)
+    assert (west["app"]["replicas"], west["network"]["cidr"], west["cache"]["ttl"]) == (
+        3,
+        "10.20.0.0/16",
+        "30s",
+    )
