@@ -50,7 +50,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Render the requested stacks; on any error print it to stderr and print nothing to stdout."""
     # Imported here, not at the top: building the command line must not pay for pulumi's import.
-    from tusk_infra.offline.runner import run_stacks
+    from tusk_infra.offline.runner import discover_stacks, run_stacks
 
     if not (args.project_dir / "Pulumi.yaml").is_file():
         print(f"tusk-infra preview: no Pulumi.yaml in {args.project_dir}; run it in the project directory "
@@ -59,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         digest_key = digest_key_from_env() if args.format == "json" else None
         stacks = None if args.all_stacks else [args.stack]
+        known = discover_stacks(args.project_dir)
+        if args.stack is not None and args.stack not in known:
+            print(f"tusk-infra preview: no stack '{args.stack}' (no Pulumi.{args.stack}.yaml in "
+                  f"{args.project_dir}); the stacks are: {', '.join(known) or 'none'}", file=sys.stderr)
+            return 1
         runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets)
         findings = policy_findings(runs, args.project_dir)
         plan = build_plan(runs, args.project_dir, findings=findings, digest_key=digest_key)
