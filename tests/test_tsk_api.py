@@ -367,3 +367,14 @@ def test_date_uses_the_clock() -> None:
 def test_grammar_is_the_repository_file_and_compiled_once() -> None:
     assert grammar_path() == Path(__file__).resolve().parents[1] / "grammar" / "tusk.lark"
     assert compiled() is compiled()
+
+
+def test_builtin_cache_is_shared_by_evaluations_in_one_process() -> None:
+    register_adapter("counting", CountingAdapter)
+    CountingAdapter.calls = 0
+    text = 'n: @cache("1h", @query("SELECT n FROM shared_cache_test"))'
+    providers = Providers(env={}, database_url="counting://shared")
+    first = evaluate_text(text, providers=providers).data
+    second = evaluate_text(text, providers=providers).data
+    assert first == second == {"n": 1}
+    assert CountingAdapter.calls == 1

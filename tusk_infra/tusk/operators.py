@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tusk_infra.tusk.builtin_providers import MemoryCache
+from tusk_infra.tusk.builtin_providers import PROCESS_CACHE, MemoryCache
 from tusk_infra.tusk.caching import cache_key, has_missing, key_inputs
 from tusk_infra.tusk.durations import duration_seconds
 from tusk_infra.tusk.errors import TuskError, suggestion
@@ -48,7 +48,9 @@ def resources_for(evaluator: Evaluator) -> Resources:
     """The evaluation's resources, created on first use."""
     if evaluator.resources is None:
         providers = evaluator.providers
-        cache = providers.cache if providers.cache is not None else MemoryCache(providers.clock)
+        cache = (
+            providers.cache if providers.cache is not None else MemoryCache(providers.clock, PROCESS_CACHE)
+        )
         evaluator.resources = Resources(cache, Database(providers.database_url))
     resources: Resources = evaluator.resources
     return resources
