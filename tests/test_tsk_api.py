@@ -378,3 +378,15 @@ def test_builtin_cache_is_shared_by_evaluations_in_one_process() -> None:
     second = evaluate_text(text, providers=providers).data
     assert first == second == {"n": 1}
     assert CountingAdapter.calls == 1
+
+
+def test_cache_hit_records_that_the_query_result_was_cached() -> None:
+    register_adapter("counting", CountingAdapter)
+    providers = Providers(env={}, database_url="counting://hit", cache=MemoryCache(lambda: datetime.now(UTC)))
+    text = 'n: @cache("1h", @query("SELECT n FROM t"))'
+    miss = evaluate_text(text, providers=providers)
+    hit = evaluate_text(text, providers=providers)
+    assert miss.provenance("n").inputs[0].name == "SELECT n FROM t"
+    assert hit.provenance("n").inputs == (
+        InputUse("query", 'cached: @query("SELECT n FROM t")', miss.data["n"]),
+    )

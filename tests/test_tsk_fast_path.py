@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from tsk.cases import INVALID_DIR, SEED_DIR, VALID_DIR, case_inputs, read_json, tsk_files
 
-from tusk_infra.tusk import Providers, TuskError
+from tusk_infra.tusk import MemoryCache, Providers, TuskError
 from tusk_infra.tusk.document import Document
 from tusk_infra.tusk.errors import SourceText
 from tusk_infra.tusk.evaluator import Evaluator, unique_inputs
@@ -37,6 +37,9 @@ def test_fast_path_reads_files_like_the_token_path(case: Path, tmp_path: Path) -
     text = case.read_text(encoding="utf-8")
     spec = read_json(case.with_name(f"{case.stem}.inputs.json"))
     spec = spec or read_json(case.with_suffix(".expect.json")).get("inputs", {})
-    fast = outcome(compiled(), text, case_inputs(spec, tmp_path).providers)
-    slow = outcome(TOKEN_PATH, text, case_inputs(spec, tmp_path).providers)
+    fast_inputs, slow_inputs = case_inputs(spec, tmp_path), case_inputs(spec, tmp_path)
+    for inputs in (fast_inputs, slow_inputs):  # each run its own cache, so neither sees the other's hits
+        inputs.providers.cache = MemoryCache(inputs.providers.clock)
+    fast = outcome(compiled(), text, fast_inputs.providers)
+    slow = outcome(TOKEN_PATH, text, slow_inputs.providers)
     assert fast == slow

@@ -51,6 +51,13 @@ def key_inputs(
     return [(text_of(node), value_of(node)) for node in _input_nodes(expr)]
 
 
+def reads_database(expr: Expr) -> bool:
+    """True when expr contains a @query or @query.batch (a cache hit then stands for their results)."""
+    if isinstance(expr, OperatorCall) and expr.name in ("query", "query.batch"):
+        return True
+    return any(reads_database(child) for child in _children(expr))
+
+
 def has_missing(inputs: list[tuple[str, Any]]) -> bool:
     """True when an input is an unset variable (then nothing is cached)."""
     return any(value is MISSING for _, value in inputs)

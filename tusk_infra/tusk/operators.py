@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tusk_infra.tusk.builtin_providers import PROCESS_CACHE, MemoryCache
-from tusk_infra.tusk.caching import cache_key, has_missing, key_inputs
+from tusk_infra.tusk.caching import cache_key, has_missing, key_inputs, reads_database
 from tusk_infra.tusk.durations import duration_seconds
 from tusk_infra.tusk.errors import TuskError, suggestion
 from tusk_infra.tusk.providers import CacheProvider
@@ -195,6 +195,9 @@ def _cache(evaluator: Evaluator, node: OperatorCall) -> Any:
     key = cache_key(evaluator.source_of(body), evaluator.providers.database_url, inputs)
     hit = resources.cache.get(key)
     if hit is not None:
+        if reads_database(body):
+            # The queries did not run; record that their results came from the cache.
+            evaluator.record(InputUse("query", f"cached: {evaluator.source_of(body)}", hit.value))
         return hit.value
     value = evaluator.eval(body)
     if value is not MISSING:
