@@ -121,7 +121,9 @@ _pgtest_start_server() {
 }
 
 _pgtest_admin_sql() {
-    PGPASSWORD="$(cat "$_pgtest_state/superuser.pw")" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 \
+    _pgtest_psql="$_pgtest_bin/psql"
+    [ -x "$_pgtest_psql" ] || _pgtest_psql=psql
+    PGPASSWORD="$(cat "$_pgtest_state/superuser.pw")" "$_pgtest_psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 \
         -p "$(cat "$_pgtest_state/port")" -U postgres -d postgres -c "$1" >/dev/null
 }
 
@@ -137,12 +139,39 @@ _pgtest_create_database() {
         && touch "$_pgtest_state/created"
 }
 
+# Two test runs may start at once in one checkout: a lock directory (mkdir is atomic) serialises them.
+# A lock older than 15 minutes is left over from a killed run and is taken over.
+_pgtest_lock() {
+    _pgtest_waited=0
+    until mkdir "$1/lock" 2>/dev/null; do
+        if [ -n "$(find "$1/lock" -maxdepth 0 -mmin +15 2>/dev/null)" ]; then
+            _pgtest_log "taking over a stale lock $1/lock"
+            rmdir "$1/lock" 2>/dev/null
+            continue
+        fi
+        if [ "$_pgtest_waited" -ge 600 ]; then
+            _pgtest_log "another pgtest.sh holds $1/lock; remove it if no test run is starting PostgreSQL"
+            return 1
+        fi
+        sleep 1
+        _pgtest_waited=$((_pgtest_waited + 1))
+    done
+}
+
 _pgtest_start() {
     _pgtest_repo="${PGTEST_REPO:-$PWD}"
     _pgtest_state="$_pgtest_repo/.pgtest"
+    mkdir -p "$_pgtest_state" && chmod 755 "$_pgtest_state" || return 1
+    _pgtest_lock "$_pgtest_state" || return 1
+    _pgtest_start_locked
+    _pgtest_status=$?
+    rmdir "$_pgtest_state/lock"
+    return "$_pgtest_status"
+}
+
+_pgtest_start_locked() {
     _pgtest_bin="$(_pgtest_find_bindir)" || { _pgtest_install && _pgtest_bin="$(_pgtest_find_bindir)"; } \
         || { _pgtest_log "PostgreSQL server binaries not found"; return 1; }
-    mkdir -p "$_pgtest_state" && chmod 755 "$_pgtest_state" || return 1
     if [ "$(id -u)" = 0 ]; then
         id postgres >/dev/null 2>&1 || { _pgtest_log "running as root but there is no 'postgres' user"; return 1; }
         chown postgres "$_pgtest_state"
@@ -155,9 +184,10 @@ _pgtest_start() {
         _pgtest_start_server "$_pgtest_bin" "$_pgtest_data" "$_pgtest_state" || return 1
     fi
     _pgtest_create_database "$_pgtest_state" || { _pgtest_log "could not create the test database"; return 1; }
-    TUSK_TEST_POSTGRES_URL="postgresql://tusk_test:$(cat "$_pgtest_state/tester.pw")@127.0.0.1:$(cat "$_pgtest_state/port")/tusk_test"
+    _pgtest_port="$(cat "$_pgtest_state/port")"
+    TUSK_TEST_POSTGRES_URL="postgresql://tusk_test:$(cat "$_pgtest_state/tester.pw")@127.0.0.1:$_pgtest_port/tusk_test"
     export TUSK_TEST_POSTGRES_URL
-    _pgtest_log "PostgreSQL on 127.0.0.1:$(cat "$_pgtest_state/port") (data in $_pgtest_data); TUSK_TEST_POSTGRES_URL exported"
+    _pgtest_log "PostgreSQL on 127.0.0.1:$_pgtest_port (data in $_pgtest_data); TUSK_TEST_POSTGRES_URL exported"
 }
 
 _pgtest_stop() {
@@ -190,8 +220,8 @@ fi
 _pgtest_status=$?
 unset -f _pgtest_log _pgtest_as_owner _pgtest_find_bindir _pgtest_install _pgtest_free_port _pgtest_random \
     _pgtest_pick_datadir _pgtest_init _pgtest_running _pgtest_start_server _pgtest_admin_sql \
-    _pgtest_create_database _pgtest_start _pgtest_stop _pgtest_main
-unset _pgtest_dir _pgtest_port _pgtest_state _pgtest_candidate _pgtest_bin _pgtest_data _pgtest_repo _pgtest_home \
-    _pgtest_serverlog
+    _pgtest_create_database _pgtest_lock _pgtest_start _pgtest_start_locked _pgtest_stop _pgtest_main
+unset _pgtest_dir _pgtest_port _pgtest_state _pgtest_waited _pgtest_psql _pgtest_candidate _pgtest_bin \
+    _pgtest_data _pgtest_repo _pgtest_home _pgtest_serverlog
 # `return` only works when sourced; `(exit N)` sets the status either way without ending the caller's shell.
 eval "unset _pgtest_status; return $_pgtest_status 2>/dev/null || (exit $_pgtest_status)"
