@@ -6,15 +6,19 @@ Regenerate the goldens after an intended change with:
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+
+from tusk_infra.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "preview"
@@ -40,13 +44,25 @@ def tusk_infra(
                           capture_output=True, text=True, timeout=300, check=False)
 
 
+def tusk_infra_in_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`tusk-infra ARGS` through the CLI's entry point in this process (pulumi is imported once, not per
+    run), with the environment replaced by `env` for the call."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(out), redirect_stderr(err):
+        for name in list(os.environ):
+            patch.delenv(name)
+        for name, value in (env or offline_env()).items():
+            patch.setenv(name, value)
+        code = main(list(args))
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture(scope="module")
 def previews() -> dict[tuple[str, str], subprocess.CompletedProcess[str]]:
-    """Each stack's preview in both formats, rendered in parallel processes."""
-    jobs = [(stack, fmt) for stack in STACKS for fmt in ("text", "json")]
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        results = pool.map(lambda job: tusk_infra("preview", "--stack", job[0], "--format", job[1]), jobs)
-        return dict(zip(jobs, results, strict=True))
+    """Each stack's preview in both formats."""
+    return {(stack, fmt): tusk_infra_in_process("preview", "--stack", stack, "--format", fmt,
+                                                "--project-dir", str(REPO))
+            for stack in STACKS for fmt in ("text", "json")}
 
 
 @pytest.mark.parametrize("stack", STACKS)

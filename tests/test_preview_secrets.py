@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import base64
 import secrets
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from test_diff_git import SECRET_NAME, build_repo
-from test_preview_cli import offline_env, secret_names, tusk_infra
+from test_preview_cli import offline_env, secret_names, tusk_infra, tusk_infra_in_process
 
 from tusk_infra.render.revisions import DIGEST_KEY_VARIABLE
 
@@ -40,27 +39,30 @@ def test_no_secret_marker_reaches_any_output(canary_repo: Path, tmp_path: Path) 
     env = offline_env(TMPDIR=str(tmp_path), **values)
     written = tmp_path / "written"
     written.mkdir()
-    commands = [
-        ("preview", "--all-stacks"),
-        ("preview", "--all-stacks", "--format", "json"),
-        ("check", "--all-stacks"),
-        ("check", "--all-stacks", "--format", "json"),
-        ("check", "--all-stacks", "--format", "sarif"),
+    project = ("--project-dir", str(canary_repo))
+    # Rendered in this process (one pulumi import for all of them); the diffs start their own processes.
+    in_process = [
+        ("preview", "--all-stacks", *project),
+        ("preview", "--all-stacks", "--format", "json", *project),
+        ("check", "--all-stacks", *project),
+        ("check", "--all-stacks", "--format", "json", *project),
+        ("check", "--all-stacks", "--format", "sarif", *project),
+    ]
+    diffs = [
         ("diff", "--base", "deleted", "--head", "secret", "--output", str(written / "diff.md"),
          "--json-output", str(written / "diff.json")),
         ("diff", "--base", "deleted", "--head", "secret", "--format", "json"),
     ]
-    digest_env = {**env, DIGEST_KEY_VARIABLE: secrets.token_hex(32)}
-
-    def run(args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
-        return tusk_infra(*args, env=env, cwd=canary_repo)
-
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(run, commands))
+        diff_results = pool.map(lambda args: tusk_infra(*args, env=env, cwd=canary_repo), diffs)
+        results = [tusk_infra_in_process(*args, env=env) for args in in_process]
         # What a diff's render process hands back (secret digests included) must not hold a marker either.
-        results.append(pool.submit(tusk_infra, "preview", "--all-stacks", "--format", "json", env=digest_env,
-                                   cwd=canary_repo).result())
-    for args, result in zip([*commands, ("preview (digests)",)], results, strict=True):
+        digest_env = {**env, DIGEST_KEY_VARIABLE: secrets.token_hex(32)}
+        results.append(tusk_infra_in_process("preview", "--all-stacks", "--format", "json", *project,
+                                             env=digest_env))
+        results.extend(diff_results)
+    commands = [*in_process, ("preview (digests)",), *diffs]
+    for args, result in zip(commands, results, strict=True):
         # `check` exits 1 on a mandatory violation; everything else must succeed and print.
         assert result.returncode in ((0, 1) if args[0] == "check" else (0,)), (args, result.stderr)
         assert result.stdout or "--output" in args, args
