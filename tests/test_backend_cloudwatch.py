@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from tusk_infra.backends.aws_clients import AwsOptions
@@ -185,3 +186,60 @@ def test_source_describes_the_series() -> None:
         "CloudWatch AWS/ApplicationELB/RequestCount Sum per second (LoadBalancer=app/tusk/1)"
     )
     assert metrics.source("cpu_usage") is None
+
+
+def stubbed_client() -> tuple[object, Stubber]:
+    client = boto3.client("cloudwatch", region_name=REGION)
+    return client, Stubber(client)
+
+
+def result(values: list[float], status: str = "Complete", message: str = "") -> dict[str, object]:
+    entry: dict[str, object] = {
+        "Id": "m0", "Label": "cpu", "Timestamps": [NOW] * len(values), "Values": values, "StatusCode": status,
+    }
+    if message:
+        entry["Messages"] = [{"Code": status, "Value": message}]
+    return entry
+
+
+def test_pages_are_followed_and_merged() -> None:
+    client, stub = stubbed_client()
+    stub.add_response("get_metric_data", {"MetricDataResults": [result([10.0, 20.0], "PartialData")],
+                                          "NextToken": "page-2"})
+    stub.add_response("get_metric_data", {"MetricDataResults": [result([60.0])]},
+                      expected_params={"MetricDataQueries": ANY, "StartTime": ANY, "EndTime": ANY,
+                                       "NextToken": "page-2"})
+    with stub:
+        metrics = CloudWatchMetrics({"cpu_usage": CPU}, AwsOptions(), clock=lambda: NOW, client=client)
+        assert metrics.metric("cpu_usage") == pytest.approx(30.0)
+
+
+def test_a_forbidden_series_names_the_reason() -> None:
+    client, stub = stubbed_client()
+    stub.add_response("get_metric_data",
+                      {"MetricDataResults": [result([], "Forbidden", "no access to ContainerInsights")]})
+    warnings: list[str] = []
+    with stub:
+        metrics = CloudWatchMetrics({"cpu_usage": CPU}, AwsOptions(), clock=lambda: NOW, client=client,
+                                    warn=warnings.append)
+        assert metrics.metric("cpu_usage") is None
+    assert warnings == [
+        "metric 'cpu_usage': CloudWatch could not read ContainerInsights/pod_cpu_utilization Average "
+        "(ClusterName=tusk-use1, Namespace=tusk, Service=tusklang-app) "
+        "(Forbidden: no access to ContainerInsights); using the expression's default"
+    ]
+
+
+def test_access_denied_falls_back_with_the_aws_error() -> None:
+    client, stub = stubbed_client()
+    stub.add_client_error("get_metric_data", service_error_code="AccessDenied",
+                          service_message="User is not authorized to perform cloudwatch:GetMetricData")
+    warnings: list[str] = []
+    with stub:
+        metrics = CloudWatchMetrics({"cpu_usage": CPU}, AwsOptions(), clock=lambda: NOW, client=client,
+                                    warn=warnings.append)
+        assert metrics.metric("cpu_usage") is None
+    assert warnings == [
+        "metric 'cpu_usage': CloudWatch unavailable (AccessDenied: User is not authorized to perform "
+        "cloudwatch:GetMetricData); using the expression's default"
+    ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -146,33 +146,33 @@ class CloudWatchMetrics:
         names = sorted(self.specs)
         try:
             # Client creation counts against the bound: its first use in a process loads botocore's models.
-            results = call_with_deadline(lambda: self._query(self._get_client(), names), self._timeout)
+            series = call_with_deadline(lambda: self._query(self._get_client(), names), self._timeout)
         except Exception as error:
             cause = error.message if isinstance(error, BackendError) else describe_aws_failure(error)
             return {name: f"CloudWatch unavailable ({cause})" for name in names}
-        return {name: self._reduce(name, results.get(name, [])) for name in names}
+        return {name: self._reduce(name, series[name]) for name in names}
 
     def _get_client(self) -> Any:
         if self._client is None:
             self._client = make_client("cloudwatch", self._options)
         return self._client
 
-    def _query(self, client: Any, names: list[str]) -> dict[str, list[float]]:
+    def _query(self, client: Any, names: list[str]) -> dict[str, _Series]:
         end = self._clock()
+        queries = [self._query_entry(f"m{index}", self.specs[name]) for index, name in enumerate(names)]
         request: dict[str, Any] = {
-            "MetricDataQueries": [self._query_entry(f"m{index}", self.specs[name]) for index, name in
-                                  enumerate(names)],
+            "MetricDataQueries": queries,
             "StartTime": end - timedelta(seconds=self._window.seconds),
             "EndTime": end,
         }
-        values: dict[str, list[float]] = {name: [] for name in names}
+        series = {name: _Series() for name in names}
         while True:
             response = client.get_metric_data(**request)
             for result in response.get("MetricDataResults", []):
-                values[names[int(result["Id"][1:])]].extend(float(v) for v in result.get("Values", []))
+                series[names[int(result["Id"][1:])]].add(result)
             token = response.get("NextToken")
             if not token:
-                return values
+                return series
             request["NextToken"] = token
 
     def _query_entry(self, query_id: str, spec: MetricSpec) -> dict[str, Any]:
@@ -184,9 +184,27 @@ class CloudWatchMetrics:
         stat = {"Metric": metric, "Period": self._window.period, "Stat": spec.stat}
         return {"Id": query_id, "MetricStat": stat, "ReturnData": True}
 
-    def _reduce(self, name: str, values: list[float]) -> float | str:
-        if not values:
+    def _reduce(self, name: str, series: _Series) -> float | str:
+        if not series.values:
+            if series.problem:
+                return f"CloudWatch could not read {self.specs[name].describe()} ({series.problem})"
             minutes = self._window.seconds / 60
             return f"CloudWatch has no data for {self.specs[name].describe()} in the last {minutes:g} min"
-        mean = statistics.fmean(values)
+        mean = statistics.fmean(series.values)
         return mean / self._window.period if self.specs[name].per_second else mean
+
+
+@dataclass
+class _Series:
+    """The datapoints GetMetricData returned for one query, and why there are none if it says so."""
+
+    values: list[float] = field(default_factory=list)
+    problem: str = ""
+
+    def add(self, result: Mapping[str, Any]) -> None:
+        self.values.extend(float(value) for value in result.get("Values", []))
+        # Complete and PartialData (more pages follow) are normal; InternalError and Forbidden are not.
+        status = result.get("StatusCode", "Complete")
+        if status not in ("Complete", "PartialData"):
+            details = "; ".join(str(m.get("Value", "")) for m in result.get("Messages", []) if m.get("Value"))
+            self.problem = f"{status}: {details}" if details else str(status)
