@@ -28,9 +28,9 @@ from tusk_infra.backends.errors import BackendError
 
 DEFAULT_SECRET_PREFIX = "/tusk-infra/{stack}/"
 
-# The characters both services accept in a name (Secrets Manager is the stricter one) minus `/`,
+# The characters both services accept in a name (SSM allows fewer than Secrets Manager), minus `/`,
 # which belongs to the prefix's hierarchy.
-_SECRET_NAME = re.compile(r"[A-Za-z0-9_.+=@-]+")
+_SECRET_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 # Secrets are read once per run, but a slow region must not hang a preview either.
 SECRET_DEADLINE_SECONDS = 10.0
@@ -86,7 +86,7 @@ class SecretNaming:
         if not _SECRET_NAME.fullmatch(name):
             raise SecretNameInvalid(
                 f"secret name {name!r} cannot be looked up in AWS: "
-                "expected letters, digits and _ . + = @ - only"
+                "expected letters, digits, '_', '.' and '-' only"
             )
         return self.resolved_prefix() + name
 
