@@ -89,6 +89,12 @@ class PostgresAdapter:
                 self._url,
                 connect_timeout=self._limits.connect_timeout_seconds,
                 application_name="tusk-infra",
+                # statement_timeout bounds a slow query on a live server; keepalives notice a server
+                # that vanished mid-query (host down, network cut) within seconds, not TCP's minutes.
+                keepalives=1,
+                keepalives_idle=5,
+                keepalives_interval=2,
+                keepalives_count=3,
             )
         except Exception as error:
             cause = self._clean(error)
@@ -132,8 +138,9 @@ class PostgresAdapter:
                 f"it ran longer than the statement_timeout of {self._limits.statement_timeout_ms} ms "
                 f"and was cancelled (PostgreSQL at {self._display})"
             )
-        if isinstance(error, psycopg.OperationalError):
-            # The connection is likely gone (server stopped); open a fresh one next time.
+        connection = self._connection
+        if connection is not None and (connection.closed or connection.broken):
+            # The server went away (stopped, restarted, network cut): open a fresh connection next time.
             self.close()
             return BackendError(f"lost the connection to PostgreSQL at {self._display}: {self._clean(error)}")
         return BackendError(f"PostgreSQL at {self._display}: {self._clean(error, params)}")
