@@ -109,7 +109,6 @@ class PostgresCluster(pulumi.ComponentResource):
             skip_final_snapshot=False,
             final_snapshot_identifier=f"{identifier}-final",
             copy_tags_to_snapshot=True,
-            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             **placement,
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
@@ -155,6 +154,7 @@ class _InstancePlacement(TypedDict):
     deletion_protection: bool
     auto_minor_version_upgrade: bool
     performance_insights_enabled: bool
+    enabled_cloudwatch_logs_exports: list[str]
     apply_immediately: bool
 
 
@@ -169,6 +169,7 @@ def _placement(
         "deletion_protection": True,
         "auto_minor_version_upgrade": True,
         "performance_insights_enabled": True,
+        "enabled_cloudwatch_logs_exports": ["postgresql", "upgrade"],
         # Changes wait for the maintenance window instead of restarting the database mid-day.
         "apply_immediately": False,
     }
