@@ -236,9 +236,13 @@ def test_an_unusable_cache_directory_is_a_tusk_error(tmp_path: Path) -> None:
     assert str(caught.value).startswith(expected)
 
 
-def test_database_url_from_the_environment() -> None:
-    providers = build_providers(BackendSettings(), Providers(env={"TUSK_DATABASE_URL": "postgres://r@h/d"}))
-    assert providers.database_url == "postgres://r@h/d"
+def test_database_url_precedence_is_command_line_then_environment_then_stack() -> None:
+    stack = BackendSettings(database_url="postgres://stack@h/d")
+    env = {"TUSK_DATABASE_URL": "postgres://env@h/d"}
+    assert build_providers(stack, Providers(env={})).database_url == "postgres://stack@h/d"
+    assert build_providers(stack, Providers(env=env)).database_url == "postgres://env@h/d"
+    assert build_providers(stack, Providers(env=env, database_url="sqlite:///x.db")).database_url == (
+        "sqlite:///x.db")
 
 
 NO_NETWORK = textwrap.dedent(

@@ -34,7 +34,7 @@ from tusk_infra.backends.errors import BackendError
 from tusk_infra.backends.file_cache import FileCache
 from tusk_infra.tusk.providers import MetricsProvider, Providers, SecretSource
 
-# Read when neither the command line nor the stack config names a database.
+# Read when the command line names no database; wins over the stack config's tusk-infra:databaseUrl.
 DATABASE_URL_ENV = "TUSK_DATABASE_URL"
 
 # Secrets are few and read once; they may wait longer than metrics, but never forever.
@@ -116,8 +116,9 @@ def build_providers(settings: BackendSettings, base: Providers | None = None) ->
     providers.metrics = _metrics(settings, providers, warn)
     if settings.cache == "file":
         providers.cache = _file_cache(settings, providers, warn)
-    providers.database_url = providers.database_url or settings.database_url or providers.env.get(
-        DATABASE_URL_ENV
+    # --db, then the environment (where a URL with a password belongs), then the stack config.
+    providers.database_url = (
+        providers.database_url or providers.env.get(DATABASE_URL_ENV) or settings.database_url
     )
     return providers
 
