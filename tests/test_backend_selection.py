@@ -289,3 +289,17 @@ def test_nothing_configured_means_no_network_and_no_aws_or_driver_loaded() -> No
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "0 [] []"
+
+
+def test_backend_options_fit_every_command_without_clashing() -> None:
+    # The commands own their parsers; this checks the backend options can be added to any of them.
+    from tusk_infra.cli import build_parser
+
+    top = build_parser()
+    commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+    assert commands.choices, "expected the CLI's subcommands"
+    for name, command_parser in commands.choices.items():
+        try:
+            add_backend_arguments(command_parser)
+        except argparse.ArgumentError as clash:
+            pytest.fail(f"backend options clash with `tusk-infra {name}`: {clash}")
