@@ -198,6 +198,13 @@ def test_command_line_overrides_the_stack_config() -> None:
     assert settings.stack == "us-east-1"
 
 
+def test_a_commands_own_stack_option_names_the_stack() -> None:
+    args = parser().parse_args(["--secrets-from", "ssm"])
+    args.stack = "eu-west-1"
+    assert settings_from_args(args).stack == "eu-west-1"
+    assert settings_from_args(args, BackendSettings(stack="us-east-1")).stack == "us-east-1"
+
+
 def test_no_options_change_nothing() -> None:
     base = BackendSettings(stack="s", metrics_provider="cloudwatch")
     assert settings_from_args(parser().parse_args([]), base) == base

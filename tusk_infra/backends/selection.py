@@ -64,8 +64,10 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
                        help="directory of the persistent cache (implies --cache file; default .tusk-cache)")
     group.add_argument("--query-timeout", dest="backend_query_timeout", metavar="DURATION",
                        type=_option("query_timeout_ms"), help="statement_timeout for @query (5s)")
-    group.add_argument("--aws-region", dest="backend_aws_region", metavar="REGION")
-    group.add_argument("--aws-profile", dest="backend_aws_profile", metavar="PROFILE")
+    group.add_argument("--aws-region", dest="backend_aws_region", metavar="REGION",
+                       help="AWS region of the secrets and metrics (default: the stack's aws:region)")
+    group.add_argument("--aws-profile", dest="backend_aws_profile", metavar="PROFILE",
+                       help="AWS credentials profile (default: boto3's usual chain)")
     group.add_argument("--aws-endpoint-url", dest="backend_aws_endpoint_url", metavar="URL",
                        help="send AWS calls to this endpoint (e.g. a local emulator)")
 
@@ -83,6 +85,10 @@ def settings_from_args(args: argparse.Namespace, base: BackendSettings | None = 
         changes["metric_dimensions"] = {**settings.metric_dimensions, **dict(dimensions)}
     if getattr(args, "backend_cache_dir", None) and not getattr(args, "backend_cache", None):
         changes["cache"] = "file"
+    # A command with its own --stack (preview, check) names the stack the secret prefix refers to.
+    stack = getattr(args, "stack", None)
+    if settings.stack is None and isinstance(stack, str):
+        changes["stack"] = stack
     return dataclasses.replace(settings, **changes)
 
 
