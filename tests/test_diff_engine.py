@@ -110,8 +110,8 @@ def test_changed_secret_reads_secret_changed_and_never_shows_a_value() -> None:
 def test_unchanged_secret_and_unknowns_are_no_change() -> None:
     diff = diff_plans(plan(stack_run()), plan(stack_run()), base_label="a", head_label="b")
     assert not diff.changed
-    assert render_markdown(diff).endswith(
-        "**No changes.** Every stack renders the same at both revisions (`us-east-1`).\n")
+    markdown = render_markdown(diff)
+    assert "\n**No changes.** Every stack renders the same at both revisions (`us-east-1`).\n" in markdown
     assert json.loads(diff_json(diff))["stacks"][0]["status"] == "unchanged"
 
 
@@ -198,3 +198,13 @@ def test_short_reports_do_not_collapse() -> None:
 @pytest.mark.parametrize("text, expected", [("plain", "`plain`"), ("a`b", "`` a`b ``"), ("x\ny", "`x y`")])
 def test_code_spans_survive_backticks_and_newlines(text: str, expected: str) -> None:
     assert code(text) == expected
+
+
+def test_values_unavailable_offline_are_listed_once() -> None:
+    notice = "secret DB_PASSWORD: not in the environment; a placeholder secret stands in for it offline"
+    runs = [stack_run(), stack_run("us-west-2")]
+    for run in runs:
+        run.notices.append(notice)
+    diff = diff_plans(plan(*runs), plan(*runs), base_label="a", head_label="b")
+    assert render_markdown(diff).count(f"- {notice}") == 1
+    assert json.loads(diff_json(diff))["notices"] == [notice]

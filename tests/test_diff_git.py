@@ -260,3 +260,19 @@ def test_outside_a_git_repository_is_a_clear_error(tmp_path: Path) -> None:
     result = tusk_infra("diff", "--base", "main", "--project-dir", str(tmp_path), env=offline_env())
     assert result.returncode == 1 and result.stdout == ""
     assert "is not inside a git repository" in result.stderr
+
+
+def test_revision_without_its_own_code_is_refused(tmp_path: Path) -> None:
+    # Rendering it would silently use whichever tusk_infra is installed: the wrong code.
+    root, scratch = tmp_path / "repo", tmp_path / "scratch"
+    root.mkdir()
+    scratch.mkdir()
+    (root / "Pulumi.yaml").write_text("name: tusk-infra\n", encoding="utf-8")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "config only")
+    result = tusk_infra("diff", "--base", "HEAD", env=offline_env(TMPDIR=str(scratch)), cwd=root)
+    assert result.returncode == 1 and result.stdout == ""
+    assert "has no tusk_infra package" in result.stderr
+    assert "cannot be rendered with its own code" in result.stderr
+    assert list(scratch.iterdir()) == []

@@ -80,6 +80,8 @@ class PlanDiff:
     base_label: str
     head_label: str
     stacks: tuple[StackDiff, ...] = field(default=())
+    # What the renders could not know offline (placeholder secrets): a change there cannot show.
+    notices: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -94,7 +96,9 @@ def diff_plans(base: Plan, head: Plan, *, base_label: str, head_label: str) -> P
     # Head's order (primary first), then stacks that only the base had.
     names = [*head_stacks, *(name for name in base_stacks if name not in head_stacks)]
     stacks = tuple(diff_stack(name, base_stacks.get(name), head_stacks.get(name)) for name in names)
-    return PlanDiff(base_label=base_label, head_label=head_label, stacks=stacks)
+    notices = tuple(dict.fromkeys(
+        notice for plan in (base, head) for stack in plan["stacks"] for notice in stack.get("notices", [])))
+    return PlanDiff(base_label=base_label, head_label=head_label, stacks=stacks, notices=notices)
 
 
 def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> StackDiff:

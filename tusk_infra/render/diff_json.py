@@ -18,6 +18,7 @@ def diff_json(diff: PlanDiff) -> str:
         "head": diff.head_label,
         "changed": diff.changed,
         "stacks": [stack_data(stack) for stack in diff.stacks],
+        "notices": list(diff.notices),
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 

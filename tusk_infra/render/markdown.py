@@ -31,17 +31,29 @@ def render_markdown(diff: PlanDiff, *, rerun_hint: str = "tusk-infra diff") -> s
     """The whole report; stack sections fold into <details> when it would be too long for one comment."""
     head = _header(diff)
     if not diff.changed:
-        return head + _no_changes(diff)
+        return head + _no_changes(diff) + _footer(diff)
     summary = head + _summary(diff)
     sections = [stack_section(stack) for stack in diff.stacks if stack.status != "unchanged"]
-    report = summary + "".join(f"\n{section}" for section in sections)
+    footer = _footer(diff)
+    report = summary + "".join(f"\n{section}" for section in sections) + footer
     if len(report) <= COLLAPSE_OVER:
         return report
-    return _collapsed(summary, diff, sections, rerun_hint)
+    return _collapsed(summary, diff, COMMENT_LIMIT - len(summary) - len(footer), rerun_hint) + footer
 
 
 def _header(diff: PlanDiff) -> str:
     return f"## tusk-infra diff\n\n{code(diff.base_label)} → {code(diff.head_label)}\n\n"
+
+
+def _footer(diff: PlanDiff) -> str:
+    """Rendered how, and what could not be compared (secrets that had to be placeholders offline)."""
+    lines = ["", "---", "<sub>Rendered offline by <code>tusk-infra diff</code> with each revision's own code "
+             "(Pulumi mocks: no credentials, no cloud); values only the cloud knows read "
+             "<code>(known after deploy)</code>; secrets are compared by a keyed hash and never shown.</sub>"]
+    if diff.notices:
+        lines += ["", "<details><summary>Not available offline: a change to these values cannot show here"
+                  "</summary>", "", *(f"- {_inline(notice)}" for notice in diff.notices), "", "</details>"]
+    return "\n".join(lines) + "\n"
 
 
 def _no_changes(diff: PlanDiff) -> str:
@@ -144,9 +156,10 @@ def _finding_text(finding: dict[str, Any]) -> str:
         f"{_inline(str(finding.get('message', '')))}"
 
 
-def _collapsed(summary: str, diff: PlanDiff, sections: list[str], rerun_hint: str) -> str:
+def _collapsed(summary: str, diff: PlanDiff, budget: int, rerun_hint: str) -> str:
+    # Each stack folds into <details>; a body longer than its share of `budget` is cut with a pointer.
     changed = [stack for stack in diff.stacks if stack.status != "unchanged"]
-    budget = COMMENT_LIMIT - len(summary) - 200
+    budget -= 200
     folded: list[str] = []
     for stack in changed:
         body = stack_body(stack)

@@ -87,6 +87,10 @@ def checked_out(project_dir: Path, revision: Revision) -> Iterator[Path]:
 
 def render_revision(checkout: Path, revision: Revision, digest_key: bytes) -> Plan:
     """Every stack's plan as the revision's own code renders it; secrets hashed with `digest_key`."""
+    if not (checkout / "tusk_infra" / "__init__.py").is_file():
+        # Without its own package the child would import whichever tusk_infra is installed: the wrong code.
+        raise RevisionError(f"{revision.description} has no tusk_infra package in {checkout.name or '.'}; "
+                            "it cannot be rendered with its own code")
     command = [sys.executable, "-m", "tusk_infra", "preview", "--all-stacks", "--format", "json"]
     result = subprocess.run(command, cwd=checkout, env=_render_env(checkout, digest_key), capture_output=True,
                             text=True, check=False)
