@@ -30,6 +30,9 @@ POOL = (
     'max_open_conns: @if($region == "us-east-1", 200, 100)',
     'max_open_conns: @if($region == "us-east-1", 240, 100)',
 )
+# Pools that fit the primary's budget only when each region is counted alone, and pools that fit it together.
+REGION_POOLS = 'max_open_conns: @if($region == "us-east-1", 200, 100)'
+SHARED_POOLS = 'max_open_conns: @if($region == "us-east-1", 100, 50)'
 ACK_POOL = """  tusk-infra:policyAcknowledgements:
     - policy: connection-budget
       resource: app-us-east-1-deployment
@@ -101,9 +104,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.Compl
         "no-reason",
         lambda p: (replace_in("global.tsk", *POOL)(p), append_to("Pulumi.us-east-1.yaml", ACK_NO_REASON)(p)),
     )
+    region_pools = project_copy(root, "region-pools", replace_in("global.tsk", POOL[0], REGION_POOLS))
+    shared_pools = project_copy(root, "shared-pools", replace_in("global.tsk", POOL[0], SHARED_POOLS))
     jobs = {
+        "cross-region-pools": (region_pools, "--all-stacks", "--cross-stack"),
+        "cross-shared-pools": (shared_pools, "--all-stacks", "--cross-stack"),
         "pristine": (pristine, "--all-stacks"),
-        "pristine-sarif": (pristine, "--all-stacks", "--format", "sarif"),
+        "pristine-sarif": (pristine, "--stack", "us-west-2", "--format", "sarif"),
         "hpa-80": (hpa_80, "--stack", "us-east-1"),
         "hpa-80-sarif": (hpa_80, "--stack", "us-east-1", "--format", "sarif"),
         "hpa-80-json": (hpa_80, "--stack", "us-east-1", "--format", "json"),
@@ -250,3 +257,16 @@ def test_changing_then_reverting_the_pool_size_flips_the_verdict(tmp_path: Path)
     reverted = check(project, "--stack", "us-east-1")
     assert reverted.returncode == 0, reverted.stdout + reverted.stderr
     assert "connection-budget" not in reverted.stdout
+
+
+def test_cross_stack_budget_counts_the_replica_regions_writers(
+    runs: dict[str, subprocess.CompletedProcess[str]],
+) -> None:
+    # 50 pods x 200 in us-east-1 plus 50 x 100 from each replica region, all writing to the primary.
+    overflow = runs["cross-region-pools"]
+    assert overflow.returncode == 1, overflow.stdout + overflow.stderr
+    assert "across all stacks: 1 mandatory" in overflow.stdout
+    assert "open 20000 connections to database" in overflow.stdout
+    fits = runs["cross-shared-pools"]
+    assert fits.returncode == 0, fits.stdout + fits.stderr
+    assert "across all stacks: every policy passed" in fits.stdout

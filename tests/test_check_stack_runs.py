@@ -217,3 +217,32 @@ def test_an_advisory_acknowledgement_may_omit_the_reason(tmp_path: Path) -> None
     run, project = hpa_80_run(stack_file, tmp_path)
     (finding,) = check_run(run, project)
     assert finding.acknowledged == "(no reason given)" and not finding.blocking
+
+
+def two_region_runs() -> list[StackRun]:
+    """A primary region and a replica region whose app writes to the primary (as the program wires it)."""
+    primary = fixture_resources("connection-budget/primary-at-full-scale-PASSED.json")
+    replica = fixture_resources("connection-budget/other-stack-database-PASSED.json")
+    for raw in replica:
+        raw["urn"] = raw["urn"].replace("urn:pulumi:us-east-1::", "urn:pulumi:us-west-2::")
+    return [
+        StackRun("us-east-1", [registered(r) for r in primary], {}),
+        StackRun("us-west-2", [registered(r) for r in replica], {}),
+    ]
+
+
+def test_cross_stack_budget_counts_every_region_writing_to_the_primary(tmp_path: Path) -> None:
+    assert check_runs(two_region_runs()).passed  # each stack alone fits
+    result = check_runs(two_region_runs(), cross_stack=True)
+    assert not result.passed and result.stacks[-1].stack == "all stacks"
+    (finding,) = result.stacks[-1].findings
+    assert finding.policy == "connection-budget" and finding.stack == "us-east-1"
+    assert "15000 connections to database tusk-use1" in finding.message
+    assert "Deployment tusk-app/tusklang-app (us-west-2): 50 pods x 100 connections = 5000" in finding.message
+    (tmp_path / "Pulumi.us-east-1.yaml").write_text(
+        "config:\n  tusk-infra:policyAcknowledgements:\n    - policy: connection-budget\n"
+        "      resource: app-deployment\n      reason: replica regions write through PgBouncer (20 conns)\n"
+    )
+    acknowledged = check_runs(two_region_runs(), tmp_path, cross_stack=True)
+    assert acknowledged.passed and acknowledged.stacks[0].notices == []
+    assert acknowledged.findings[0].acknowledged == "replica regions write through PgBouncer (20 conns)"

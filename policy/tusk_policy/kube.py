@@ -129,13 +129,24 @@ def deployments(resources: Sequence[Any]) -> list[Workload]:
     return found
 
 
+def stack_of(urn: str) -> str:
+    """The stack a URN belongs to ("urn:pulumi:us-east-1::tusk-infra::..." -> "us-east-1"), else ""."""
+    if not urn.startswith("urn:pulumi:"):
+        return ""
+    return urn[len("urn:pulumi:") :].split("::", 1)[0]
+
+
 def targeted_deployment(hpa: Any, candidates: Sequence[Workload]) -> Workload | None:
-    """The Deployment an HPA scales, if it is in the same stack and namespace."""
+    """The Deployment an HPA scales, if it is in the same stack and namespace.
+
+    Resources of several stacks may be checked together (a cross-region budget), so the stack is compared
+    too whenever both URNs name one."""
     api_version, kind, name = hpa_target(hpa.props)
     if kind != "Deployment" or api_version not in ("", "apps/v1"):
         return None
-    namespace = namespace_of(hpa.props)
+    namespace, stack = namespace_of(hpa.props), stack_of(hpa.urn)
     for workload in candidates:
-        if workload.name == name and workload.namespace == namespace:
+        same_stack = not stack or not stack_of(workload.urn) or stack_of(workload.urn) == stack
+        if workload.name == name and workload.namespace == namespace and same_stack:
             return workload
     return None

@@ -63,6 +63,8 @@ class PolicyDefinition:
     validate_resource: ResourceValidator | None = None
     validate_stack: StackValidator | None = None
     tags: tuple[str, ...] = field(default=())
+    # A stack policy that also holds over several stacks together (`tusk-infra check --cross-stack`).
+    cross_stack: bool = False
 
     @property
     def is_stack_policy(self) -> bool:

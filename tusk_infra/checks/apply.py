@@ -1,4 +1,4 @@
-"""Applying every policy of the pack to the resources one offline run registered."""
+"""Applying every policy of the pack to the resources the offline runs registered."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tusk_policy import BY_ID, POLICIES, PolicyDefinition, Resource, UnknownValue, Violation
+from tusk_policy.kube import stack_of
 from tusk_policy.props import show
 
 from tusk_infra.checks.acknowledgements import Acknowledgement, read_acknowledgements
@@ -16,6 +17,8 @@ from tusk_infra.checks.findings import Finding
 from tusk_infra.checks.sources import source_of
 from tusk_infra.checks.stack_file import StackPolicySettings, read_stack_settings
 from tusk_infra.offline.model import StackRun
+
+CROSS_STACK = "all stacks"
 
 
 @dataclass
@@ -42,33 +45,74 @@ class CheckResult:
         return not any(finding.blocking for finding in self.findings)
 
 
+@dataclass
+class _StackContext:
+    """What checking one stack needs: its resources, settings, policy config and acknowledgements."""
+
+    run: StackRun
+    settings: StackPolicySettings
+    config: StackPolicyConfig
+    acknowledgements: list[Acknowledgement]
+    resources: list[Resource]
+    used: set[int] = field(default_factory=set)
+
+
 def check_run(run: StackRun, project_dir: Path | None = None) -> list[Finding]:
     """The findings of every policy on one stack run (acknowledgements applied when project_dir is given)."""
-    return _check_stack(run, project_dir).findings
+    return check_runs([run], project_dir).findings
 
 
-def check_runs(runs: Sequence[StackRun], project_dir: Path | None = None) -> CheckResult:
-    """Check several stack runs; positioned TuskErrors for malformed policy settings propagate."""
-    return CheckResult([_check_stack(run, project_dir) for run in runs])
+def check_runs(
+    runs: Sequence[StackRun], project_dir: Path | None = None, *, cross_stack: bool = False
+) -> CheckResult:
+    """Check each stack run; with cross_stack, also run the policies that span regions (a primary database's
+    connection budget counts the Deployments of every region writing to it) over all runs together."""
+    contexts = [_context(run, project_dir) for run in runs]
+    checks = [_check_stack(context) for context in contexts]
+    if cross_stack and len(contexts) > 1:
+        checks.append(_check_across(contexts, checks))
+    for check in checks:
+        check.findings = [_acknowledge(finding, contexts) for finding in check.findings]
+    for context, check in zip(contexts, checks, strict=False):
+        check.notices.extend(_unused(context))
+    return CheckResult(checks)
 
 
-def _check_stack(run: StackRun, project_dir: Path | None) -> StackCheck:
-    settings = (
-        read_stack_settings(project_dir, run.stack)
-        if project_dir is not None
-        else StackPolicySettings(Path(f"Pulumi.{run.stack}.yaml"))
-    )
+def _context(run: StackRun, project_dir: Path | None) -> _StackContext:
+    if project_dir is not None:
+        settings = read_stack_settings(project_dir, run.stack)
+    else:
+        settings = StackPolicySettings(Path(f"Pulumi.{run.stack}.yaml"))
     config = stack_policy_config(settings, run.settings, BY_ID)
     acknowledgements = read_acknowledgements(settings, BY_ID, config.levels)
-    resources = policy_resources(run.resources)
+    return _StackContext(run, settings, config, acknowledgements, policy_resources(run.resources))
+
+
+def _check_stack(context: _StackContext) -> StackCheck:
     # The run's own notices (placeholder secrets, ...) qualify what the policies saw, so they travel along.
-    check = StackCheck(run.stack, [], list(run.notices))
+    check = StackCheck(context.run.stack, [], list(context.run.notices))
     for policy in POLICIES:
-        if config.levels[policy.id] == "disabled":
+        if context.config.levels[policy.id] == "disabled":
             continue
-        for resource, violation in _violations(policy, resources, config, check.notices):
-            check.findings.append(_finding(run, settings, policy, config, resource, violation))
-    check.findings = _acknowledge(check.findings, acknowledgements, check.notices)
+        for resource, violation in _violations(policy, context.resources, context.config, check.notices):
+            check.findings.append(_finding(context, policy, resource, violation))
+    return check
+
+
+def _check_across(contexts: list[_StackContext], checks: list[StackCheck]) -> StackCheck:
+    """The cross-stack policies over every stack's resources at once; only what no single stack showed."""
+    # Limits and levels come from the first stack given (the runner puts the database primary first).
+    lead = contexts[0]
+    by_stack = {context.run.stack: context for context in contexts}
+    resources = [resource for context in contexts for resource in context.resources]
+    seen = {(f.policy, f.urn, f.message) for check in checks for f in check.findings}
+    check = StackCheck(CROSS_STACK, [])
+    for policy in (p for p in POLICIES if p.cross_stack and lead.config.levels[p.id] != "disabled"):
+        for resource, violation in _violations(policy, resources, lead.config, check.notices):
+            owner = by_stack.get(stack_of(violation.urn or (resource.urn if resource else "")), lead)
+            finding = _finding(owner, policy, resource, violation)
+            if (finding.policy, finding.urn, finding.message) not in seen:
+                check.findings.append(finding)
     return check
 
 
@@ -94,17 +138,12 @@ def _violations(
 
 
 def _finding(
-    run: StackRun,
-    settings: StackPolicySettings,
-    policy: PolicyDefinition,
-    config: StackPolicyConfig,
-    resource: Resource | None,
-    violation: Violation,
+    context: _StackContext, policy: PolicyDefinition, resource: Resource | None, violation: Violation
 ) -> Finding:
     return Finding(
-        stack=run.stack,
+        stack=context.run.stack,
         policy=policy.id,
-        enforcement=config.levels[policy.id],
+        enforcement=context.config.levels[policy.id],
         severity=policy.severity,
         urn=resource.urn if resource is not None else violation.urn,
         resource_name=resource.name if resource is not None else "",
@@ -113,33 +152,26 @@ def _finding(
         remediation=policy.remediation,
         path=violation.path,
         found=show(violation.value),
-        source=source_of(run.settings, settings, violation.path, violation.value),
+        source=source_of(context.run.settings, context.settings, violation.path, violation.value),
     )
 
 
-def _acknowledge(
-    findings: list[Finding], acknowledgements: list[Acknowledgement], notices: list[str]
-) -> list[Finding]:
-    used: set[int] = set()
-    result = []
-    for finding in findings:
-        match = next(
-            (
-                i
-                for i, ack in enumerate(acknowledgements)
-                if ack.covers(finding.policy, finding.resource_name, finding.urn)
-            ),
-            None,
-        )
-        if match is None:
-            result.append(finding)
-            continue
-        used.add(match)
-        result.append(replace(finding, acknowledged=acknowledgements[match].reason))
-    for index, ack in enumerate(acknowledgements):
-        if index not in used:
-            notices.append(
-                f"{ack.where}: acknowledgement of {ack.policy} for {ack.resource} matched no violation; "
-                "remove it if the violation is fixed"
-            )
-    return result
+def _acknowledge(finding: Finding, contexts: list[_StackContext]) -> Finding:
+    """The finding with the reason of the first acknowledgement of its stack that covers it."""
+    context = next((c for c in contexts if c.run.stack == finding.stack), None)
+    if context is None:
+        return finding
+    for index, ack in enumerate(context.acknowledgements):
+        if ack.covers(finding.policy, finding.resource_name, finding.urn):
+            context.used.add(index)
+            return replace(finding, acknowledged=ack.reason)
+    return finding
+
+
+def _unused(context: _StackContext) -> list[str]:
+    return [
+        f"{ack.where}: acknowledgement of {ack.policy} for {ack.resource} matched no violation; "
+        "remove it if the violation is fixed"
+        for index, ack in enumerate(context.acknowledgements)
+        if index not in context.used
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import groupby
 from pathlib import Path
 
-from tusk_infra.checks.apply import CheckResult, StackCheck
+from tusk_infra.checks.apply import CROSS_STACK, CheckResult, StackCheck
 from tusk_infra.checks.findings import Finding
 from tusk_infra.checks.paths import display_path
 
@@ -17,7 +17,8 @@ def render_text(result: CheckResult, project_dir: Path) -> str:
 
 
 def _stack_block(stack: StackCheck, project_dir: Path) -> str:
-    lines = [f"stack {stack.stack}: {_counts(stack.findings)}"]
+    title = "across all stacks" if stack.stack == CROSS_STACK else f"stack {stack.stack}"
+    lines = [f"{title}: {_counts(stack.findings)}"]
     ordered = sorted(stack.findings, key=lambda f: (f.resource_type, f.resource_name, f.urn))
     for (_, name, _urn), findings in groupby(
         ordered, key=lambda f: (f.resource_type, f.resource_name, f.urn)
@@ -55,4 +56,5 @@ def _summary(result: CheckResult) -> str:
     verdict = "passed" if result.passed else "FAILED"
     failing = sorted({f.policy for f in result.findings if f.blocking})
     why = f" (mandatory: {', '.join(failing)})" if failing else ""
-    return f"policy check {verdict}: {len(result.stacks)} stack(s), {_counts(result.findings)}{why}"
+    stacks = sum(stack.stack != CROSS_STACK for stack in result.stacks)
+    return f"policy check {verdict}: {stacks} stack(s), {_counts(result.findings)}{why}"

@@ -31,6 +31,12 @@ def register(subparsers: Any) -> None:
         help="text for people (default), json, or SARIF 2.1.0 for code scanning",
     )
     parser.add_argument(
+        "--cross-stack",
+        action="store_true",
+        help="also apply the policies that span regions (connection-budget, rds-replica-count) to all the "
+        "stacks checked together: a primary database's budget then counts every region's writers",
+    )
+    parser.add_argument(
         "--policy-pack-config",
         action="store_true",
         help="print the --policy-pack-config JSON that makes `pulumi preview --policy-pack policy` "
@@ -63,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         if args.policy_pack_config:
             sys.stdout.write(_pack_config(runs, args.project_dir))
             return 0
-        result = check_runs(runs, args.project_dir)
+        result = check_runs(runs, args.project_dir, cross_stack=args.cross_stack)
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1

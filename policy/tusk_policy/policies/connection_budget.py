@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tusk_policy.aws import RDS_INSTANCE, RDS_PARAMETER_GROUP
-from tusk_policy.kube import HPA_TYPES, Workload, deployments, targeted_deployment
+from tusk_policy.kube import HPA_TYPES, Workload, deployments, stack_of, targeted_deployment
 from tusk_policy.model import Config, Enforcement, PolicyDefinition, Resource, Violation
 from tusk_policy.props import is_mapping, items_at, lookup, mapping_at, number, show
 
@@ -46,6 +46,8 @@ def _max_connections(instance: Resource, resources: Sequence[Resource]) -> float
     group_name = lookup(instance.props, "parameterGroupName")
     for group in resources:
         if group.type != RDS_PARAMETER_GROUP or lookup(group.props, "name") != group_name:
+            continue
+        if stack_of(group.urn) != stack_of(instance.urn):
             continue
         for _, parameter in items_at(group.props, "parameters"):
             if is_mapping(parameter) and parameter.get("name") == "max_connections":
@@ -116,9 +118,11 @@ def _check_budget(
     demand = sum(c.connections for c in consumers)
     if demand <= budget:
         return
+    stacks = {stack_of(c.workload.urn) for c in consumers}
     parts = "; ".join(
-        f"Deployment {c.workload.namespace}/{c.workload.name}: {show(c.pods)} pods x "
-        f"{show(c.pool)} connections = {show(c.connections)}"
+        f"Deployment {c.workload.namespace}/{c.workload.name}"
+        + (f" ({stack_of(c.workload.urn)})" if len(stacks) > 1 else "")
+        + f": {show(c.pods)} pods x {show(c.pool)} connections = {show(c.connections)}"
         for c in consumers
     )
     largest = max(consumers, key=lambda c: c.connections)
@@ -168,5 +172,7 @@ POLICY = PolicyDefinition(
         },
     },
     validate_stack=validate,
+    # Replica regions write to the primary: its budget counts the Deployments of every region.
+    cross_stack=True,
     tags=("scaling", "aws", "rds", "kubernetes"),
 )

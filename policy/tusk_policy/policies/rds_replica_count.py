@@ -49,5 +49,7 @@ POLICY = PolicyDefinition(
         "maxReplicasPerPrimary": {"type": "integer", "minimum": 0, "maximum": 15, "default": 5},
     },
     validate_stack=validate,
+    # Each replica region is its own stack: the count only adds up over all of them.
+    cross_stack=True,
     tags=("scaling", "aws", "rds"),
 )
