@@ -85,9 +85,12 @@ class Evaluator:
         """A table as a plain dict, evaluating whatever is still pending."""
         result: dict[str, Any] = {}
         for key, child in table.children.items():
-            result[key] = (
-                self.materialize(child) if isinstance(child, Table) else self.entry_value(child, None)
-            )
+            if isinstance(child, Table):
+                result[key] = self.materialize(child)
+            elif child.state == DONE and self._collector is None:  # nobody to pass its inputs on to
+                result[key] = child.value
+            else:
+                result[key] = self.entry_value(child, None)
         return result
 
     def entry_value(self, entry: Entry, via: Expr | None) -> Any:

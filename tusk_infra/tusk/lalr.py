@@ -16,7 +16,7 @@ from lark.parsers.lalr_analysis import Shift
 
 from tusk_infra.tusk.errors import SyntaxProblem
 
-Token = tuple[str, str, int, int]
+Token = tuple[str, Any, int, int]
 # A reduce action: (number of symbols popped, the rule's nonterminal, callback or None for pass-through).
 Reduce = tuple[int, str, Callable[[list[Any]], Any] | None]
 END = "$END"
@@ -62,7 +62,7 @@ def _reduction(rule: Any, callback: Callable[[list[Any]], Any]) -> Reduce:
 def parse_tokens(
     table: ParseTable,
     tokens: Iterable[Token],
-    makers: dict[str, Callable[[str, int, int], Any]],
+    makers: dict[str, Callable[[Any, int, int], Any]],
 ) -> Any:
     """Run the LALR automaton; `makers` turn a token into its value on shift (default: the token tuple)."""
     actions: list[dict[str, Any]] = table.actions  # an int (shift/goto) or a Reduce per symbol

@@ -13,7 +13,8 @@ from typing import Any
 
 from tusk_infra.tusk.errors import SyntaxProblem
 
-Token = tuple[str, str, int, int]
+# (type, text, start, end); a STATIC_PAIR's text is (key, literal, literal's start) instead.
+Token = tuple[str, Any, int, int]
 
 # Synthetic terminals (declared in the grammar, produced here from context).
 NEWLINE = "_NL"
@@ -33,7 +34,7 @@ STATIC_LITERAL = (
 STATIC_ARRAY = rf"\[[ \t]*(?:(?:{STATIC_LITERAL})[ \t]*,[ \t]*)*(?:(?:{STATIC_LITERAL})[ \t]*)?\]"
 STATIC_KEY = r"(?!(?:true|false|null)\b)[A-Za-z_][A-Za-z0-9_]*"
 _STATIC_PAIR_PATTERN = (
-    rf"{STATIC_KEY}[ \t]*[:=](?!=)[ \t]*(?:{STATIC_LITERAL}|{STATIC_ARRAY})"
+    rf"(?P<static_key>{STATIC_KEY})[ \t]*[:=](?!=)[ \t]*(?P<static_value>{STATIC_LITERAL}|{STATIC_ARRAY})"
     r"[ \t\f\r]*(?:#[^\n]*)?(?:[\n;](?:[ \t\f\r\n;]|#[^\n]*)*|\Z)"
 )
 
@@ -106,9 +107,10 @@ class TokenStream:
             assert kind is not None
             value = match.group(kind)
             start, pos = match.end() - len(value), match.end()
-            if kind == STATIC_PAIR:  # a whole statement, its newline included
+            if kind == STATIC_PAIR:  # a whole statement, its newline included: hand over its parts
                 after_key = False
-                yield kind, value, start, pos
+                literal = match.group("static_value")
+                yield kind, (match.group("static_key"), literal, match.start("static_value")), start, pos
                 continue
             if kind == "NAME":
                 after_key = at_start

@@ -16,7 +16,7 @@ from lark import Lark, Transformer
 
 from tusk_infra.tusk.errors import SourceText, SyntaxProblem, TuskError
 from tusk_infra.tusk.lalr import ParseTable, Token, UnexpectedToken, parse_tokens
-from tusk_infra.tusk.lexer import STATIC_ARRAY, STATIC_KEY, STATIC_LITERAL, Scanner, TokenStream
+from tusk_infra.tusk.lexer import STATIC_LITERAL, Scanner, TokenStream
 from tusk_infra.tusk.precedence import precedence_tree
 from tusk_infra.tusk.strings import reference_path, string_literal
 from tusk_infra.tusk.syntax import (
@@ -81,6 +81,7 @@ def parse(source: SourceText) -> list[Statement]:
 
 def _unexpected_token(source: SourceText, stream: TokenStream, unexpected: UnexpectedToken) -> TuskError:
     kind, text, start, end = unexpected.token
+    text = text if isinstance(text, str) else source.text[start:end]
     unclosed = _unclosed_before(source, stream, start, text)
     if unclosed is not None:
         return unclosed
@@ -122,22 +123,15 @@ def _finite(value: float, text: str, start: int) -> float:
     return value
 
 
-# The parts of a STATIC_PAIR token; the lexer has already checked the whole shape.
-_STATIC_PARTS = re.compile(rf"({STATIC_KEY})[ \t]*[:=][ \t]*({STATIC_LITERAL}|{STATIC_ARRAY})")
 _STATIC_ITEM = re.compile(STATIC_LITERAL)
 
 
-def _static_pair(text: str, start: int, end: int) -> Pair:
-    """The Pair of a STATIC_PAIR token (`key: literal` and its newline, see lexer.py)."""
-    parts = _STATIC_PARTS.match(text)
-    assert parts is not None
-    literal = parts.group(2)
-    value_start = start + parts.start(2)
-    value_end = start + parts.end(2)
+def _static_pair(parts: tuple[str, str, int], start: int, end: int) -> Pair:
+    """The Pair of a STATIC_PAIR token: (key, literal, literal's offset), see lexer.py."""
+    key, literal, value_start = parts
+    value_end = value_start + len(literal)
     if literal[0] != "[":
-        return Pair(
-            parts.group(1), start, Const(_literal_value(literal, value_start), value_start, value_end)
-        )
+        return Pair(key, start, Const(_literal_value(literal, value_start), value_start, value_end))
     items: list[Expr] = [
         Const(
             _literal_value(item.group(), value_start + item.start()),
@@ -146,7 +140,7 @@ def _static_pair(text: str, start: int, end: int) -> Pair:
         )
         for item in _STATIC_ITEM.finditer(literal)
     ]
-    return Pair(parts.group(1), start, ArrayLit(items, value_start, value_end))
+    return Pair(key, start, ArrayLit(items, value_start, value_end))
 
 
 def _literal_value(literal: str, start: int) -> Any:
@@ -162,7 +156,7 @@ def _literal_value(literal: str, start: int) -> Any:
 
 _KEYWORD_VALUES = {"true": True, "false": False, "null": None}
 
-TOKEN_VALUES: dict[str, Callable[[str, int, int], Any]] = {
+TOKEN_VALUES: dict[str, Callable[[Any, int, int], Any]] = {
     "STATIC_PAIR": _static_pair,
     "STRING": lambda text, start, end: string_literal(text, start),
     "RAW_STRING": lambda text, start, end: Const(text[1:-1], start, end),
