@@ -112,9 +112,18 @@ BAD_VALUES = [
         ],
     ),
     (
+        # A typo in another region's block fails this region's stack too: every stack validates all blocks.
+        "typo-in-another-regions-block",
+        "us-east-1",
+        '    timezone: "Europe/London"',
+        '    timezon: "Europe/London"',
+        14,
+        ["regional_config.eu_west_1.timezon: unknown key 'timezon' (did you mean 'timezone'?)"],
+    ),
+    (
         "backups-too-short",
         "us-east-1",
-        'backup_retention_days: @if($region == "us-east-1", 14, 7)',
+        "backup_retention_days: @if($region == $primary_region, 14, 7)    # the primary keeps two weeks",
         "backup_retention_days: 3",
         24,
         ["database.backup_retention_days: found 3; expected", "7"],

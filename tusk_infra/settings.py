@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from tusk_infra.tusk import Document, Providers, TuskError, evaluate_file
@@ -356,29 +357,36 @@ _EXPECTED: Mapping[str, str] = {
 
 
 def _allowed_keys(loc: Sequence[Any]) -> list[str]:
-    model: type[BaseModel] = RegionSettings
-    for part in loc[:-1]:
-        annotation = _field_model(model, part)
-        if annotation is None:
+    """The keys the block holding loc[-1] accepts (empty when the block is not a model)."""
+    model: type[BaseModel] | None = RegionSettings
+    parts = list(loc[:-1])
+    while parts and model is not None:
+        field = _field(model, parts.pop(0))
+        if field is None:
             return []
-        model = annotation
+        model, keyed = _block_model(field.annotation)
+        if keyed and parts:
+            parts.pop(0)  # dict[str, Model]: the next part is a key of the dict (a region block name)
+    if model is None:
+        return []
     return [field.alias or name for name, field in model.model_fields.items()]
 
 
-def _field_model(model: type[BaseModel], key: Any) -> type[BaseModel] | None:
+def _field(model: type[BaseModel], key: Any) -> FieldInfo | None:
     for name, field in model.model_fields.items():
         if key in (name, field.alias):
-            annotation = field.annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                return annotation
-            # dict[str, Model]: the block's values are models (regional_config's region blocks).
-            args: tuple[Any, ...] = tuple(getattr(annotation, "__args__", ()))
-            value_type = args[-1] if len(args) == 2 else None
-            if isinstance(value_type, type) and issubclass(value_type, BaseModel):
-                return value_type
-    if model is RegionProfile or isinstance(key, int):
-        return model
+            return field
     return None
+
+
+def _block_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model of a field's block, and whether it sits one dict key deeper (dict[str, Model])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    args: tuple[Any, ...] = tuple(getattr(annotation, "__args__", ()))
+    if len(args) == 2 and isinstance(args[1], type) and issubclass(args[1], BaseModel):
+        return args[1], True
+    return None, False
 
 
 def _shown(value: Any) -> str:
