@@ -150,6 +150,16 @@ def test_stack_file_errors_point_into_the_stack_file(
     assert anchor in error.render()
 
 
+def test_a_global_tsk_that_ignores_the_stack_region_is_refused(program_project: Path) -> None:
+    tsk = program_project / "global.tsk"
+    text = tsk.read_text().replace('$region: @env("REGION", "us-east-1")', '$region: "us-east-1"')
+    tsk.write_text(text.replace('$zone: @env("ZONE", "us-east-1a")', '$zone: "us-east-1a"'))
+    with pytest.raises(StackConfigError) as caught:
+        runner.run_stack(program_project, "eu-west-1", env=PROGRAM_SECRETS)
+    assert "global.tsk evaluated to region 'us-east-1' for a stack in 'eu-west-1'" in caught.value.message
+    assert caught.value.line == _line_of(program_project / "Pulumi.eu-west-1.yaml", "aws:region:")
+
+
 def test_malformed_stack_yaml_is_positioned(program_project: Path) -> None:
     path = program_project / "Pulumi.eu-west-1.yaml"
     path.write_text(

@@ -102,7 +102,13 @@ def load(
 
 
 def _check_roles(config: StackConfig, settings: RegionSettings) -> None:
-    """The stack file and global.tsk must agree on which stack holds the database primary."""
+    """The stack file and global.tsk must agree on the region and on which stack holds the primary."""
+    if settings.region != config.region:
+        raise config.error(
+            REGION_KEY,
+            f"global.tsk evaluated to region {settings.region!r} for a stack in {config.region!r}; "
+            'expected global.tsk to take its region from REGION (e.g. $region: @env("REGION", "us-east-1"))',
+        )
     names_itself = config.database_primary_stack_name == config.stack
     if settings.is_database_primary != names_itself:
         role = "the primary" if settings.is_database_primary else "a replica"
@@ -157,9 +163,9 @@ def build(settings: RegionSettings, config: StackConfig) -> dict[str, pulumi.Out
     }
 
 
-def database_identifier(settings: RegionSettings) -> str:
-    """This region's RDS instance identifier (fixed, so the policy pack can connect app and database)."""
-    return f"{settings.app.name}-{settings.region}"
+def database_identifier(settings: RegionSettings, region: str | None = None) -> str:
+    """A region's RDS instance identifier (fixed, so the policy pack can connect app and database)."""
+    return f"{settings.app.name}-{region or settings.region}"
 
 
 def _access(config: StackConfig, port: int) -> AppOnlyAccess:
@@ -196,12 +202,11 @@ def _database(
         ),
         opts,
     )
-    primary_identifier = f"{settings.app.name}-{settings.database.primary_region}"
     endpoints = DatabaseEndpoints(
         read_address=cluster.address,
         primary_address=primary.require_output("databaseAddress"),
         identifier=identifier,
-        primary_identifier=primary_identifier,
+        primary_identifier=database_identifier(settings, settings.database.primary_region),
     )
     return cluster, endpoints
 
