@@ -72,7 +72,9 @@ def run_stacks(
     env: Mapping[str, str] | None = None,
     strict_secrets: bool = False,
 ) -> list[StackRun]:
-    """Run several stacks in one process, the database primary first, serving its outputs to the replicas."""
+    """Run several stacks in one process, the database primary first, serving its outputs to the replicas.
+
+    `env` is the only environment global.tsk sees ({} if None: hermetic); commands pass os.environ."""
     stack_files = _stack_files(project_dir, list(stacks) if stacks is not None else _stack_names(project_dir))
     served: dict[str, Mapping[str, Any]] = {}
     runs = []
