@@ -25,10 +25,32 @@ from tusk_infra.render.plan import PLAN_FORMAT, Plan
 DIGEST_KEY_VARIABLE = "TUSK_INFRA_SECRET_DIGEST_KEY"
 WORKING_TREE = "working tree"
 _STDERR_LINES = 20
+# A shorter key would make the keyed hashes of short secrets guessable.
+_MIN_KEY_BYTES = 32
 
 
 class RevisionError(Exception):
     """A revision that cannot be resolved, checked out or rendered; the message says which and why."""
+
+
+class DigestKeyError(Exception):
+    """The digest key variable is set but unusable."""
+
+
+def digest_key_from_env() -> bytes | None:
+    """The random key `tusk-infra diff` hands its renders; None when a person runs the preview."""
+    text = os.environ.get(DIGEST_KEY_VARIABLE)
+    if text is None:
+        return None
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise DigestKeyError(f"{DIGEST_KEY_VARIABLE} is not hex; it is set by `tusk-infra diff`, "
+                             "unset it to preview") from None
+    if len(key) < _MIN_KEY_BYTES:
+        raise DigestKeyError(f"{DIGEST_KEY_VARIABLE} holds {len(key)} bytes, expected at least "
+                             f"{_MIN_KEY_BYTES}; it is set by `tusk-infra diff`, unset it to preview")
+    return key
 
 
 @dataclass(frozen=True)
