@@ -22,7 +22,8 @@ SECTION_OPEN = "SECTION_OPEN"
 BLOCK_OPEN = "BLOCK_OPEN"
 BLOCK_CLOSE = "BLOCK_CLOSE"
 STATIC_PAIR = "STATIC_PAIR"
-_SYNTHETIC = {NEWLINE, SECTION_OPEN, BLOCK_OPEN, BLOCK_CLOSE, STATIC_PAIR}
+SECTION_HEADER = "SECTION_HEADER"
+_SYNTHETIC = {NEWLINE, SECTION_OPEN, BLOCK_OPEN, BLOCK_CLOSE, STATIC_PAIR, SECTION_HEADER}
 
 # A whole `key: literal` statement, tried only where a statement starts: most lines of a config file are
 # this, and one match instead of many tokens is most of the lexer's and the parser's speed. A literal is
@@ -33,9 +34,14 @@ STATIC_LITERAL = (
 )
 STATIC_ARRAY = rf"\[[ \t]*(?:(?:{STATIC_LITERAL})[ \t]*,[ \t]*)*(?:(?:{STATIC_LITERAL})[ \t]*)?\]"
 STATIC_KEY = r"(?!(?:true|false|null)\b)[A-Za-z_][A-Za-z0-9_]*"
+_END_OF_LINE = r"[ \t\f\r]*(?:#[^\n]*)?(?:[\n;](?:[ \t\f\r\n;]|#[^\n]*)*|\Z)"
 _STATIC_PAIR_PATTERN = (
     rf"(?P<static_key>{STATIC_KEY})[ \t]*[:=](?!=)[ \t]*(?P<static_value>{STATIC_LITERAL}|{STATIC_ARRAY})"
-    r"[ \t\f\r]*(?:#[^\n]*)?(?:[\n;](?:[ \t\f\r\n;]|#[^\n]*)*|\Z)"
+    + _END_OF_LINE
+)
+_SECTION_HEADER_PATTERN = (
+    rf"\[[ \t]*(?P<section_names>{STATIC_KEY}(?:[ \t]*\.[ \t]*{STATIC_KEY})*)[ \t]*(?P<section_end>\])"
+    + _END_OF_LINE
 )
 
 # Newlines and ';' end statements; a run of them (with blank lines, indentation and comments) is one token.
@@ -72,9 +78,12 @@ class Scanner:
         ]
         alternatives.append(rf"(?P<{_ERROR}>[\s\S])")
         self.regex = re.compile(_SKIP_PATTERN + "(?:" + "|".join(alternatives) + ")")
-        static = f"(?P<{STATIC_PAIR}>{_STATIC_PAIR_PATTERN})"
+        static = [
+            f"(?P<{STATIC_PAIR}>{_STATIC_PAIR_PATTERN})",
+            f"(?P<{SECTION_HEADER}>{_SECTION_HEADER_PATTERN})",
+        ]
         # Without the fast path (tests compare the two) statements are read token by token.
-        with_static = [static, *alternatives] if fast_statements else alternatives
+        with_static = [*static, *alternatives] if fast_statements else alternatives
         self.statement_regex = re.compile(_SKIP_PATTERN + "(?:" + "|".join(with_static) + ")")
 
     def tokens(self, text: str) -> TokenStream:
@@ -111,6 +120,10 @@ class TokenStream:
                 after_key = False
                 literal = match.group("static_value")
                 yield kind, (match.group("static_key"), literal, match.start("static_value")), start, pos
+                continue
+            if kind == SECTION_HEADER:  # a whole `[a.b]` line
+                after_key = False
+                yield kind, (match.group("section_names"), match.end("section_end")), start, pos
                 continue
             if kind == "NAME":
                 after_key = at_start

@@ -81,7 +81,7 @@ def parse(source: SourceText) -> list[Statement]:
 
 def _unexpected_token(source: SourceText, stream: TokenStream, unexpected: UnexpectedToken) -> TuskError:
     kind, text, start, end = unexpected.token
-    text = text if isinstance(text, str) else source.text[start:end]
+    text = text if isinstance(text, str) else source.text[start:end].rstrip()
     unclosed = _unclosed_before(source, stream, start, text)
     if unclosed is not None:
         return unclosed
@@ -156,7 +156,14 @@ def _literal_value(literal: str, start: int) -> Any:
 
 _KEYWORD_VALUES = {"true": True, "false": False, "null": None}
 
+def _section_header(parts: tuple[str, int], start: int, end: int) -> Section:
+    """The Section of a SECTION_HEADER token: (the dotted names as written, offset after `]`)."""
+    names, bracket_end = parts
+    return Section([name.strip() for name in names.split(".")], start, bracket_end)
+
+
 TOKEN_VALUES: dict[str, Callable[[Any, int, int], Any]] = {
+    "SECTION_HEADER": _section_header,
     "STATIC_PAIR": _static_pair,
     "STRING": lambda text, start, end: string_literal(text, start),
     "RAW_STRING": lambda text, start, end: Const(text[1:-1], start, end),
@@ -194,6 +201,9 @@ class _TreeBuilder(Transformer[Token, Any]):
         return GlobalDecl(ref.name, ref.start, value)
 
     def section(self, children: list[Any]) -> Section:
+        if len(children) == 1:  # SECTION_HEADER: already a Section
+            header: Section = children[0]
+            return header
         return Section([name[1] for name in children[1:-1]], children[0][2], children[-1][3])
 
     def block(self, children: list[Any]) -> Block:

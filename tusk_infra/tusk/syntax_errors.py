@@ -38,6 +38,8 @@ _DESCRIPTIONS = {
     "LBRACE": "'{'",
     "RBRACE": "'}'",
     "SECTION_OPEN": "a [section] header",
+    "SECTION_HEADER": "a [section] header",
+    "STATIC_PAIR": "a key",
     "BLOCK_OPEN": "'{' or '>' (a block)",
     "BLOCK_CLOSE": "the end of the block",
 }
@@ -62,7 +64,7 @@ def _common_mistake(found_type: str, found_text: str, expected: set[str]) -> str
         )
     if wants_value and found_type in ("RPAR", "RSQB", "RBRACE", "COMMA"):
         return f"missing value: expected a value before {_found(found_type, found_text)}"
-    if found_type == "SECTION_OPEN" and "BLOCK_CLOSE" in expected:
+    if found_type in ("SECTION_OPEN", "SECTION_HEADER") and "BLOCK_CLOSE" in expected:
         return "a [section] header cannot appear inside a block: close the block first"
     if {"_COLON", "_EQUALS"} <= expected and "BLOCK_OPEN" in expected:
         found = _found(found_type, found_text)
