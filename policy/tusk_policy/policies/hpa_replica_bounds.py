@@ -11,9 +11,11 @@ from tusk_policy.props import lookup, number, show
 
 
 def _region_of(resource: Resource, config: Config) -> str:
-    # The stack's region comes from policy config; an HPA labelled with the well-known topology label wins
-    # because it says where the workload actually runs.
-    return labels_of(resource.props).get(REGION_LABEL) or str(config.get("region") or "")
+    # A region label on the HPA wins over the configured stack region because it says where the workload
+    # actually runs, and it lets `pulumi preview --policy-pack policy` pick the limit with no config at all.
+    labels = labels_of(resource.props)
+    labelled = next((labels[key] for key in config["regionLabels"] if labels.get(key)), "")
+    return labelled or str(config.get("region") or "")
 
 
 def _max_for(region: str, config: Config) -> float:
@@ -118,6 +120,12 @@ POLICY = PolicyDefinition(
             "type": "string",
             "default": "",
             "description": "The stack's AWS region, used to pick the per-region limit.",
+        },
+        "regionLabels": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [REGION_LABEL, "tusk-infra.dev/region"],
+            "description": "HPA labels naming its region, in order of preference.",
         },
     },
     resource_types=HPA_TYPES,
