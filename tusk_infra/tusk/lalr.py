@@ -14,8 +14,6 @@ from typing import Any
 from lark import Lark
 from lark.parsers.lalr_analysis import Shift
 
-from tusk_infra.tusk.errors import SyntaxProblem
-
 Token = tuple[str, Any, int, int]
 # A reduce action: (number of symbols popped, the rule's nonterminal, callback or None for pass-through).
 Reduce = tuple[int, str, Callable[[list[Any]], Any] | None]
@@ -121,4 +119,4 @@ def _expected(row: dict[str, Any]) -> set[str]:
     return {symbol for symbol in row if symbol.isupper() or symbol == END}
 
 
-__all__ = ["END", "ParseTable", "SyntaxProblem", "Token", "UnexpectedToken", "parse_tokens"]
+__all__ = ["END", "ParseTable", "Token", "UnexpectedToken", "parse_tokens"]

@@ -15,7 +15,7 @@ from tusk_infra.tusk.caching import cache_key, has_missing, key_inputs, reads_da
 from tusk_infra.tusk.durations import duration_seconds
 from tusk_infra.tusk.errors import TuskError, suggestion
 from tusk_infra.tusk.providers import CacheProvider
-from tusk_infra.tusk.query import Database, QueryProblem, redact_url, shape_result
+from tusk_infra.tusk.query import Database, QueryProblem, shape_result
 from tusk_infra.tusk.sql import SqlRejected, ensure_single_select
 from tusk_infra.tusk.syntax import ArrayLit, Expr, OperatorCall
 from tusk_infra.tusk.values import SECRET_MASK, InputUse, Secret
@@ -308,4 +308,4 @@ OPERATORS: dict[str, Operator] = {
     "string": _conversion(as_text),
 }
 
-__all__ = ["OPERATORS", "Resources", "call_operator", "redact_url"]
+__all__ = ["OPERATORS", "Resources", "call_operator"]
