@@ -7,8 +7,8 @@ Run: .venv/bin/python bench/preview.py [--repeat R] [--regions 3,10,20,30]
    program loads (found by running the preview once and listing them). Target: preview <= 2x the baseline.
 2. Scale: a generated project (global.tsk and one Pulumi.<region>.yaml per region) with up to 30 regions, to
    show the preview grows linearly. Target: <= 0.1 s and <= 10 MB per extra region.
-Each run is a fresh process; wall time is the best of R runs (default 5: the machine's other load only ever
-adds time), peak memory the median.
+Each run is a fresh process, the commands of a table take turns; wall and CPU time are the best of R runs
+(default 5: the machine's other load only ever adds time), peak memory the median.
 """
 
 from __future__ import annotations
@@ -70,11 +70,15 @@ def measure(command: list[str], env: dict[str, str]) -> Sample:
     return Sample(wall, cpu, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
 
 
-def best_of(command: list[str], env: dict[str, str], repeat: int) -> Sample:
-    """Best wall and CPU time and median peak memory of `repeat` fresh runs."""
-    samples = [measure(command, env) for _ in range(repeat)]
-    return Sample(min(s.wall_seconds for s in samples), min(s.cpu_seconds for s in samples),
-                  statistics.median(s.peak_mb for s in samples))
+def best_of_interleaved(commands: list[list[str]], env: dict[str, str], repeat: int) -> list[Sample]:
+    """Per command: best wall and CPU time, median peak memory of `repeat` fresh runs. The commands take
+    turns, so a burst of other load on the machine hits all of them alike rather than one."""
+    runs: list[list[Sample]] = [[] for _ in commands]
+    for _ in range(repeat):
+        for samples, command in zip(runs, commands, strict=True):
+            samples.append(measure(command, env))
+    return [Sample(min(s.wall_seconds for s in samples), min(s.cpu_seconds for s in samples),
+                   statistics.median(s.peak_mb for s in samples)) for samples in runs]
 
 
 def bench_env() -> dict[str, str]:
@@ -148,8 +152,8 @@ def main() -> int:
     args = parser.parse_args()
     env = bench_env()
     modules = program_modules(PROJECT, env)
-    baseline = best_of(baseline_command(modules), env, args.repeat)
-    preview = best_of(preview_command(PROJECT), env, args.repeat)
+    baseline, preview = best_of_interleaved([baseline_command(modules), preview_command(PROJECT)], env,
+                                            args.repeat)
     print(f"{'':58}wall s   cpu s   peak MB")
     print(f"{f'baseline: import the {len(modules)} pulumi* modules the program loads':58}{_row(baseline)}")
     print(f"{'preview --all-stacks (the project: 3 stacks)':58}{_row(preview)}")
@@ -159,12 +163,11 @@ def main() -> int:
     print("\nscale: generated projects, preview --all-stacks")
     print("regions   wall s   cpu s   peak MB")
     with tempfile.TemporaryDirectory(prefix="tusk-infra-bench-") as scratch:
-        points = []
-        for count in counts:
-            project = generate_project(Path(scratch) / f"regions-{count}", count)
-            sample = best_of(preview_command(project), env, args.repeat)
-            points.append((count, sample))
-            print(f"{count:7d}   {_row(sample)}")
+        projects = [generate_project(Path(scratch) / f"regions-{count}", count) for count in counts]
+        samples = best_of_interleaved([preview_command(project) for project in projects], env, args.repeat)
+    points = list(zip(counts, samples, strict=True))
+    for count, sample in points:
+        print(f"{count:7d}   {_row(sample)}")
     wall_slope = slope([(n, s.wall_seconds) for n, s in points])
     cpu_slope = slope([(n, s.cpu_seconds) for n, s in points])
     memory_slope = slope([(n, s.peak_mb) for n, s in points])
