@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,7 @@ def render_plan(args: argparse.Namespace) -> Plan:
     # Imported here, not at the top: building the command line must not pay for pulumi's import.
     from tusk_infra.offline.runner import discover_stacks, run_stacks
 
+    _freeze_imported_objects()
     digest_key = digest_key_from_env() if args.format == "json" else None
     known = discover_stacks(args.project_dir)
     if args.stack is not None and args.stack not in known:
@@ -77,3 +80,11 @@ def render_plan(args: argparse.Namespace) -> Plan:
     runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets)
     return build_plan(runs, args.project_dir, findings=policy_findings(runs, args.project_dir),
                       digest_key=digest_key)
+
+
+@cache
+def _freeze_imported_objects() -> None:
+    # The ~700 pulumi_aws / pulumi_kubernetes modules the program imports live as long as the process; moving
+    # them out of the collector's sight stops every full collection from rescanning them (measured: 17% of a
+    # 30-region preview). Once per process, so later garbage stays collectable.
+    gc.freeze()
