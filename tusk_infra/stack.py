@@ -12,6 +12,8 @@ import pulumi
 import pulumi_aws
 import pulumi_kubernetes
 
+from tusk_infra.backends.config import BackendSettings, settings_from_stack_config
+from tusk_infra.backends.selection import build_providers
 from tusk_infra.components import (
     PostgresCluster,
     PostgresClusterArgs,
@@ -90,15 +92,33 @@ def load(
     *,
     env: Mapping[str, str],
     secrets: Sequence[SecretSource],
+    last_resort: SecretSource | None = None,
     warn: Callable[[str], None] = lambda message: None,
 ) -> LoadedStack:
-    """Evaluate global.tsk for the stack's region and validate it; nothing is registered yet."""
+    """Evaluate global.tsk for the stack's region and validate it; nothing is registered yet.
+
+    `@env.secure` looks in `env`, then `secrets`, then the live sources the stack config enables
+    (SSM / Secrets Manager), then `last_resort` (offline placeholders)."""
     # The stack's identity reaches the evaluation through the env mapping it reads, never os.environ.
     injected = {**env, "REGION": config.region, "ZONE": config.zone, "INSTANCE_ID": config.instance}
-    providers = Providers(env=injected, secrets=secrets, warn=warn)
+    providers = build_providers(
+        _backend_settings(config), Providers(env=injected, secrets=secrets, warn=warn)
+    )
+    if last_resort is not None:
+        providers.secrets = (*providers.secrets, last_resort)
     settings, document = load_region_settings(project_dir / SETTINGS_FILE, providers=providers)
     _check_roles(config, settings)
     return LoadedStack(config, settings, document)
+
+
+def _backend_settings(config: StackConfig) -> BackendSettings:
+    """Live backends (metrics, secrets, cache, database) as the stack file sets them; offline if unset."""
+    if config.source is None:
+        return BackendSettings(stack=config.stack)
+    source = config.source
+    return settings_from_stack_config(
+        source.values, stack=config.stack, file=str(source.path), positions=source.positions
+    )
 
 
 def _check_roles(config: StackConfig, settings: RegionSettings) -> None:

@@ -115,7 +115,8 @@ def _run(
         project_dir,
         config,
         env=dict(env),
-        secrets=[program.StackSecrets(notices.append), placeholders],
+        secrets=[program.StackSecrets(notices.append)],
+        last_resort=placeholders,
         warn=notices.append,
     )
     if placeholders.used:
