@@ -28,10 +28,10 @@ SECRET_CANARY = "canary-Secret-7f3a9c2e51"
 HPA_MAX = ("    max_replicas: 50\n", "    max_replicas: 80\n")
 POOL = (
     'max_open_conns: @if($region == "us-east-1", 200, 100)',
-    'max_open_conns: @if($region == "us-east-1", 240, 100)',
+    'max_open_conns: @if($region == "us-east-1", 420, 100)',
 )
 # Pools that fit the primary's budget only when each region is counted alone, and pools that fit it together.
-REGION_POOLS = 'max_open_conns: @if($region == "us-east-1", 200, 100)'
+REGION_POOLS = 'max_open_conns: @if($region == "us-east-1", 200, 150)'
 SHARED_POOLS = 'max_open_conns: @if($region == "us-east-1", 100, 50)'
 ACK_POOL = """  tusk-infra:policyAcknowledgements:
     - policy: connection-budget
@@ -107,8 +107,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.Compl
     region_pools = project_copy(root, "region-pools", replace_in("global.tsk", POOL[0], REGION_POOLS))
     shared_pools = project_copy(root, "shared-pools", replace_in("global.tsk", POOL[0], SHARED_POOLS))
     jobs = {
-        "cross-region-pools": (region_pools, "--all-stacks", "--cross-stack"),
-        "cross-shared-pools": (shared_pools, "--all-stacks", "--cross-stack"),
+        "cross-region-pools": (region_pools, "--all-stacks"),
+        "cross-shared-pools": (shared_pools, "--all-stacks"),
+        "region-pools-alone": (region_pools, "--all-stacks", "--no-cross-stack"),
         "pristine": (pristine, "--all-stacks"),
         "pristine-sarif": (pristine, "--stack", "us-west-2", "--format", "sarif"),
         "hpa-80": (hpa_80, "--stack", "us-east-1"),
@@ -154,7 +155,7 @@ def test_pool_size_overflowing_the_connection_budget_fails(
     result = runs["pool"]
     assert result.returncode == 1, result.stdout + result.stderr
     assert "[mandatory] connection-budget:" in result.stdout
-    assert "50 pods x 240 connections = 12000" in result.stdout
+    assert "50 pods x 420 connections = 21000" in result.stdout
     assert "(mandatory: connection-budget)" in result.stdout
 
 
@@ -262,11 +263,15 @@ def test_changing_then_reverting_the_pool_size_flips_the_verdict(tmp_path: Path)
 def test_cross_stack_budget_counts_the_replica_regions_writers(
     runs: dict[str, subprocess.CompletedProcess[str]],
 ) -> None:
-    # 50 pods x 200 in us-east-1 plus 50 x 100 from each replica region, all writing to the primary.
+    # 50 pods x 200 in us-east-1 plus 50 x 150 from each replica region, all writing to the primary.
     overflow = runs["cross-region-pools"]
     assert overflow.returncode == 1, overflow.stdout + overflow.stderr
     assert "across all stacks: 1 mandatory" in overflow.stdout
-    assert "open 20000 connections to database" in overflow.stdout
+    assert "open 25000 connections to database" in overflow.stdout
     fits = runs["cross-shared-pools"]
     assert fits.returncode == 0, fits.stdout + fits.stderr
     assert "across all stacks: every policy passed" in fits.stdout
+    # Each region alone fits its own database: only counting them together shows the overflow.
+    alone = runs["region-pools-alone"]
+    assert alone.returncode == 0, alone.stdout + alone.stderr
+    assert "across all stacks" not in alone.stdout

@@ -28,7 +28,13 @@ def resources(runs: list[StackRun]) -> dict[str, list[Resource]]:
 def test_no_mandatory_policy_is_violated(runs: list[StackRun]) -> None:
     result = check_runs(runs, REPO)
     assert [f"{f.stack} {f.policy}: {f.message}" for f in result.findings if f.is_mandatory] == []
-    assert result.passed and [s.stack for s in result.stacks] == ["us-east-1", "eu-west-1", "us-west-2"]
+    # The stacks together too: the primary's budget counts every region's writers.
+    assert result.passed and [s.stack for s in result.stacks] == [
+        "us-east-1",
+        "eu-west-1",
+        "us-west-2",
+        "all stacks",
+    ]
 
 
 def test_every_resource_policy_meets_a_resource_it_checks(resources: dict[str, list[Resource]]) -> None:
@@ -40,13 +46,15 @@ def test_every_resource_policy_meets_a_resource_it_checks(resources: dict[str, l
 def test_the_connection_budget_is_computed_from_the_registered_resources(
     resources: dict[str, list[Resource]],
 ) -> None:
-    # 50 pods x 200 connections = 10000 of max_connections 10240: a 300-connection reserve no longer fits.
+    # 50 pods x 200 connections = 10000 of max_connections 20480: a 10500-connection reserve no longer fits.
     (violation,) = BY_ID["connection-budget"].check_stack(
-        resources["us-east-1"], {"reservedConnections": 300}
+        resources["us-east-1"], {"reservedConnections": 10500}
     )
     assert "Deployment tusk-app/tusklang-app: 50 pods x 200 connections = 10000" in violation.message
-    assert "max_connections 10240 - 300 reserved" in violation.message
-    (replica,) = BY_ID["connection-budget"].check_stack(resources["us-west-2"], {"reservedConnections": 5300})
+    assert "max_connections 20480 - 10500 reserved" in violation.message
+    (replica,) = BY_ID["connection-budget"].check_stack(
+        resources["us-west-2"], {"reservedConnections": 15500}
+    )
     assert "50 pods x 100 connections = 5000" in replica.message
 
 

@@ -228,3 +228,15 @@ def test_main_reports_a_bad_global_tsk_without_a_traceback(
     assert str(caught.value).startswith(f"{tsk}:")
     assert 'max_replicas: "fifty"' in str(caught.value) and "Traceback" not in str(caught.value)
     assert monitor.registered == []
+
+
+def test_urns_are_the_ones_the_engine_would_assign(program_runs: dict[str, StackRun]) -> None:
+    # The real engine leaves the root stack out of a resource's type chain; the SDK's mock monitor does not.
+    run = program_runs["us-east-1"]
+    urns = {resource.name: resource.urn for resource in run.resources}
+    assert urns["app-us-east-1-deployment"] == (
+        "urn:pulumi:us-east-1::tusk-infra::tusk:app:RegionalApp$kubernetes:apps/v1:Deployment::app-us-east-1-deployment"
+    )
+    assert urns["aws-us-east-1"] == "urn:pulumi:us-east-1::tusk-infra::pulumi:providers:aws::aws-us-east-1"
+    parents = {resource.parent for resource in run.resources} - {None}
+    assert all("pulumi:pulumi:Stack$" not in urn for urn in [*urns.values(), *parents]), parents

@@ -63,10 +63,10 @@ def check_run(run: StackRun, project_dir: Path | None = None) -> list[Finding]:
 
 
 def check_runs(
-    runs: Sequence[StackRun], project_dir: Path | None = None, *, cross_stack: bool = False
+    runs: Sequence[StackRun], project_dir: Path | None = None, *, cross_stack: bool = True
 ) -> CheckResult:
-    """Check each stack run; with cross_stack, also run the policies that span regions (a primary database's
-    connection budget counts the Deployments of every region writing to it) over all runs together."""
+    """Check each stack run; with several runs and cross_stack (the default), also run the policies that span
+    regions over all runs together (a primary database's budget counts every region's writers)."""
     contexts = [_context(run, project_dir) for run in runs]
     checks = [_check_stack(context) for context in contexts]
     if cross_stack and len(contexts) > 1:

@@ -32,9 +32,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--cross-stack",
-        action="store_true",
-        help="also apply the policies that span regions (connection-budget, rds-replica-count) to all the "
-        "stacks checked together: a primary database's budget then counts every region's writers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with several stacks, also apply the policies that span regions (connection-budget, "
+        "rds-replica-count) to them together: a primary database's budget then counts every region's "
+        "writers (default: on)",
     )
     parser.add_argument(
         "--policy-pack-config",

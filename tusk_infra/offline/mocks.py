@@ -84,10 +84,10 @@ class RecordingMonitor(MockMonitor):
     def _record(self, urn: str, request: Any, properties: Any, custom: bool) -> None:
         inputs = rpc.deserialize_properties(properties, keep_unknowns=True)
         resource = RegisteredResource(
-            urn=urn,
+            urn=engine_urn(urn),
             type=request.type,
             name=request.name,
-            parent=request.parent or None,
+            parent=engine_urn(request.parent) if request.parent else None,
             provider=_provider_urn(request.provider),
             custom=custom,
             inputs=engine_inputs(inputs),
@@ -96,11 +96,17 @@ class RecordingMonitor(MockMonitor):
             self.registered.append(resource)
 
 
+def engine_urn(urn: str) -> str:
+    """The URN the real engine would assign: it leaves the root stack out of its children's type chain,
+    which the SDK's mock monitor does not ("...::pulumi:pulumi:Stack$tusk:app:RegionalApp::app")."""
+    return urn.replace("::pulumi:pulumi:Stack$", "::", 1)
+
+
 def _provider_urn(reference: str) -> str | None:
     """A provider reference is 'urn::id'; the URN is what names the provider."""
     if not reference:
         return None
-    return reference.rsplit("::", 1)[0]
+    return engine_urn(reference.rsplit("::", 1)[0])
 
 
 def engine_inputs(value: Any) -> Any:

@@ -18,8 +18,12 @@ def policy_findings(runs: Sequence[StackRun], project_dir: Path) -> dict[str, li
     from tusk_infra.checks import check_runs
 
     result = check_runs(runs, project_dir)
-    return {stack.stack: [finding_data(finding, project_dir) for finding in stack.findings]
-            for stack in result.stacks}
+    # Grouped by the stack that owns the resource, so a cross-stack finding (the primary database's budget
+    # overflowing with every region's writers) shows under the stack whose resource it names.
+    grouped: dict[str, list[dict[str, Any]]] = {run.stack: [] for run in runs}
+    for finding in result.findings:
+        grouped.setdefault(finding.stack, []).append(finding_data(finding, project_dir))
+    return grouped
 
 
 def finding_data(finding: Finding, project_dir: Path) -> dict[str, Any]:
