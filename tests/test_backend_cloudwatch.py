@@ -21,6 +21,7 @@ from tusk_infra.backends.cloudwatch import (
     UnresolvedPlaceholder,
     resolve_spec,
 )
+from tusk_infra.tusk.providers import MetricUnavailable
 
 REGION = "us-east-1"
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -60,34 +61,38 @@ def put(spec: MetricSpec, points: list[tuple[int, float]]) -> None:
     )
 
 
-def provider(specs: dict[str, MetricSpec], warnings: list[str], **kwargs: object) -> CloudWatchMetrics:
+def provider(specs: dict[str, MetricSpec], **kwargs: object) -> CloudWatchMetrics:
     options = kwargs.pop("options", AwsOptions(region=REGION))
-    return CloudWatchMetrics(specs, options, clock=lambda: NOW, warn=warnings.append, **kwargs)  # type: ignore[arg-type]
+    return CloudWatchMetrics(specs, options, clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
+
+
+def reason(answer: object) -> str:
+    """The cause a provider gives for having no value (the evaluator's one warning names it)."""
+    assert isinstance(answer, MetricUnavailable), answer
+    return answer.reason
 
 
 def test_average_over_the_window(aws: None) -> None:
     put(CPU, [(0, 70.0), (1, 80.0), (2, 90.0), (30, 5.0)])  # the 30-minute-old point is outside 5 minutes
-    warnings: list[str] = []
-    assert provider({"cpu_usage": CPU}, warnings).metric("cpu_usage") == pytest.approx(80.0)
-    assert warnings == []
+    assert provider({"cpu_usage": CPU}).metric("cpu_usage") == pytest.approx(80.0)
 
 
 def test_other_dimensions_are_not_mixed_in(aws: None) -> None:
     put(CPU, [(0, 50.0)])
     other_cluster = MetricSpec(CPU.namespace, CPU.metric, (("ClusterName", "other"),) + CPU.dimensions[1:])
     put(other_cluster, [(0, 99.0)])
-    assert provider({"cpu_usage": CPU}, []).metric("cpu_usage") == pytest.approx(50.0)
+    assert provider({"cpu_usage": CPU}).metric("cpu_usage") == pytest.approx(50.0)
 
 
 def test_sum_per_second_is_a_rate(aws: None) -> None:
     put(REQUESTS, [(0, 6000.0), (1, 12000.0)])  # requests per minute
-    metrics = provider({"requests_per_second": REQUESTS}, [])
+    metrics = provider({"requests_per_second": REQUESTS})
     assert metrics.metric("requests_per_second") == pytest.approx(150.0)
 
 
 def test_window_is_configurable(aws: None) -> None:
     put(CPU, [(0, 10.0), (8, 40.0)])
-    ten_minutes = provider({"cpu_usage": CPU}, [], window=MetricWindow(seconds=600))
+    ten_minutes = provider({"cpu_usage": CPU}, window=MetricWindow(seconds=600))
     assert ten_minutes.metric("cpu_usage") == pytest.approx(25.0)
 
 
@@ -103,42 +108,30 @@ def test_one_request_serves_every_metric(aws: None) -> None:
     assert calls == ["before-call.cloudwatch.GetMetricData"]
 
 
-def test_no_data_falls_back_with_one_warning(aws: None) -> None:
-    warnings: list[str] = []
-    metrics = provider({"cpu_usage": CPU}, warnings)
-    assert metrics.metric("cpu_usage") is None
-    assert metrics.metric("cpu_usage") is None
-    assert warnings == [
-        "metric 'cpu_usage': CloudWatch has no data for ContainerInsights/pod_cpu_utilization Average "
-        "(ClusterName=tusk-use1, Namespace=tusk, Service=tusklang-app) in the last 5 min; "
-        "using the expression's default"
-    ]
+def test_no_data_falls_back_with_the_reason(aws: None) -> None:
+    metrics = provider({"cpu_usage": CPU})
+    assert reason(metrics.metric("cpu_usage")) == (
+        "CloudWatch has no data for ContainerInsights/pod_cpu_utilization Average "
+        "(ClusterName=tusk-use1, Namespace=tusk, Service=tusklang-app) in the last 5 min"
+    )
+    assert metrics.metric("cpu_usage") == metrics.metric("cpu_usage")
 
 
 def test_unmapped_metric_falls_back_with_the_reason() -> None:
-    warnings: list[str] = []
-    metrics = provider({}, warnings, unmapped={"cpu_usage": "its dimension {cluster} is not configured"})
-    assert metrics.metric("cpu_usage") is None
-    assert metrics.metric("disk_usage") is None
-    assert warnings == [
-        "metric 'cpu_usage': its dimension {cluster} is not configured; using the expression's default",
-        "metric 'disk_usage': no CloudWatch mapping for it (mapped metrics: none); "
-        "using the expression's default",
-    ]
+    metrics = provider({}, unmapped={"cpu_usage": "its dimension {cluster} is not configured"})
+    assert reason(metrics.metric("cpu_usage")) == "its dimension {cluster} is not configured"
+    assert reason(metrics.metric("disk_usage")) == "no CloudWatch mapping for it (mapped metrics: none)"
 
 
 def test_unreachable_endpoint_falls_back_within_two_seconds() -> None:
-    warnings: list[str] = []
     options = AwsOptions(region=REGION, endpoint_url="http://127.0.0.1:9", connect_timeout=1, read_timeout=2)
-    metrics = provider({"cpu_usage": CPU, "requests_per_second": REQUESTS}, warnings, options=options,
-                       timeout=2.0)
+    metrics = provider({"cpu_usage": CPU, "requests_per_second": REQUESTS}, options=options, timeout=2.0)
     started = time.monotonic()
-    assert metrics.metric("cpu_usage") is None
-    assert metrics.metric("requests_per_second") is None
+    cpu = metrics.metric("cpu_usage")
+    requests = metrics.metric("requests_per_second")
     assert time.monotonic() - started < 2.2
-    assert len(warnings) == 2
-    assert warnings[0].startswith("metric 'cpu_usage': CloudWatch unavailable (cannot reach AWS")
-    assert warnings[1].startswith("metric 'requests_per_second': CloudWatch unavailable (cannot reach AWS")
+    assert reason(cpu).startswith("CloudWatch unavailable (cannot reach AWS")
+    assert reason(requests).startswith("CloudWatch unavailable (cannot reach AWS")
 
 
 def test_silent_endpoint_is_cut_off_at_the_timeout() -> None:
@@ -147,15 +140,11 @@ def test_silent_endpoint_is_cut_off_at_the_timeout() -> None:
         silent.listen(16)
         options = AwsOptions(region=REGION, endpoint_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
                              connect_timeout=5, read_timeout=5)
-        warnings: list[str] = []
-        metrics = provider({"cpu_usage": CPU}, warnings, options=options, timeout=0.5)
+        metrics = provider({"cpu_usage": CPU}, options=options, timeout=0.5)
         started = time.monotonic()
-        assert metrics.metric("cpu_usage") is None
+        answer = metrics.metric("cpu_usage")
         assert time.monotonic() - started < 1.0
-    assert warnings == [
-        "metric 'cpu_usage': CloudWatch unavailable (AWS did not answer in time (no answer within 0.5 s)); "
-        "using the expression's default"
-    ]
+    assert reason(answer) == "CloudWatch unavailable (AWS did not answer in time (no answer within 0.5 s))"
 
 
 def test_missing_credentials_fall_back(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -164,12 +153,9 @@ def test_missing_credentials_fall_back(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    warnings: list[str] = []
-    assert provider({"cpu_usage": CPU}, warnings).metric("cpu_usage") is None
-    assert warnings == [
-        "metric 'cpu_usage': CloudWatch unavailable (no AWS credentials found (environment, shared config "
-        "or instance role)); using the expression's default"
-    ]
+    assert reason(provider({"cpu_usage": CPU}).metric("cpu_usage")) == (
+        "CloudWatch unavailable (no AWS credentials found (environment, shared config or instance role))"
+    )
 
 
 def test_default_map_fills_placeholders() -> None:
@@ -181,7 +167,7 @@ def test_default_map_fills_placeholders() -> None:
 
 
 def test_source_describes_the_series() -> None:
-    metrics = provider({"requests_per_second": REQUESTS}, [])
+    metrics = provider({"requests_per_second": REQUESTS})
     assert metrics.source("requests_per_second") == (
         "CloudWatch AWS/ApplicationELB/RequestCount Sum per second (LoadBalancer=app/tusk/1)"
     )
@@ -218,28 +204,23 @@ def test_a_forbidden_series_names_the_reason() -> None:
     client, stub = stubbed_client()
     stub.add_response("get_metric_data",
                       {"MetricDataResults": [result([], "Forbidden", "no access to ContainerInsights")]})
-    warnings: list[str] = []
     with stub:
-        metrics = CloudWatchMetrics({"cpu_usage": CPU}, AwsOptions(), clock=lambda: NOW, client=client,
-                                    warn=warnings.append)
-        assert metrics.metric("cpu_usage") is None
-    assert warnings == [
-        "metric 'cpu_usage': CloudWatch could not read ContainerInsights/pod_cpu_utilization Average "
+        metrics = CloudWatchMetrics({"cpu_usage": CPU}, AwsOptions(), clock=lambda: NOW, client=client)
+        answer = metrics.metric("cpu_usage")
+    assert reason(answer) == (
+        "CloudWatch could not read ContainerInsights/pod_cpu_utilization Average "
         "(ClusterName=tusk-use1, Namespace=tusk, Service=tusklang-app) "
-        "(Forbidden: no access to ContainerInsights); using the expression's default"
-    ]
+        "(Forbidden: no access to ContainerInsights)"
+    )
 
 
 def test_access_denied_falls_back_with_the_aws_error() -> None:
     client, stub = stubbed_client()
     stub.add_client_error("get_metric_data", service_error_code="AccessDenied",
                           service_message="User is not authorized to perform cloudwatch:GetMetricData")
-    warnings: list[str] = []
     with stub:
-        metrics = CloudWatchMetrics({"cpu_usage": CPU}, AwsOptions(), clock=lambda: NOW, client=client,
-                                    warn=warnings.append)
-        assert metrics.metric("cpu_usage") is None
-    assert warnings == [
-        "metric 'cpu_usage': CloudWatch unavailable (AccessDenied: User is not authorized to perform "
-        "cloudwatch:GetMetricData); using the expression's default"
-    ]
+        metrics = CloudWatchMetrics({"cpu_usage": CPU}, AwsOptions(), clock=lambda: NOW, client=client)
+        answer = metrics.metric("cpu_usage")
+    assert reason(answer) == (
+        "CloudWatch unavailable (AccessDenied: User is not authorized to perform cloudwatch:GetMetricData)"
+    )

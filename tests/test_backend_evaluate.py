@@ -18,8 +18,10 @@ import pytest
 from moto import mock_aws
 
 from tusk_infra.backends.config import BackendSettings
+from tusk_infra.backends.errors import BackendError
 from tusk_infra.backends.selection import build_providers
 from tusk_infra.tusk import Document, InputUse, Providers, Secret, TuskError, evaluate_text
+from tusk_infra.tusk.providers import ProviderError
 
 REGION = "us-east-1"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -94,10 +96,27 @@ def test_metrics_down_falls_back_to_defaults_within_the_bound() -> None:
     assert time.monotonic() - started < 2.5
     assert doc.data == {"performance": {"cache_ttl": "5m", "worker_count": 8, "connection_pool_size": 200}}
     assert InputUse("metric", "cpu_usage", 0, defaulted=True) in doc.inputs
-    causes = [w for w in warnings if "CloudWatch unavailable" in w]
-    # One warning per metric with its cause, however many expressions read it.
-    assert [w.split(":")[0] for w in causes] == ["metric 'cpu_usage'", "metric 'active_connections'"]
-    assert all("cannot reach AWS" in w for w in causes)
+    # One warning per metric with its cause, however many expressions read it; the document keeps the same.
+    assert [w.split(":")[0] for w in warnings] == ["metric 'cpu_usage'", "metric 'active_connections'"]
+    assert all("CloudWatch unavailable (cannot reach AWS" in w for w in warnings)
+    assert all(w.endswith("; using the default the integer 0") for w in warnings)
+    assert doc.warnings == tuple(warnings)
+
+
+def test_a_metric_read_three_times_warns_once() -> None:
+    warnings: list[str] = []
+    text = (
+        "[performance]\n"
+        'workers: @if(@metrics("cpu_usage", 0) > 80, 16, 8)\n'
+        'ttl: @if(@metrics("cpu_usage", 0) > 80, "30s", "5m")\n'
+        'replicas: @if(@metrics("cpu_usage", 1) > 90, 6, 3)\n'
+    )
+    doc = evaluate(text, cloudwatch(aws_endpoint_url="http://127.0.0.1:9"), warnings)
+    assert doc.data == {"performance": {"workers": 8, "ttl": "5m", "replicas": 3}}
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("metric 'cpu_usage': CloudWatch unavailable (cannot reach AWS (")
+    assert warnings[0].endswith("; using the default the integer 0")
+    assert doc.warnings == tuple(warnings)
 
 
 def test_secrets_resolve_from_secrets_manager_and_stay_secret(aws: None) -> None:
@@ -135,9 +154,16 @@ def test_unreachable_secret_store_is_a_positioned_error() -> None:
                                aws_endpoint_url="http://127.0.0.1:9")
     with pytest.raises(TuskError) as caught:
         evaluate('\npassword: @env.secure("DB_PRIMARY_PASSWORD")\n', settings)
-    assert str(caught.value).startswith("global.tsk:2:11: ")
-    assert "DB_PRIMARY_PASSWORD" in str(caught.value)
-    assert "SecretStoreUnreachable" in str(caught.value)
+    # The backend's own message, cause included, at the expression that asked.
+    assert str(caught.value).startswith(
+        "global.tsk:2:11: cannot read secret 'DB_PRIMARY_PASSWORD' from SSM Parameter Store "
+        "(/tusk-infra/us-east-1/DB_PRIMARY_PASSWORD): cannot reach AWS ("
+    )
+
+
+def test_backend_errors_are_provider_errors() -> None:
+    # So the evaluator shows a backend's message (safe by contract) instead of just its type name.
+    assert issubclass(BackendError, ProviderError)
 
 
 def test_canary_never_reaches_logs_warnings_or_output(
@@ -198,6 +224,27 @@ def test_query_scalar_rows_and_batch(database: str) -> None:
         "batch_stats": [3, 0],
     }}
     assert any(use.kind == "query" and use.value == 2 for use in doc.inputs)
+
+
+def test_query_arrays_and_json_stay_lists_and_objects(database: str) -> None:
+    doc = evaluate(
+        'ids: @query("SELECT ARRAY[1,2,3]")\n'
+        'meta: @query("SELECT \'{\\"a\\": 1}\'::jsonb")\n'
+        'rows: @query("SELECT name, ARRAY[active, 2] AS flags, json_build_object(\'n\', name) AS doc '
+        'FROM users WHERE active = 1 ORDER BY id")\n'
+        'sizes: @query("SELECT \'{\\"a\\": [1.5, null, {\\"b\\": true}]}\'::json")\n',
+        sql_settings(database),
+    )
+    assert doc.data == {
+        "ids": [1, 2, 3],
+        "meta": {"a": 1},
+        "rows": [
+            {"name": "ada", "flags": [1, 2], "doc": {"n": "ada"}},
+            {"name": "bob", "flags": [1, 2], "doc": {"n": "bob"}},
+        ],
+        "sizes": {"a": [1.5, None, {"b": True}]},
+    }
+    assert doc.to_plain()["meta"] == {"a": 1}
 
 
 def test_injection_through_an_interpolated_value_is_a_bound_parameter(database: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import textwrap
@@ -254,7 +255,7 @@ def test_database_url_precedence_is_command_line_then_environment_then_stack() -
 
 NO_NETWORK = textwrap.dedent(
     """
-    import socket, sys
+    import contextlib, io, socket, sys
     attempts = []
 
     def refuse(*args, **kwargs):
@@ -269,44 +270,78 @@ NO_NETWORK = textwrap.dedent(
     from pathlib import Path
     from tusk_infra.backends.config import load_stack_settings
     from tusk_infra.backends.selection import build_providers
+    from tusk_infra.cli import main
     from tusk_infra.tusk import Providers, evaluate_text
 
-    settings = load_stack_settings(Path(sys.argv[1]), "us-east-1")
-    warnings = []
-    providers = build_providers(settings, Providers(env={"DB_PASSWORD": "x"}, warn=warnings.append))
-    doc = evaluate_text(
+    TEXT = (
         '[performance]\\n'
         'worker_count: @if(@metrics("cpu_usage", 0) > 80, 16, 8)\\n'
         'pool: @cache("5m", @if(@metrics("active_connections", 0) > 100, 500, 200))\\n'
-        'password: @env.secure("DB_PASSWORD")\\n',
-        providers=providers,
+        'password: @env.secure("DB_PASSWORD")\\n'
     )
-    expected = {"performance": {"worker_count": 8, "pool": 200, "password": "[secret]"}}
-    assert doc.to_plain() == expected, doc.data
+    EXPECTED = {"performance": {"worker_count": 8, "pool": 200, "password": "[secret]"}}
+
+    # The API with the stack's settings...
+    settings = load_stack_settings(Path(sys.argv[1]), "us-east-1")
+    warnings = []
+    providers = build_providers(settings, Providers(env={"DB_PASSWORD": "x"}, warn=warnings.append))
+    doc = evaluate_text(TEXT, providers=providers)
+    assert doc.to_plain() == EXPECTED, doc.data
+
+    # ...and `tusk-infra eval` / `explain` with no backend option, as a user runs them.
+    tsk = Path(sys.argv[2])
+    tsk.write_text(TEXT)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        codes = [main(["eval", str(tsk), "--env", "DB_PASSWORD=x"]),
+                 main(["explain", str(tsk), "performance.pool", "--env", "DB_PASSWORD=x"])]
+    assert codes == [0, 0], err.getvalue()
+    assert out.getvalue().startswith('{\\n  "performance": {\\n    "worker_count": 8,'), out.getvalue()
+    warnings.extend(err.getvalue().splitlines())
+
     loaded = sorted(name for name in ("boto3", "botocore", "psycopg") if name in sys.modules)
     print(len(attempts), loaded, warnings)
     """
 )
 
 
-def test_nothing_configured_means_no_network_and_no_aws_or_driver_loaded() -> None:
+def test_nothing_configured_means_no_network_and_no_aws_or_driver_loaded(tmp_path: Path) -> None:
     run = subprocess.run(
-        [sys.executable, "-c", NO_NETWORK, str(REPO / "Pulumi.us-east-1.yaml")],
+        [sys.executable, "-c", NO_NETWORK, str(REPO / "Pulumi.us-east-1.yaml"), str(tmp_path / "global.tsk")],
         capture_output=True, text=True, timeout=60, check=False,
+        env={key: value for key, value in os.environ.items() if key != "TUSK_DATABASE_URL"},
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "0 [] []"
 
 
 def test_backend_options_fit_every_command_without_clashing() -> None:
-    # The commands own their parsers; this checks the backend options can be added to any of them.
+    # eval and explain carry the backend options; any other command must be able to take them too.
     from tusk_infra.cli import build_parser
 
     top = build_parser()
     commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
     assert commands.choices, "expected the CLI's subcommands"
+    backend_options = set(parser()._option_string_actions) - {"-h", "--help"}
     for name, command_parser in commands.choices.items():
+        if name in ("eval", "explain"):
+            missing = backend_options - set(command_parser._option_string_actions)
+            assert not missing, f"`tusk-infra {name}` lacks {sorted(missing)}"
+            continue
         try:
             add_backend_arguments(command_parser)
         except argparse.ArgumentError as clash:
             pytest.fail(f"backend options clash with `tusk-infra {name}`: {clash}")
+
+
+@pytest.mark.parametrize("command", ["eval", "explain"])
+def test_eval_options_keep_their_meaning_beside_the_backend_options(command: str) -> None:
+    # `--metric` and `--cache` are whole options, not abbreviations of `--metrics-*` / `--cache-dir`.
+    from tusk_infra.cli import build_parser
+
+    extra = ["performance.workers"] if command == "explain" else []
+    args = build_parser().parse_args(
+        [command, "x.tsk", *extra, "--metric", "cpu=1", "--cache", "file", "--db", "postgresql://h/d"]
+    )
+    assert (args.metric, args.backend_cache, args.db) == (["cpu=1"], "file", "postgresql://h/d")
+    assert args.backend_metrics_provider is None and args.backend_cache_dir is None

@@ -27,6 +27,7 @@ from tusk_infra.tusk import (
     register_adapter,
 )
 from tusk_infra.tusk.parser import compiled, grammar_path
+from tusk_infra.tusk.providers import MetricUnavailable, ProviderError
 from tusk_infra.tusk.sqlite_adapter import SqliteAdapter
 
 SHOP_SQL = Path(__file__).parent / "tsk" / "fixtures" / "shop.sql"
@@ -182,6 +183,81 @@ def test_failing_secret_source_is_reported_without_its_message() -> None:
     assert "leaked-value" not in raised.value.render()
 
 
+class FailingProvider:
+    """A secret source, metrics provider, cache and query adapter that raises the error it is given."""
+
+    def __init__(self, failure: Exception) -> None:
+        self.failure = failure
+
+    def lookup(self, name: str) -> str | None:
+        raise self.failure
+
+    def metric(self, name: str) -> float | None:
+        raise self.failure
+
+    def get(self, key: str) -> CacheHit | None:
+        raise self.failure
+
+    def put(self, key: str, value: Any, ttl_seconds: float) -> None:
+        raise self.failure
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> QueryResult:
+        raise self.failure
+
+    def close(self) -> None:
+        pass
+
+
+LEAKY = RuntimeError("backend down; token=leaked-value")
+
+
+def failing_providers(failure: Exception) -> Providers:
+    failing = FailingProvider(failure)
+    register_adapter("failing", lambda url: failing)
+    return Providers(env={}, secrets=(failing,), metrics=failing, cache=failing, database_url="failing://x")
+
+
+PROVIDER_EXPRESSIONS = ('@env.secure("TOKEN")', '@metrics("cpu", 1)', '@cache("1m", 2)', '@query("SELECT 1")')
+
+
+@pytest.mark.parametrize("expression", PROVIDER_EXPRESSIONS)
+def test_provider_error_message_is_shown_at_the_expression(expression: str) -> None:
+    failure = ProviderError("cannot read 'TOKEN' from the vault: permission denied")
+    with pytest.raises(TuskError) as raised:
+        evaluate_text(f"\na: {expression}", filename="p.tsk", providers=failing_providers(failure))
+    shown = "cannot read 'TOKEN' from the vault: permission denied"
+    if expression.startswith("@query"):
+        shown = f"the query failed: {shown}"
+    assert str(raised.value) == f"p.tsk:2:4: {shown}"
+    assert raised.value.render().splitlines()[-1] == "  |    " + "^" * len(expression)
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ('@env.secure("TOKEN")', "secret source FailingProvider failed to look up TOKEN (RuntimeError)"),
+        ('@metrics("cpu", 1)', "the metrics provider FailingProvider failed for 'cpu' (RuntimeError)"),
+        ('@cache("1m", 2)', "the cache FailingProvider failed (RuntimeError)"),
+        ('@query("SELECT 1")', "the query failed: RuntimeError from the adapter"),
+    ],
+)
+def test_unexpected_provider_failure_names_only_its_type(expression: str, message: str) -> None:
+    with pytest.raises(TuskError) as raised:
+        evaluate_text(f"\na: {expression}", filename="p.tsk", providers=failing_providers(LEAKY))
+    assert str(raised.value) == f"p.tsk:2:4: {message}"
+    assert "leaked-value" not in raised.value.render()
+
+
+def test_unopenable_database_shows_only_the_adapters_type() -> None:
+    def refuse(url: str) -> Any:
+        raise RuntimeError(f"cannot log in with {url} and password hunter2")
+
+    register_adapter("refusing", refuse)
+    with pytest.raises(TuskError) as raised:
+        evaluate_text('a: @query("SELECT 1")', providers=Providers(env={}, database_url="refusing://db"))
+    assert raised.value.message == "cannot open the database refusing://db: RuntimeError from the adapter"
+
+
 # ---- missing environment ----
 def test_every_missing_variable_is_reported_at_once() -> None:
     text = 'a: @env("ONE")\nb: @int(@env("TWO")) + 1\nc: @env.secure("THREE")\nd: "${x}"\n$x: @env("ONE")'
@@ -232,6 +308,49 @@ def test_metric_falling_back_to_its_default_warns() -> None:
         'a: @metrics("cpu", 5)', providers=Providers(env={}, metrics=StaticMetrics({}), warn=warnings.append)
     )
     assert warnings == ["metric 'cpu' has no value; using the default the integer 5"]
+
+
+class UnavailableMetrics:
+    """A provider that knows why it has no value, like CloudWatch being unreachable."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def metric(self, name: str) -> MetricUnavailable:
+        self.asked += 1
+        return MetricUnavailable(f"the metrics store is down ({name})")
+
+
+def test_a_metric_falling_back_warns_once_with_the_providers_reason() -> None:
+    warnings: list[str] = []
+    metrics = UnavailableMetrics()
+    text = 'a: @metrics("cpu", 5)\nb: @metrics("cpu", 5) + 1\nc: @metrics("cpu", 7)\nd: @metrics("mem", 1)'
+    document = evaluate_text(text, providers=Providers(env={}, metrics=metrics, warn=warnings.append))
+    assert document.data == {"a": 5, "b": 6, "c": 7, "d": 1}
+    assert metrics.asked == 4
+    assert warnings == [
+        "metric 'cpu': the metrics store is down (cpu); using the default the integer 5",
+        "metric 'mem': the metrics store is down (mem); using the default the integer 1",
+    ]
+    assert document.warnings == tuple(warnings)
+    assert InputUse("metric", "cpu", 5, defaulted=True) in document.inputs
+
+
+def test_a_metric_without_value_warns_once_per_evaluation() -> None:
+    warnings: list[str] = []
+    providers = Providers(env={}, metrics=StaticMetrics({}), warn=warnings.append)
+    text = 'a: @metrics("cpu", 5)\nb: @metrics("cpu", 6)\nc: @metrics("cpu", 5)'
+    evaluate_text(text, providers=providers)
+    evaluate_text(text, providers=providers)
+    assert warnings == ["metric 'cpu' has no value; using the default the integer 5"] * 2
+
+
+def test_a_metric_without_value_or_default_names_the_reason() -> None:
+    with pytest.raises(TuskError) as raised:
+        evaluate_text('a: @metrics("cpu")', providers=Providers(env={}, metrics=UnavailableMetrics()))
+    assert raised.value.message == (
+        "metric 'cpu' has no value and @metrics has no default; the metrics store is down (cpu)"
+    )
 
 
 # ---- @cache ----
@@ -390,3 +509,33 @@ def test_cache_hit_records_that_the_query_result_was_cached() -> None:
     assert hit.provenance("n").inputs == (
         InputUse("query", 'cached: @query("SELECT n FROM t")', miss.data["n"]),
     )
+
+
+class StructuredAdapter:
+    """Returns what PostgreSQL drivers hand back for arrays and JSON: lists and dicts, not text."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> QueryResult:
+        from decimal import Decimal
+
+        mixed = (Decimal("1.5"), {"at": datetime(2030, 1, 1)})
+        row = ([1, 2, 3], {"a": 1, "b": [True, None]}, mixed, {1: "x"})
+        return QueryResult(("ints", "doc", "mixed", "odd_keys"), (row,))
+
+    def close(self) -> None:
+        pass
+
+
+def test_query_lists_and_objects_stay_structured_with_plain_members() -> None:
+    register_adapter("structured", StructuredAdapter)
+    document = evaluate_text(
+        'rows: @query("SELECT * FROM t")', providers=Providers(env={}, database_url="structured://x")
+    )
+    assert document.data["rows"] == [{
+        "ints": [1, 2, 3],
+        "doc": {"a": 1, "b": [True, None]},
+        "mixed": ["1.5", {"at": "2030-01-01 00:00:00"}],
+        "odd_keys": "{1: 'x'}",
+    }]

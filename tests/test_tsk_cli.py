@@ -83,6 +83,73 @@ def test_var_metric_and_db_options(tmp_path: Path) -> None:
     assert "warning: --var" not in with_var.stderr
 
 
+POSTGRES_TSK = """\
+$floor: 2
+[database]
+active: @query("SELECT COUNT(*) FROM generate_series(1, 5) AS n WHERE n > ?", $floor)
+ids: @query("SELECT ARRAY[1,2,3]")
+meta: @query("SELECT '{\\"a\\": 1}'::jsonb")
+"""
+
+
+def test_eval_and_explain_query_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    settings = tmp_path / "global.tsk"
+    settings.write_text(POSTGRES_TSK)
+    result = tusk("eval", str(settings), "--db", postgres_url, "--query-timeout", "2s")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"database": {"active": 3, "ids": [1, 2, 3], "meta": {"a": 1}}}
+    explained = tusk("explain", str(settings), "database.active", "--db", postgres_url)
+    assert explained.returncode == 0, explained.stderr
+    assert explained.stdout.splitlines()[-1] == (
+        '    query SELECT COUNT(*) FROM generate_series(1, 5) AS n WHERE n > ? [2] = 3'
+    )
+
+
+def test_database_url_can_come_from_the_environment(tmp_path: Path, postgres_url: str) -> None:
+    settings = tmp_path / "global.tsk"
+    settings.write_text(POSTGRES_TSK)
+    result = tusk("eval", str(settings), env={"TUSK_DATABASE_URL": postgres_url})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["database"]["active"] == 3
+
+
+def test_unreachable_postgresql_is_a_positioned_error_without_the_password(tmp_path: Path) -> None:
+    settings = tmp_path / "global.tsk"
+    settings.write_text(POSTGRES_TSK)
+    result = tusk("eval", str(settings), "--db", "postgresql://app:pw-canary-77@127.0.0.1:9/app")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith(
+        f"{settings}:3:9: the query failed: cannot connect to PostgreSQL at postgresql://app:***@127.0.0.1:9/app"
+    )
+    assert "pw-canary-77" not in result.stderr
+
+
+def test_cloudwatch_down_warns_once_per_metric_and_uses_the_defaults(tmp_path: Path) -> None:
+    settings = tmp_path / "global.tsk"
+    settings.write_text(
+        'a: @metrics("cpu_usage", 10)\nb: @metrics("cpu_usage", 10) * 2\nc: @metrics("cpu_usage", 10) + 1\n'
+    )
+    result = tusk(
+        "eval", str(settings), "--metrics-provider", "cloudwatch", "--aws-region", "us-east-1",
+        "--aws-endpoint-url", "http://127.0.0.1:9", "--metrics-timeout", "1s",
+        *("--metric-dimension", "cluster=c", "--metric-dimension", "namespace=n"),
+        *("--metric-dimension", "service=s"),
+        env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"a": 10, "b": 20, "c": 11}
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("warning: metric 'cpu_usage': CloudWatch unavailable (")
+    assert warnings[0].endswith("; using the default the integer 10")
+
+
+def test_a_bad_backend_option_is_a_usage_error() -> None:
+    result = tusk("eval", str(VALID_DIR / "env.tsk"), "--metrics-provider", "prometheus")
+    assert result.returncode == 2
+    assert "argument --metrics-provider: invalid choice: 'prometheus'" in result.stderr
+
+
 def test_error_goes_to_stderr_with_location_and_snippet(tmp_path: Path) -> None:
     broken = tmp_path / "broken.tsk"
     broken.write_text('$region: "us-east-1"\n[a]\nurl: "https://${regon}.example.com"\n')

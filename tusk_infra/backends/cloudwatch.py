@@ -2,9 +2,9 @@
 
 A metric name maps to a namespace, metric, dimensions and statistic (the defaults read the region's app from
 Container Insights, its database from RDS and its load balancer from ELB). The value is the mean of the
-per-period statistic over the window. When AWS fails, is slow or has no data, the metric is None, so the
-expression's default is used, and ONE warning names the metric and the cause: a preview never fails because
-metrics are down.
+per-period statistic over the window. When AWS fails, is slow or has no data, the answer is a
+`MetricUnavailable` with the cause, so the expression's default is used and the evaluator warns once per
+metric naming that cause: a preview never fails because metrics are down.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from tusk_infra.backends.aws_clients import AwsOptions, describe_aws_failure, make_client
 from tusk_infra.backends.deadline import call_with_deadline
 from tusk_infra.backends.errors import BackendError
+from tusk_infra.tusk.providers import MetricUnavailable
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,6 @@ class CloudWatchMetrics:
         timeout: float = 2.0,
         unmapped: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        warn: Callable[[str], None] = lambda message: None,
         client: Any = None,
     ) -> None:
         self.specs = dict(specs)
@@ -113,20 +113,13 @@ class CloudWatchMetrics:
         self._window = window
         self._timeout = timeout
         self._clock = clock
-        self._warn = warn
         self._client = client
         self._outcomes: dict[str, float | str] | None = None
-        self._warned: set[str] = set()
 
-    def metric(self, name: str) -> float | None:
-        """The metric's mean over the window, or None (with one warning) when it cannot be had."""
+    def metric(self, name: str) -> float | MetricUnavailable:
+        """The metric's mean over the window, or why it cannot be had (the evaluator warns with that)."""
         outcome = self._outcome(name)
-        if isinstance(outcome, float):
-            return outcome
-        if name not in self._warned:
-            self._warned.add(name)
-            self._warn(f"metric {name!r}: {outcome}; using the expression's default")
-        return None
+        return outcome if isinstance(outcome, float) else MetricUnavailable(outcome)
 
     def source(self, name: str) -> str | None:
         """Where `name` is read from, for explain output (None if unmapped)."""

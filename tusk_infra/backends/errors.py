@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from tusk_infra.tusk.providers import ProviderError
 
-class BackendError(Exception):
-    """A backend could not answer (access denied, unreachable, query rejected). Never holds a secret value."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class BackendError(ProviderError):
+    """A backend could not answer (access denied, unreachable, query rejected). Never holds a secret value.
+
+    A ProviderError, so the evaluator shows the message at the expression that asked.
+    """

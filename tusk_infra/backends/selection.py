@@ -32,7 +32,7 @@ from tusk_infra.backends.config import (
 )
 from tusk_infra.backends.errors import BackendError
 from tusk_infra.backends.file_cache import FileCache
-from tusk_infra.tusk.providers import MetricsProvider, Providers, SecretSource
+from tusk_infra.tusk.providers import MetricsProvider, MetricUnavailable, Providers, SecretSource
 
 # Read when the command line names no database; wins over the stack config's tusk-infra:databaseUrl.
 DATABASE_URL_ENV = "TUSK_DATABASE_URL"
@@ -119,7 +119,7 @@ def build_providers(settings: BackendSettings, base: Providers | None = None) ->
         providers.warn(message)
 
     providers.secrets = (*providers.secrets, *_secret_sources(settings))
-    providers.metrics = _metrics(settings, providers, warn)
+    providers.metrics = _metrics(settings, providers)
     if settings.cache == "file":
         providers.cache = _file_cache(settings, providers, warn)
     # --db, then the environment (where a URL with a password belongs), then the stack config.
@@ -145,9 +145,7 @@ def _secret_sources(settings: BackendSettings) -> list[SecretSource]:
     return [SOURCE_KINDS[kind](naming, options) for kind in settings.secret_sources]
 
 
-def _metrics(
-    settings: BackendSettings, providers: Providers, warn: Callable[[str], None]
-) -> MetricsProvider | None:
+def _metrics(settings: BackendSettings, providers: Providers) -> MetricsProvider | None:
     if settings.metrics_provider != "cloudwatch":
         return providers.metrics
     specs, unmapped = metric_map(settings)
@@ -161,7 +159,6 @@ def _metrics(
         timeout=timeout,
         unmapped=unmapped,
         clock=lambda: providers.clock().astimezone(UTC),
-        warn=warn,
     )
     # Values given on the command line (--metric NAME=VALUE) win over CloudWatch.
     return cloudwatch if providers.metrics is None else FirstAnswer(providers.metrics, cloudwatch)
@@ -210,10 +207,11 @@ class FirstAnswer:
     first: MetricsProvider
     then: MetricsProvider
 
-    def metric(self, name: str) -> float | None:
-        """The first provider's value, else the second's."""
+    def metric(self, name: str) -> float | MetricUnavailable | None:
+        """The first provider's value, else the second's answer (a value, or why there is none)."""
         value = self.first.metric(name)
-        return value if value is not None else self.then.metric(name)
+        known = value is not None and not isinstance(value, MetricUnavailable)
+        return value if known else self.then.metric(name)
 
 
 def _option(field_name: str) -> Callable[[str], Any]:

@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any
 
+from tusk_infra.backends.selection import add_backend_arguments, build_providers, settings_from_args
 from tusk_infra.tusk import Providers, StaticMetrics, TuskError, evaluate_file
 from tusk_infra.tusk.document import Document
 
@@ -25,7 +26,7 @@ def register(subparsers: Any) -> None:
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """The inputs an evaluation may take from the command line (shared with `explain`)."""
+    """The inputs an evaluation may take from the command line, live backends too (shared with `explain`)."""
     parser.add_argument(
         "--env",
         action="append",
@@ -47,21 +48,29 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="a value for @metrics(NAME, default)",
     )
-    parser.add_argument("--db", metavar="URL", help="database for @query, e.g. sqlite:///app.db")
+    parser.add_argument(
+        "--db", metavar="URL", help="database for @query, e.g. sqlite:///app.db or postgresql://user@host/db"
+    )
+    add_backend_arguments(parser)
 
 
 def evaluate_from_args(args: argparse.Namespace) -> Document:
-    """Evaluate args.file with the inputs given on the command line; usage errors exit 2."""
+    """Evaluate args.file with the inputs given on the command line; usage errors exit 2.
+
+    Offline unless a backend option (or TUSK_DATABASE_URL) asks for more; bad backend settings are TuskErrors.
+    """
     env = dict(os.environ)
     env.update(_pairs(args.env, "--env"))
     metrics = {name: _number(value, name) for name, value in _pairs(args.metric, "--metric").items()}
-    providers = Providers(
+    variables = _pairs(args.var, "--var")
+    offline = Providers(
         env=env,
         metrics=StaticMetrics(metrics) if metrics else None,
         database_url=args.db,
         warn=lambda message: print(f"warning: {message}", file=sys.stderr),
     )
-    return evaluate_file(args.file, variables=_pairs(args.var, "--var"), providers=providers)
+    providers = build_providers(settings_from_args(args), offline)
+    return evaluate_file(args.file, variables=variables, providers=providers)
 
 
 def run(args: argparse.Namespace) -> int:

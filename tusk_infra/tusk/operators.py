@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tusk_infra.tusk.builtin_providers import PROCESS_CACHE, MemoryCache
 from tusk_infra.tusk.caching import cache_key, has_missing, key_inputs, reads_database
 from tusk_infra.tusk.durations import duration_seconds
 from tusk_infra.tusk.errors import TuskError, suggestion
-from tusk_infra.tusk.providers import CacheProvider
+from tusk_infra.tusk.providers import CacheHit, CacheProvider, MetricUnavailable, ProviderError
 from tusk_infra.tusk.query import Database, QueryProblem, shape_result
 from tusk_infra.tusk.sql import SqlRejected, ensure_single_select
 from tusk_infra.tusk.syntax import ArrayLit, Expr, OperatorCall
@@ -34,14 +35,16 @@ if TYPE_CHECKING:
     from tusk_infra.tusk.evaluator import Evaluator
 
 Operator = Callable[["Evaluator", OperatorCall], Any]
+T = TypeVar("T")
 
 
 class Resources:
-    """What operators keep for the length of one evaluation: the cache and the database connection."""
+    """What operators keep for one evaluation: the cache, the database, the metrics already warned about."""
 
     def __init__(self, cache: CacheProvider, database: Database) -> None:
         self.cache = cache
         self.database = database
+        self.fallen_back_metrics: set[str] = set()
 
 
 def resources_for(evaluator: Evaluator) -> Resources:
@@ -76,6 +79,22 @@ def _arity(evaluator: Evaluator, node: OperatorCall, low: int, high: int, usage:
     wanted = str(low) if low == high else f"{low} to {high}"
     plural = "" if (low == high == 1) else "s"
     raise evaluator.error(f"@{node.name} takes {wanted} argument{plural} ({usage}), found {count}", node)
+
+
+def _consult(evaluator: Evaluator, node: Expr, asking: str, call: Callable[[], T]) -> T:
+    """Ask a provider; a failure becomes a TuskError at `node`.
+
+    A ProviderError's message is shown as is (providers promise it holds no secret). Anything else is named
+    by its type only, `{asking} ({type})`: its text could quote a secret value.
+    """
+    try:
+        return call()
+    except TuskError:
+        raise
+    except ProviderError as failure:
+        raise evaluator.error(failure.message, node) from None
+    except Exception as failure:
+        raise evaluator.error(f"{asking} ({type(failure).__name__})", node) from None
 
 
 def _string_arg(evaluator: Evaluator, node: Expr, what: str) -> Any:
@@ -119,15 +138,8 @@ def _env_secure(evaluator: Evaluator, node: OperatorCall) -> Any:
 
 def _from_secret_sources(evaluator: Evaluator, node: OperatorCall, name: str) -> str | None:
     for source in evaluator.providers.secrets:
-        try:
-            found = source.lookup(name)
-        except TuskError:
-            raise
-        except Exception as failure:  # a source's own error text could quote the secret: name its type only
-            raise evaluator.error(
-                f"secret source {type(source).__name__} failed to look up {name} ({type(failure).__name__})",
-                node,
-            ) from None
+        asking = f"secret source {type(source).__name__} failed to look up {name}"
+        found = _consult(evaluator, node, asking, partial(source.lookup, name))
         if found is not None:
             return found
     return None
@@ -150,31 +162,41 @@ def _metrics(evaluator: Evaluator, node: OperatorCall) -> Any:
     if name is MISSING:
         return MISSING
     provider = evaluator.providers.metrics
-    value = _ask_metric(evaluator, node, name) if provider is not None else None
-    if value is not None:
-        evaluator.record(InputUse("metric", name, value))
-        return value
+    answer = _ask_metric(evaluator, node, name) if provider is not None else None
+    if answer is not None and not isinstance(answer, MetricUnavailable):
+        evaluator.record(InputUse("metric", name, answer))
+        return answer
+    reason = answer.reason if isinstance(answer, MetricUnavailable) else None
     if len(node.args) < 2:
-        raise evaluator.error(f"metric '{name}' has no value and @metrics has no default", node)
+        cause = f"; {reason}" if reason else ""
+        raise evaluator.error(f"metric '{name}' has no value and @metrics has no default{cause}", node)
     default = evaluator.eval(node.args[1])
     evaluator.record(InputUse("metric", name, default, defaulted=True))
     if provider is not None:
-        evaluator.warn(f"metric '{name}' has no value; using the default {describe(default)}")
+        _warn_fallback(evaluator, name, reason, default)
     return default
 
 
 def _ask_metric(evaluator: Evaluator, node: OperatorCall, name: str) -> Any:
     provider = evaluator.providers.metrics
     assert provider is not None
-    try:
-        value = provider.metric(name)
-    except TuskError:
-        raise
-    except Exception as failure:
-        raise evaluator.error(f"the metrics provider failed for '{name}': {failure}", node) from None
-    if value is not None and not is_number(value):
+    asking = f"the metrics provider {type(provider).__name__} failed for '{name}'"
+    value = _consult(evaluator, node, asking, partial(provider.metric, name))
+    if value is None or isinstance(value, MetricUnavailable):
+        return value
+    if not is_number(value):
         raise evaluator.error(f"metric '{name}' is not a number: {describe(value)}", node)
     return value
+
+
+def _warn_fallback(evaluator: Evaluator, name: str, reason: str | None, default: Any) -> None:
+    """One warning per metric and evaluation, however many expressions read it, with the provider's cause."""
+    warned = resources_for(evaluator).fallen_back_metrics
+    if name in warned:
+        return
+    warned.add(name)
+    cause = f": {reason}" if reason else " has no value"
+    evaluator.warn(f"metric '{name}'{cause}; using the default {describe(default)}")
 
 
 # ---- @cache ----
@@ -191,9 +213,10 @@ def _cache(evaluator: Evaluator, node: OperatorCall) -> Any:
     inputs = key_inputs(body, evaluator.source_of, evaluator.eval)
     if has_missing(inputs):
         return MISSING
-    resources = resources_for(evaluator)
+    cache = resources_for(evaluator).cache
     key = cache_key(evaluator.source_of(body), evaluator.providers.database_url, inputs)
-    hit = resources.cache.get(key)
+    asking = f"the cache {type(cache).__name__} failed"
+    hit: CacheHit | None = _consult(evaluator, node, asking, partial(cache.get, key))
     if hit is not None:
         if reads_database(body):
             # The queries did not run; record that their results came from the cache.
@@ -201,7 +224,7 @@ def _cache(evaluator: Evaluator, node: OperatorCall) -> Any:
         return hit.value
     value = evaluator.eval(body)
     if value is not MISSING:
-        resources.cache.put(key, value, ttl)
+        _consult(evaluator, node, asking, partial(cache.put, key, value, ttl))
     return value
 
 

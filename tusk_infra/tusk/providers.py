@@ -3,6 +3,9 @@
 `@env.secure`, `@metrics`, `@cache` and `@query` never touch a network or a file themselves: they ask one of
 these providers. The built-in ones are offline and deterministic; live ones (AWS, PostgreSQL, an on-disk
 cache) plug in through the same interfaces.
+
+A provider that cannot answer raises `ProviderError`: the evaluator shows its message at the expression that
+asked. Any other exception is shown by its type name only, since its text might quote a secret.
 """
 
 from __future__ import annotations
@@ -14,6 +17,19 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 
+class ProviderError(Exception):
+    """A provider could not answer; the message is shown to the user as is, so it never holds a secret value.
+
+    The evaluator turns it into a TuskError at the position of the expression that asked (`@env.secure`,
+    `@metrics`, `@cache`, `@query`). Say what was asked for and why it failed, e.g. "cannot read secret
+    'DB_PASSWORD' from SSM Parameter Store: AccessDenied".
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class SecretSource(Protocol):
     """Where `@env.secure(NAME)` looks after the environment: Pulumi stack secrets, Secrets Manager, SSM."""
 
@@ -21,11 +37,22 @@ class SecretSource(Protocol):
         """The secret's plain value, or None when this source does not have it."""
 
 
+@dataclass(frozen=True)
+class MetricUnavailable:
+    """A metrics provider's "no value" with the cause, e.g. "CloudWatch unavailable (cannot reach AWS)".
+
+    The evaluator falls back to the expression's default and warns once per metric, naming this reason;
+    a provider that returns it should not warn about the metric itself.
+    """
+
+    reason: str
+
+
 class MetricsProvider(Protocol):
     """Answers `@metrics(name, default)`."""
 
-    def metric(self, name: str) -> float | None:
-        """The metric's current value, or None to make the expression use its default."""
+    def metric(self, name: str) -> float | MetricUnavailable | None:
+        """The metric's current value, or None (or why not) to make the expression use its default."""
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import tusk_infra.tusk.sqlite_adapter  # noqa: F401  (registers the built-in sqlite adapter)
-from tusk_infra.tusk.providers import ADAPTERS, QueryAdapter, QueryResult
+from tusk_infra.tusk.providers import ADAPTERS, ProviderError, QueryAdapter, QueryResult
 
 
 class QueryProblem(Exception):
     """No database, an unknown scheme, or the adapter failed; the message never contains a password."""
+
+
+def _cause(failure: Exception) -> str:
+    # An adapter's ProviderError is written to be shown; any other error's text might quote a bound value.
+    if isinstance(failure, ProviderError):
+        return redact_url(failure.message)
+    return f"{type(failure).__name__} from the adapter"
 
 
 class Database:
@@ -26,8 +33,8 @@ class Database:
         adapter = self._open()
         try:
             return adapter.fetch(sql, params)
-        except Exception as failure:  # adapters raise their driver's errors; show them without a traceback
-            raise QueryProblem(f"the query failed: {redact_url(str(failure))}") from None
+        except Exception as failure:
+            raise QueryProblem(f"the query failed: {_cause(failure)}") from None
 
     def close(self) -> None:
         """Close the connection if one was opened."""
@@ -48,9 +55,8 @@ class Database:
         try:
             self._adapter = factory(self.url)
         except Exception as failure:
-            raise QueryProblem(
-                f"cannot open the database {redact_url(self.url)}: {redact_url(str(failure))}"
-            ) from None
+            where = redact_url(self.url)
+            raise QueryProblem(f"cannot open the database {where}: {_cause(failure)}") from None
         return self._adapter
 
 
@@ -65,9 +71,14 @@ def shape_result(result: QueryResult) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    # Drivers return Decimal, datetime, bytes...: keep JSON-ready values, render the rest as text.
+    # Drivers return Decimal, datetime, bytes...: keep JSON-ready values, render the rest as text. Arrays
+    # and JSON columns (PostgreSQL) arrive as lists and dicts: they stay so, with their members made plain.
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: _plain(item) for key, item in value.items()}
     return str(value)
 
 

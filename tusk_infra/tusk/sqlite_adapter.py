@@ -8,27 +8,39 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from tusk_infra.tusk.providers import QueryResult, register_adapter
+from tusk_infra.tusk.providers import ProviderError, QueryResult, register_adapter
 
 
 class SqliteAdapter:
-    """Runs checked SELECTs against one SQLite file; the connection cannot write (mode=ro)."""
+    """Runs checked SELECTs against one SQLite file; the connection cannot write (mode=ro).
+
+    Failures are ProviderErrors carrying SQLite's message, which names tables and columns, never bound values.
+    """
 
     def __init__(self, url: str) -> None:
-        path = sqlite_path(url)
+        try:
+            path = sqlite_path(url)
+        except ValueError as problem:
+            raise ProviderError(str(problem)) from None
         if not Path(path).is_file():
-            raise FileNotFoundError(f"no SQLite database at {path}")
+            raise ProviderError(f"no SQLite database at {path}")
         uri = f"file:{quote(path)}?mode=ro"
-        self._connection = sqlite3.connect(uri, uri=True)
+        try:
+            self._connection = sqlite3.connect(uri, uri=True)
+        except sqlite3.Error as error:
+            raise ProviderError(str(error)) from None
 
     def fetch(self, sql: str, params: Sequence[Any]) -> QueryResult:
         """Rows and column names of one SELECT, with values bound as parameters."""
-        cursor = self._connection.execute(sql, tuple(params))
         try:
-            columns = tuple(column[0] for column in cursor.description or ())
-            rows = tuple(tuple(row) for row in cursor.fetchall())
-        finally:
-            cursor.close()
+            cursor = self._connection.execute(sql, tuple(params))
+            try:
+                columns = tuple(column[0] for column in cursor.description or ())
+                rows = tuple(tuple(row) for row in cursor.fetchall())
+            finally:
+                cursor.close()
+        except sqlite3.Error as error:
+            raise ProviderError(str(error)) from None
         return QueryResult(columns, rows)
 
     def close(self) -> None:
