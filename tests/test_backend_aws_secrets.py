@@ -135,7 +135,10 @@ def test_unreachable_endpoint_fails_within_the_bound() -> None:
     options = AwsOptions(region=REGION, endpoint_url="http://127.0.0.1:9", connect_timeout=0.5,
                          read_timeout=0.5, total_attempts=2)
     started = time.monotonic()
-    with pytest.raises(SecretStoreUnreachable, match=r"cannot read secret 'TOKEN' .*cannot reach AWS"):
+    # Within the bound either cause may come first on a busy machine (refused, or the limit reached).
+    with pytest.raises(
+        SecretStoreUnreachable, match=r"cannot read secret 'TOKEN' .*(cannot reach AWS|did not answer in time)"
+    ):
         SecretsManagerSource(naming(), options, deadline_seconds=3).lookup("TOKEN")
     assert time.monotonic() - started < 3.5
 

@@ -63,6 +63,9 @@ def put(spec: MetricSpec, points: list[tuple[int, float]]) -> None:
 
 def provider(specs: dict[str, MetricSpec], **kwargs: object) -> CloudWatchMetrics:
     options = kwargs.pop("options", AwsOptions(region=REGION))
+    # Tests about the time limit set `timeout` themselves; the others get room for a cold boto3 on a busy
+    # machine, so the reason they assert is the one they set up and not "did not answer in time".
+    kwargs.setdefault("timeout", 30.0)
     return CloudWatchMetrics(specs, options, clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
 
 
@@ -130,8 +133,17 @@ def test_unreachable_endpoint_falls_back_within_two_seconds() -> None:
     cpu = metrics.metric("cpu_usage")
     requests = metrics.metric("requests_per_second")
     assert time.monotonic() - started < 2.2
-    assert reason(cpu).startswith("CloudWatch unavailable (cannot reach AWS")
-    assert reason(requests).startswith("CloudWatch unavailable (cannot reach AWS")
+    # Within the bound either cause may come first on a busy machine (refused, or the limit reached).
+    for answer in (cpu, requests):
+        assert reason(answer).startswith(
+            ("CloudWatch unavailable (cannot reach AWS", "CloudWatch unavailable (AWS did not answer in time")
+        ), answer
+
+
+def test_unreachable_endpoint_is_named_as_the_cause() -> None:
+    options = AwsOptions(region=REGION, endpoint_url="http://127.0.0.1:9", connect_timeout=1, read_timeout=2)
+    metrics = provider({"cpu_usage": CPU}, options=options)
+    assert reason(metrics.metric("cpu_usage")).startswith("CloudWatch unavailable (cannot reach AWS")
 
 
 def test_silent_endpoint_is_cut_off_at_the_timeout() -> None:
