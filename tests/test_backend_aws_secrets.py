@@ -136,9 +136,8 @@ def test_unreachable_endpoint_fails_within_the_bound() -> None:
                          read_timeout=0.5, total_attempts=2)
     started = time.monotonic()
     # Within the bound either cause may come first on a busy machine (refused, or the limit reached).
-    with pytest.raises(
-        SecretStoreUnreachable, match=r"cannot read secret 'TOKEN' .*(cannot reach AWS|did not answer in time)"
-    ):
+    unreachable = r"cannot read secret 'TOKEN' .*(cannot reach AWS|did not answer in time)"
+    with pytest.raises(SecretStoreUnreachable, match=unreachable):
         SecretsManagerSource(naming(), options, deadline_seconds=3).lookup("TOKEN")
     assert time.monotonic() - started < 3.5
 
