@@ -264,6 +264,34 @@ def test_injection_through_an_interpolated_value_is_a_bound_parameter(database: 
 
 
 @pytest.mark.parametrize(
+    ("expression", "found"),
+    [
+        ("@query(\"SELECT COUNT(*) FROM users WHERE name = '${who}'\")", "a string with ${...}"),
+        ("@query(\"SELECT COUNT(*) FROM users WHERE name = '\" + $who + \"'\")", "a '+' expression"),
+        ("@query.batch([\"SELECT COUNT(*) FROM users WHERE name = '${who}'\"])", "${...} interpolation"),
+    ],
+)
+def test_a_value_pasted_into_the_sql_text_never_reaches_the_server(
+    database: str, expression: str, found: str
+) -> None:
+    # The same hostile value the parameter test above binds harmlessly: in the SQL text it would match
+    # every row. It is refused before any connection is opened.
+    text = f'$who: @env("WHO")\nmatches: {expression}\n'
+    env = {"WHO": "ada' OR '1'='1"}
+    with pytest.raises(TuskError) as caught:
+        evaluate(text, sql_settings(database), env=env)
+    assert str(caught.value).startswith("global.tsk:2:")
+    assert "must be a string literal" in caught.value.message and found in caught.value.message
+    # Nothing was opened: the same file against a database that is not there fails the same way.
+    with pytest.raises(TuskError) as offline:
+        evaluate(text, sql_settings("postgresql://app@127.0.0.1:9/none"), env=env)
+    assert offline.value.message == caught.value.message
+    bound_text = '$who: @env("WHO")\nmatches: @query("SELECT COUNT(*) FROM users WHERE name = ?", $who)\n'
+    bound = evaluate(bound_text, sql_settings(database), env=env)
+    assert bound.data == {"matches": 0}
+
+
+@pytest.mark.parametrize(
     ("sql", "fragment"),
     [
         ("INSERT INTO users (name) VALUES ('x')", "found INSERT"),

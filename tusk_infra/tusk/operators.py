@@ -18,7 +18,7 @@ from tusk_infra.tusk.errors import TuskError, suggestion
 from tusk_infra.tusk.providers import CacheHit, CacheProvider, MetricUnavailable, ProviderError
 from tusk_infra.tusk.query import Database, QueryProblem, shape_result
 from tusk_infra.tusk.sql import SqlRejected, ensure_single_select
-from tusk_infra.tusk.syntax import ArrayLit, Expr, OperatorCall
+from tusk_infra.tusk.syntax import ArrayLit, Binary, Const, Expr, Interpolated, OperatorCall, Ref
 from tusk_infra.tusk.values import SECRET_MASK, InputUse, Secret
 from tusk_infra.tusk.valuetypes import (
     MISSING,
@@ -232,24 +232,53 @@ def _cache(evaluator: Evaluator, node: OperatorCall) -> Any:
 def _query(evaluator: Evaluator, node: OperatorCall) -> Any:
     if not node.args:
         raise evaluator.error("@query takes a SQL string and then its parameters, found no arguments", node)
-    sql = _string_arg(evaluator, node.args[0], "the SQL of @query")
+    sql = _literal_sql(evaluator, node.args[0], "the SQL of @query")
     params = [evaluator.eval(arg) for arg in node.args[1:]]
-    if sql is MISSING or any(param is MISSING for param in params):
+    if any(param is MISSING for param in params):
         return MISSING
     return _run_query(evaluator, node, node.args[0], sql, params)
 
 
 def _query_batch(evaluator: Evaluator, node: OperatorCall) -> Any:
     _arity(evaluator, node, 1, 1, "[sql, ...]")
-    statements = evaluator.eval(node.args[0])
-    if statements is MISSING:
-        return MISSING
-    if not isinstance(statements, list) or not all(isinstance(sql, str) for sql in statements):
+    listed = node.args[0]
+    if not isinstance(listed, ArrayLit):
+        if isinstance(listed, Const):
+            found = describe(listed.value)
+            raise evaluator.error(f"@query.batch takes a list of SQL strings, found {found}", listed)
         raise evaluator.error(
-            f"@query.batch takes a list of SQL strings, found {describe(statements)}", node.args[0]
+            f'@query.batch takes a list of SQL strings written in the file (["SELECT ...", ...]), '
+            f"found {_computed(listed)}",
+            listed,
         )
-    items = node.args[0].items if isinstance(node.args[0], ArrayLit) else [node.args[0]] * len(statements)
-    return [_run_query(evaluator, node, item, sql, []) for item, sql in zip(items, statements, strict=True)]
+    statements = [_literal_sql(evaluator, item, "each SQL of @query.batch") for item in listed.items]
+    return [
+        _run_query(evaluator, node, item, sql, []) for item, sql in zip(listed.items, statements, strict=True)
+    ]
+
+
+def _literal_sql(evaluator: Evaluator, node: Expr, what: str) -> str:
+    """The SQL text as written in the file: a value reaches a query only as a bound parameter, never by
+    being pasted into the text (interpolation or `+` would let a value rewrite the query)."""
+    if isinstance(node, Const) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, Const):
+        raise evaluator.error(f"{what} must be a string, found {describe(node.value)}", node)
+    raise evaluator.error(
+        f"{what} must be a string literal, found {_computed(node)}; pass values as parameters with '?' "
+        '(@query("SELECT ... WHERE region = ?", $region))',
+        node,
+    )
+
+
+def _computed(node: Expr) -> str:
+    if isinstance(node, Interpolated):
+        return "a string with ${...} interpolation"
+    if isinstance(node, Ref):
+        return "a reference"
+    if isinstance(node, Binary):
+        return f"a '{node.op}' expression"
+    return "a computed value"
 
 
 def _run_query(evaluator: Evaluator, node: OperatorCall, sql_node: Expr, sql: str, params: list[Any]) -> Any:
