@@ -144,6 +144,47 @@ BAD_VALUES = [
         18,
         ["region 'eu-west-1' is neither the primary region (us-east-1) nor in replica_regions"],
     ),
+    (
+        # A format is described in words, never as the regex behind it.
+        "duration-in-words",
+        "us-west-2",
+        'cache_ttl: @if($region == "us-east-1", "5m", "10m")             # Higher traffic in US East',
+        'cache_ttl: "5 minutes"',
+        12,
+        ['performance.cache_ttl: found "5 minutes" (a string); expected a duration like "500ms", "30s"'],
+    ),
+    (
+        "namespace-not-a-kubernetes-name",
+        "us-east-1",
+        'namespace: "tusk-app"',
+        'namespace: "Tusk_App"',
+        12,
+        ['app.namespace: found "Tusk_App" (a string); expected a Kubernetes name: lowercase letters'],
+    ),
+    (
+        "redis-without-snapshots",
+        "eu-west-1",
+        '    snapshot_retention_days: @if($region == "us-east-1", 7, 3)',
+        "    snapshot_retention_days: 0",
+        30,
+        ["distributed_cache.redis_cluster.snapshot_retention_days: found 0; expected a value of at least 1"],
+    ),
+    (
+        "replica-region-listed-twice",
+        "us-west-2",
+        'replica_regions: ["us-west-2", "eu-west-1"]',
+        'replica_regions: ["us-west-2", "eu-west-1", "us-west-2"]',
+        45,
+        ["'us-west-2' is listed twice in replica_regions"],
+    ),
+    (
+        "cpu-limit-below-request",
+        "us-east-1",
+        '        cpu: "500m"',
+        '        cpu: "100m"',
+        14,
+        ["limits.cpu (100m) is below requests.cpu (250m)"],
+    ),
 ]
 
 
@@ -226,3 +267,26 @@ def test_several_problems_report_the_first_in_file_order() -> None:
         settings_from_document(document)
     assert caught.value.message.startswith("scaling.autoscaler.max_replicas:")
     assert caught.value.message.endswith("(and 1 more problem)")
+
+
+@pytest.mark.parametrize(
+    ("limit", "problem"),
+    [
+        ('"256M"', "limits.memory (256M) is below requests.memory (256Mi)"),
+        ('"268435455"', "limits.memory (268435455) is below requests.memory (256Mi)"),
+        ('"268435456"', None),
+        ('"1Gi"', None),
+        ('"0.25Gi"', 'app.resources.limits.memory: found "0.25Gi" (a string); expected a memory quantity'),
+    ],
+)
+def test_memory_limit_is_compared_with_its_request_across_units(limit: str, problem: str | None) -> None:
+    # The request is 256Mi = 268435456 bytes; 256M (decimal) is less.
+    text = (REPO / "global.tsk").read_text().replace('        memory: "512Mi"', f"        memory: {limit}")
+    document = evaluate_text(text, filename="global.tsk", providers=Providers(env=dict(PROGRAM_SECRETS)))
+    if problem is None:
+        assert settings_from_document(document).app.resources.limits.memory == limit.strip('"')
+        return
+    with pytest.raises(SettingsError) as caught:
+        settings_from_document(document)
+    assert caught.value.message.startswith(problem)
+    assert caught.value.line == text.splitlines().index(f"        memory: {limit}") + 1

@@ -20,13 +20,51 @@ from tusk_infra.tusk.values import Secret
 
 DocPath = tuple[str | int, ...]
 
-Duration = Annotated[str, StringConstraints(pattern=r"^\d+(ms|s|m|h)$")]
-CpuQuantity = Annotated[str, StringConstraints(pattern=r"^(\d+m|\d+(\.\d+)?)$")]
-MemoryQuantity = Annotated[str, StringConstraints(pattern=r"^\d+(Ki|Mi|Gi|Ti|K|M|G|T)?$")]
-DnsLabel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
-RegionName = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
-Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
-HttpPath = Annotated[str, StringConstraints(pattern=r"^/\S*$")]
+# What each string format means, in words: a validation error says this instead of quoting the regex.
+_FORMATS: dict[str, str] = {}
+
+
+def _format(pattern: str, words: str) -> StringConstraints:
+    _FORMATS[pattern] = words
+    return StringConstraints(pattern=pattern)
+
+
+Duration = Annotated[str, _format(r"^\d+(ms|s|m|h)$", 'a duration like "500ms", "30s", "5m" or "1h"')]
+CpuQuantity = Annotated[str, _format(r"^(\d+m|\d+(\.\d+)?)$", 'a CPU quantity like "250m" or "0.5"')]
+MemoryQuantity = Annotated[
+    str, _format(r"^\d+(Ki|Mi|Gi|Ti|K|M|G|T)?$", 'a memory quantity like "256Mi" or "1Gi"')
+]
+DnsLabel = Annotated[
+    str,
+    _format(
+        r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+        "a Kubernetes name: lowercase letters, digits and '-', at most 63 characters",
+    ),
+]
+RegionName = Annotated[str, _format(r"^[a-z]{2}(-[a-z]+)+-\d$", 'an AWS region like "us-east-1"')]
+Url = Annotated[str, _format(r"^https?://\S+$", "an http:// or https:// URL without spaces")]
+HttpPath = Annotated[str, _format(r"^/\S*$", 'a path starting with "/" (like "/health")')]
+EngineVersion = Annotated[str, _format(r"^\d+(\.\d+)?$", 'a version string like "16" or "7.1"')]
+CacheNodeType = Annotated[
+    str, _format(r"^cache\.[a-z0-9]+\.[a-z0-9]+$", 'an ElastiCache node type like "cache.r7g.large"')
+]
+DbInstanceClass = Annotated[
+    str, _format(r"^db\.[a-z0-9]+\.[a-z0-9]+$", 'an RDS instance class like "db.r6g.large"')
+]
+PostgresName = Annotated[
+    str,
+    _format(
+        r"^[a-z_][a-z0-9_]{0,62}$",
+        "a PostgreSQL name: lowercase letters, digits and '_', not starting with a digit, up to 63 long",
+    ),
+]
+ImageRepository = Annotated[
+    str,
+    _format(
+        r"^[a-z0-9][a-z0-9./_-]*$",
+        'an image repository like "tusklang/app" (lowercase, no tag: the tag is the stack\'s imageTag)',
+    ),
+]
 Percent = Annotated[int, Field(ge=1, le=100)]
 
 
@@ -52,8 +90,8 @@ class RegionProfile(_Section):
     cdn_url: Url
     timezone: str
     redis_shards: Annotated[int, Field(ge=1, le=500)]
-    redis_node_type: Annotated[str, StringConstraints(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")]
-    db_instance_class: Annotated[str, StringConstraints(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")]
+    redis_node_type: CacheNodeType
+    db_instance_class: DbInstanceClass
 
 
 class RegionalSettings(_Section):
@@ -107,13 +145,14 @@ class RedisSettings(_Section):
     shards: Annotated[int, Field(ge=1, le=500)]
     # At least one replica per shard, or there is nothing to fail over to.
     replicas_per_shard: Annotated[int, Field(ge=1, le=5)]
-    node_type: Annotated[str, StringConstraints(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")]
-    engine_version: Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?$")]
+    node_type: CacheNodeType
+    engine_version: EngineVersion
     port: Annotated[int, Field(ge=1, le=65535)]
     password: Secret
     ssl: bool
     at_rest_encryption: bool
-    snapshot_retention_days: Annotated[int, Field(ge=0, le=35)]
+    # At least a day of snapshots: a cluster that loses every node must have something to restore from.
+    snapshot_retention_days: Annotated[int, Field(ge=1, le=35)]
     retry_attempts: Annotated[int, Field(ge=0)]
     retry_delay: Duration
 
@@ -132,8 +171,8 @@ class DatabaseLogin(_Section):
     """The [database] primary block: how the app connects and authenticates."""
 
     port: Annotated[int, Field(ge=1150, le=65535)]
-    name: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
-    user: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+    name: PostgresName
+    user: PostgresName
     password: Secret
     pool: ConnectionPool
 
@@ -141,8 +180,8 @@ class DatabaseLogin(_Section):
 class Database(_Section):
     primary_region: RegionName
     replica_regions: list[RegionName]
-    engine_version: Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?$")]
-    instance_class: Annotated[str, StringConstraints(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")]
+    engine_version: EngineVersion
+    instance_class: DbInstanceClass
     allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)]
     max_allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)]
     multi_az: bool
@@ -171,7 +210,7 @@ class HttpProbe(_Section):
 class App(_Section):
     name: DnsLabel
     namespace: DnsLabel
-    image: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9./_-]*$")]
+    image: ImageRepository
     port: Annotated[int, Field(ge=1, le=65535)]
     resources: ContainerResources
     liveness: HttpProbe
@@ -250,6 +289,7 @@ def _contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath, str]]:
         )
     yield from _region_contradictions(settings)
     yield from _database_contradictions(settings)
+    yield from _resource_contradictions(settings.app.resources)
     redis = settings.distributed_cache.redis_cluster
     token_length = len(redis.password.reveal())
     if not 16 <= token_length <= 128:
@@ -285,6 +325,12 @@ def _database_contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath
             ("database", "replica_regions", index),
             f"{database.primary_region!r} is the primary region; it cannot also hold a replica",
         )
+    for index, region in enumerate(database.replica_regions):
+        if region in database.replica_regions[:index]:
+            yield (
+                ("database", "replica_regions", index),
+                f"{region!r} is listed twice in replica_regions; a region holds one replica",
+            )
     if settings.region != database.primary_region and settings.region not in database.replica_regions:
         yield (
             ("database", "replica_regions"),
@@ -303,6 +349,36 @@ def _database_contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath
             ("database", "primary", "pool", "max_idle_conns"),
             f"max_idle_conns ({pool.max_idle_conns}) is above max_open_conns ({pool.max_open_conns})",
         )
+
+
+def _resource_contradictions(resources: ContainerResources) -> Iterator[tuple[DocPath, str]]:
+    """A limit below its request is a container Kubernetes refuses to create."""
+    for name, amount in (("cpu", _cpu_cores), ("memory", _memory_bytes)):
+        request = getattr(resources.requests, name)
+        limit = getattr(resources.limits, name)
+        if amount(limit) < amount(request):
+            yield (
+                ("app", "resources", "limits", name),
+                f"limits.{name} ({limit}) is below requests.{name} ({request}); "
+                "expected a limit at least as large as the request (Kubernetes refuses the pod otherwise)",
+            )
+
+
+_MEMORY_UNITS: Mapping[str, int] = {
+    "": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+}  # fmt: skip
+
+
+def _cpu_cores(quantity: str) -> float:
+    """A CpuQuantity in cores: "250m" -> 0.25."""
+    return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+def _memory_bytes(quantity: str) -> int:
+    """A MemoryQuantity in bytes: "256Mi" -> 268435456."""
+    digits = len(quantity) - len(quantity.lstrip("0123456789"))
+    return int(quantity[:digits]) * _MEMORY_UNITS[quantity[digits:]]
 
 
 def _translate(error: ValidationError, document: Document) -> SettingsError:
@@ -341,8 +417,28 @@ def _describe(detail: ErrorDetails, document: Document) -> str:
         close = difflib.get_close_matches(str(detail["loc"][-1]), allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown key {detail['loc'][-1]!r}{hint}; expected one of: {', '.join(allowed)}"
-    expected = _EXPECTED.get(kind, detail["msg"][0].lower() + detail["msg"][1:])
-    return f"found {_shown(detail.get('input'))}; expected {expected.removeprefix('input ')}"
+    return f"found {_shown(detail.get('input'))}; expected {_expected(detail)}"
+
+
+def _expected(detail: ErrorDetails) -> str:
+    """What the field accepts, in words: a format's description, a bound, or pydantic's own phrase."""
+    kind = detail["type"]
+    context = detail.get("ctx") or {}
+    if kind == "string_pattern_mismatch" and context.get("pattern") in _FORMATS:
+        return _FORMATS[context["pattern"]]
+    if kind in _BOUNDS:
+        return _BOUNDS[kind].format(**context)
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    return (detail["msg"][0].lower() + detail["msg"][1:]).removeprefix("input ")
+
+
+_BOUNDS: Mapping[str, str] = {
+    "greater_than_equal": "a value of at least {ge}",
+    "greater_than": "a value above {gt}",
+    "less_than_equal": "a value of at most {le}",
+    "less_than": "a value below {lt}",
+}
 
 
 _EXPECTED: Mapping[str, str] = {
