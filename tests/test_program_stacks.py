@@ -254,8 +254,22 @@ def test_container_matches_the_seed_manifest(program_runs: dict[str, StackRun], 
         "initialDelaySeconds": 5,
         "periodSeconds": 5,
     }
+    # The seed manifest's variables, in its order; REDIS_CLUSTER_PASSWORD (distributed.tsk reads it with
+    # @env.secure) and DB_READ_HOST (this region's instance, for reads) are the only additions.
+    assert [e["name"] for e in container["env"]] == [
+        "INSTANCE_ID", "REGION", "ZONE", "REDIS_CLUSTER_NODES", "REDIS_CLUSTER_PASSWORD", "DB_PRIMARY_HOST",
+        "DB_READ_HOST", "DB_PRIMARY_PORT", "DB_PRIMARY_NAME", "DB_PRIMARY_USER", "DB_PRIMARY_PASSWORD",
+    ]  # fmt: skip
+    assert container["envFrom"] == [{"configMapRef": {"name": "tusklang-app-config"}}]
     env = {e["name"]: e for e in container["env"]}
     assert env["INSTANCE_ID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["REDIS_CLUSTER_PASSWORD"]["valueFrom"] == {
+        "secretKeyRef": {"name": "redis-secrets", "key": "password"}
+    }
+    # Both addresses are the cloud's to know; the primary reads and writes its own instance.
+    assert env["DB_PRIMARY_HOST"]["value"] is UNKNOWN and env["DB_READ_HOST"]["value"] is UNKNOWN
+    for name, variable in env.items():
+        assert ("value" in variable) != ("valueFrom" in variable), f"{stack}: {name}"
     assert (env["REGION"]["value"], env["ZONE"]["value"]) == (stack, f"{stack}a")
     assert env["REDIS_CLUSTER_NODES"]["value"] is UNKNOWN  # the configuration endpoint, known after deploy
     assert (env["DB_PRIMARY_PORT"]["value"], env["DB_PRIMARY_NAME"]["value"]) == ("5432", "tuskapp")
