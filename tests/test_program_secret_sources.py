@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import boto3
+import pulumi.runtime
 import pytest
 from moto import mock_aws
 
@@ -51,3 +52,28 @@ def test_without_secret_sources_the_same_secret_is_an_offline_placeholder(progra
 
     assert redis_token(run).reveal() != SSM_VALUE
     assert any("REDIS_CLUSTER_PASSWORD" in notice for notice in run.notices), run.notices
+
+
+def test_a_stack_secret_decrypted_by_the_engine_is_used_wrapped_and_without_a_warning(
+    program_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What `pulumi up` does after `pulumi config set --secret tusk-infra:DB_PRIMARY_PASSWORD ...`: the engine
+    # decrypts the value and hands it to the program as config, with the key marked secret.
+    decrypted = "decrypted-by-the-engine-0001"
+    key = "tusk-infra:DB_PRIMARY_PASSWORD"
+    hand_over = pulumi.runtime.set_all_config
+
+    def engine(config: dict[str, str], secret_keys: list[str] | None = None) -> None:
+        hand_over({**config, key: decrypted}, [*(secret_keys or []), key])
+
+    monkeypatch.setattr(pulumi.runtime, "set_all_config", engine)
+    run = run_stack(program_project, "us-east-1", env={"REDIS_CLUSTER_PASSWORD": "redis-token-from-env-0001"})
+
+    (instance,) = [r for r in run.resources if r.type == "aws:rds/instance:Instance"]
+    assert instance.inputs["password"] == Secret(decrypted)
+    (db_secret,) = [r for r in run.resources if r.name.endswith("-db-secrets")]
+    assert isinstance(db_secret.inputs["stringData"], Secret)
+    assert decrypted in db_secret.inputs["stringData"].reveal()
+    # Neither a plain-text warning nor an offline placeholder: the value came from the stack's secrets.
+    assert run.notices == []
+    assert decrypted not in repr(run.resources) + repr(run.outputs)
