@@ -25,7 +25,7 @@ VOCABULARY = [
     '@env("UNSET")', "@env.secure(",
     "@if(", "@metrics(", '"cpu", 0)', "@cache(", '"5m", ', "@query(", '"SELECT 1")', "@date(", "@int(",
     "@string(", "@nope(", ".split(", '",")', ".length()", ".upper()", "$region: ", "a {\n", "}\n", "a >\n",
-    "<\n", "{x: 1}", "[1, 2,]",
+    "<\n", "{x: 1}", "[1, 2,]", "9223372036854775807", "-9223372036854775808", "9" * 30,
 ]  # fmt: skip
 
 

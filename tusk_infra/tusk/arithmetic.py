@@ -7,7 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from tusk_infra.tusk.values import Secret
-from tusk_infra.tusk.valuetypes import ValueProblem, describe, is_number, strict_equal, type_name
+from tusk_infra.tusk.valuetypes import (
+    ValueProblem,
+    describe,
+    fits_int64,
+    is_number,
+    strict_equal,
+    type_name,
+)
 
 
 def apply_binary(op: str, left: Any, right: Any) -> Any:
@@ -15,7 +22,7 @@ def apply_binary(op: str, left: Any, right: Any) -> Any:
     if isinstance(left, Secret) or isinstance(right, Secret):
         return _secret_binary(op, left, right)
     result = _BINARY[op](left, right)
-    if isinstance(result, float) and math.isinf(result):
+    if isinstance(result, float) and math.isinf(result) or isinstance(result, int) and not fits_int64(result):
         raise ValueProblem(f"the result of '{op}' is too large for a number")
     return result
 
@@ -23,6 +30,8 @@ def apply_binary(op: str, left: Any, right: Any) -> Any:
 def negate(value: Any) -> Any:
     """Unary minus."""
     if is_number(value):
+        if isinstance(value, int) and not fits_int64(-value):
+            raise ValueProblem("the result of '-' is too large for a number")
         return -value
     raise ValueProblem(f"cannot negate {describe(value)}: '-' needs a number")
 

@@ -39,6 +39,7 @@ from tusk_infra.tusk.syntax import (
     Unary,
 )
 from tusk_infra.tusk.syntax_errors import describe_unexpected
+from tusk_infra.tusk.valuetypes import INT_MAX, integer_text_too_large
 
 
 def grammar_path() -> Path:
@@ -108,7 +109,16 @@ def _unclosed_before(source: SourceText, stream: TokenStream, offset: int, text:
 def _int(text: str, start: int, end: int) -> Const:
     if len(text) > 1 and text[0] == "0":
         raise SyntaxProblem(f"invalid number '{text}': leading zeros are not allowed", start, len(text))
-    return Const(int(text), start, end)
+    return Const(_int_value(text, start), start, end)
+
+
+def _int_value(digits: str, start: int) -> int:
+    if integer_text_too_large(digits):
+        shown = digits if len(digits) <= 24 else digits[:21] + "..."
+        raise SyntaxProblem(
+            f"number '{shown}' is too large: integers are 64-bit (at most {INT_MAX})", start, len(digits)
+        )
+    return int(digits)
 
 
 def _float(text: str, start: int, end: int) -> Const:
@@ -151,10 +161,13 @@ def _literal_value(literal: str, start: int) -> Any:
         return _KEYWORD_VALUES[literal]
     if "." in literal or "e" in literal or "E" in literal:
         return _finite(float(literal), literal.lstrip("-"), start + literal.startswith("-"))
-    return int(literal)
+    if literal[0] == "-":
+        return -_int_value(literal[1:], start + 1)
+    return _int_value(literal, start)
 
 
 _KEYWORD_VALUES = {"true": True, "false": False, "null": None}
+
 
 def _section_header(parts: tuple[str, int], start: int, end: int) -> Section:
     """The Section of a SECTION_HEADER token: (the dotted names as written, offset after `]`)."""

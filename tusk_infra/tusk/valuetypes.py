@@ -23,6 +23,24 @@ class ValueProblem(Exception):
     """A type or value error; the evaluator pins it to the expression that caused it."""
 
 
+# Integers are 64-bit signed, as in TOML: everything downstream (JSON, YAML, Kubernetes, AWS) reads them,
+# and Python's unbounded ints would hit limits of their own (no str() past 4300 digits, no float()).
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
+INT_DIGITS = len(str(INT_MAX))
+
+
+def fits_int64(value: int) -> bool:
+    """True when value is an integer the language can hold."""
+    return INT_MIN <= value <= INT_MAX
+
+
+def integer_text_too_large(digits: str) -> bool:
+    """True when a run of decimal digits is beyond the language's integers (checked before int())."""
+    digits = digits.lstrip("0") or "0"
+    return len(digits) > INT_DIGITS or int(digits) > INT_MAX
+
+
 def type_name(value: Any) -> str:
     """The name a user sees for a value's type."""
     if isinstance(value, bool):
@@ -100,11 +118,15 @@ def to_int(value: Any) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
+        if not fits_int64(int(value)):
+            raise ValueProblem(f"cannot convert {describe(value)} to an integer: it is beyond 64 bits")
         return int(value)
     if isinstance(value, str):
         text = value.strip()
         digits = text[1:] if text[:1] in "+-" else text
         if digits.isascii() and digits.isdigit():
+            if integer_text_too_large(digits):
+                raise ValueProblem(f"cannot convert {describe(value)} to an integer: it is beyond 64 bits")
             return int(text)
     raise ValueProblem(f"cannot convert {describe(value)} to an integer")
 
