@@ -253,6 +253,25 @@ def test_query_arrays_and_json_stay_lists_and_objects(database: str) -> None:
     assert doc.to_plain()["meta"] == {"a": 1}
 
 
+@pytest.mark.parametrize(
+    ("sql", "shown"),
+    [
+        ("SELECT 12345678901234567890123::numeric", "12345678901234567890123"),
+        ("SELECT 1e5000::numeric", "a number of 1000+ digits"),
+        ("SELECT ARRAY[1, 99999999999999999999]::numeric[]", "99999999999999999999"),
+    ],
+)
+def test_a_result_beyond_64_bit_integers_is_a_clear_error(database: str, sql: str, shown: str) -> None:
+    with pytest.raises(TuskError) as caught:
+        evaluate(f'total: @query("{sql}")\n', sql_settings(database))
+    assert caught.value.message == (
+        f"the query returned {shown}, beyond the language's 64-bit integers; "
+        "cast it in SQL (::float8 or ::text)"
+    )
+    # The cast the message suggests works.
+    assert isinstance(evaluate(f'total: @query("{sql}::text")\n', sql_settings(database)).data["total"], str)
+
+
 def test_injection_through_an_interpolated_value_is_a_bound_parameter(database: str) -> None:
     doc = evaluate(
         '$who: "ada\' OR \'1\'=\'1"\n'

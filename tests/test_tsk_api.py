@@ -539,3 +539,15 @@ def test_query_lists_and_objects_stay_structured_with_plain_members() -> None:
         "mixed": ["1.5", {"at": "2030-01-01 00:00:00"}],
         "odd_keys": "{1: 'x'}",
     }]
+
+
+@pytest.mark.parametrize(("value", "accepted"), [(2**63 - 1, True), (2**63, False), (-(2**63) - 1, False)])
+def test_a_metric_beyond_64_bit_integers_is_a_positioned_error(value: int, accepted: bool) -> None:
+    providers = Providers(env={}, metrics=StaticMetrics({"requests": value}))
+    text = '\nrate: @metrics("requests", 0)\n'
+    if accepted:
+        assert evaluate_text(text, providers=providers).data == {"rate": value}
+        return
+    with pytest.raises(TuskError) as caught:
+        evaluate_text(text, providers=providers)
+    assert str(caught.value) == "<string>:2:7: metric 'requests' is beyond the language's 64-bit integers"

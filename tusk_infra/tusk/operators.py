@@ -25,6 +25,7 @@ from tusk_infra.tusk.valuetypes import (
     ValueProblem,
     as_text,
     describe,
+    fits_int64,
     is_number,
     to_bool,
     to_float,
@@ -186,6 +187,8 @@ def _ask_metric(evaluator: Evaluator, node: OperatorCall, name: str) -> Any:
         return value
     if not is_number(value):
         raise evaluator.error(f"metric '{name}' is not a number: {describe(value)}", node)
+    if isinstance(value, int) and not fits_int64(value):
+        raise evaluator.error(f"metric '{name}' is beyond the language's 64-bit integers", node)
     return value
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import tusk_infra.tusk.sqlite_adapter  # noqa: F401  (registers the built-in sqlite adapter)
 from tusk_infra.tusk.providers import ADAPTERS, ProviderError, QueryAdapter, QueryResult
+from tusk_infra.tusk.valuetypes import fits_int64
 
 
 class QueryProblem(Exception):
@@ -73,6 +74,15 @@ def shape_result(result: QueryResult) -> Any:
 def _plain(value: Any) -> Any:
     # Drivers return Decimal, datetime, bytes...: keep JSON-ready values, render the rest as text. Arrays
     # and JSON columns (PostgreSQL) arrive as lists and dicts: they stay so, with their members made plain.
+    if isinstance(value, int) and not isinstance(value, bool) and not fits_int64(value):
+        # str() of a huge int is slow and, past 4300 digits, refused: show its size instead.
+        digits = str(value) if value.bit_length() < 4000 else ""
+        shown = digits if len(digits) <= 24 else f"{digits[:21]}..."
+        shown = shown or "a number of 1000+ digits"
+        raise QueryProblem(
+            f"the query returned {shown}, beyond the language's 64-bit integers; "
+            "cast it in SQL (::float8 or ::text)"
+        )
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list | tuple):
