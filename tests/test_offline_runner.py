@@ -67,7 +67,11 @@ def test_strict_secrets_fail_at_the_first_secure_call_before_any_resource(
     error = caught.value
     line = (REPO / "global.tsk").read_text().splitlines()[error.line - 1]
     assert '@env.secure("REDIS_CLUSTER_PASSWORD")' in line
-    assert error.message.startswith("secrets not available offline: REDIS_CLUSTER_PASSWORD;")
+    assert error.message.startswith(
+        "stack us-west-2: secrets not available offline (--strict-secrets): REDIS_CLUSTER_PASSWORD: "
+        "not in the environment and no stack secret tusk-infra:REDIS_CLUSTER_PASSWORD; export them"
+    )
+    assert error.render().splitlines()[2].endswith(line), "the caret snippet shows the @env.secure line"
     assert made and made[0].registered == []
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+
+from tusk_infra.commands import OutputError
 
 # Each module in tusk_infra.commands exposes `register(subparsers)`, which adds its parser and sets
 # `handler(args) -> int` as the default. Imported lazily so `tusk-infra eval` never pays for pulumi.
@@ -37,6 +40,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OutputError as error:
+        print(f"tusk-infra {args.command}: {error}", file=sys.stderr)
+        _discard_stdout()
+        return 1
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing is left to say.
+        _discard_stdout()
+        return 1
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the unwritten rest does not fail again in the exit-time flush."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

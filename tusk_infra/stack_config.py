@@ -91,6 +91,8 @@ class StackFile:
     values: dict[str, Any]
     secure_keys: frozenset[str]
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Numbers as written (`imageTag: 1.10`): the engine hands a program the text, not float('1.10') == 1.1.
+    number_texts: dict[str, str] = field(default_factory=dict)
 
     def position(self, key: str) -> tuple[str, int, int]:
         """file, line, column of a key (of the config block when the key is absent)."""
@@ -131,6 +133,7 @@ def _stack_file_from_nodes(path: Path, root: yaml.Node | None) -> StackFile:
         raise StackConfigError("expected a mapping under 'config:'", file=str(path), line=line, column=column)
     values: dict[str, Any] = {}
     secure: set[str] = set()
+    number_texts: dict[str, str] = {}
     # A missing key is reported at the `config:` line, where it would be added.
     positions = {"": _mark(config_key)}
     for key_node, value_node in config_node.value:
@@ -139,8 +142,10 @@ def _stack_file_from_nodes(path: Path, root: yaml.Node | None) -> StackFile:
         value = _construct(value_node)
         if isinstance(value, dict) and set(value) == {"secure"}:
             secure.add(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number_texts[key] = str(value_node.value)
         values[key] = value
-    return StackFile(path, values, frozenset(secure), positions)
+    return StackFile(path, values, frozenset(secure), positions, number_texts)
 
 
 def _construct(node: yaml.Node) -> Any:
@@ -169,9 +174,10 @@ def config_strings(stack_file: StackFile) -> dict[str, str]:
     """The stack's plain config as the Pulumi engine hands it to a program: strings, objects as JSON."""
     strings: dict[str, str] = {}
     for key, value in stack_file.values.items():
-        if key in stack_file.secure_keys:
+        # `key:` with no value is no value: the program then reports the key as missing, not as "null".
+        if key in stack_file.secure_keys or value is None:
             continue
-        strings[key] = _as_config_string(value)
+        strings[key] = stack_file.number_texts.get(key) or _as_config_string(value)
     return strings
 
 

@@ -57,8 +57,16 @@ class Node:
 
 
 def _wrap(node: yaml.Node, file: str) -> Node:
-    value = yaml.SafeLoader(yaml.serialize(node)).get_single_data()
-    return Node(value, file, node.start_mark.line + 1, node.start_mark.column + 1, node)
+    return Node(_construct(node), file, node.start_mark.line + 1, node.start_mark.column + 1, node)
+
+
+def _construct(node: yaml.Node) -> Any:
+    """The Python value of a composed node, built from the node itself (an empty value is None)."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
 
 
 @dataclass(frozen=True)

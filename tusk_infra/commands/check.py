@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tusk_infra.commands import write_output
 from tusk_infra.tusk.errors import TuskError
 
 
@@ -63,19 +64,23 @@ def run(args: argparse.Namespace) -> int:
     """Check the requested stacks; print the report, or on an error only the error (to stderr)."""
     # Imported here: building the command line must not pay for pulumi's import.
     from tusk_infra.checks import check_runs
-    from tusk_infra.offline.runner import run_stacks
+    from tusk_infra.offline.runner import ProjectError, run_stacks, select_stacks
 
     try:
-        stacks = None if args.all_stacks else [args.stack]
+        stacks = select_stacks(args.project_dir, None if args.all_stacks else args.stack)
         runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets)
         if args.policy_pack_config:
-            sys.stdout.write(_pack_config(runs, args.project_dir))
+            write_output(_pack_config(runs, args.project_dir))
             return 0
         result = check_runs(runs, args.project_dir, cross_stack=args.cross_stack)
+        report = _render(result, args.format, args.project_dir)
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
-    sys.stdout.write(_render(result, args.format, args.project_dir))
+    except ProjectError as error:
+        print(f"tusk-infra check: {error}", file=sys.stderr)
+        return 1
+    write_output(report)
     return 0 if result.passed else 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -10,6 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from tusk_infra.commands import write_output
 from tusk_infra.render.diff import diff_plans
 from tusk_infra.render.diff_json import diff_json
 from tusk_infra.render.markdown import render_markdown
@@ -49,6 +51,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         base = resolve_revision(project_dir, args.base, "--base")
         head = resolve_revision(project_dir, args.head, "--head")
+    except RevisionError as error:
+        print(error, file=sys.stderr)
+        return 1
+    problem = _project_problem(project_dir) or _unwritable(args.output, "--output") or _unwritable(
+        args.json_output, "--json-output"
+    )
+    if problem is not None:
+        # Found before rendering: rendering both revisions takes seconds, and would be thrown away.
+        print(f"tusk-infra diff: {problem}", file=sys.stderr)
+        return 1
+    try:
         base_plan, head_plan = render_both(project_dir, base, head)
     except RevisionError as error:
         print(error, file=sys.stderr)
@@ -64,8 +77,28 @@ def run(args: argparse.Namespace) -> int:
         print(f"tusk-infra diff: {error}", file=sys.stderr)
         return 1
     if args.output is None:
-        sys.stdout.write(report)
+        write_output(report)
     return 0
+
+
+def _project_problem(project_dir: Path) -> str | None:
+    if not (project_dir / "Pulumi.yaml").is_file():
+        return f"no Pulumi.yaml in {project_dir}; run it in the project directory or pass --project-dir"
+    return None
+
+
+def _unwritable(path: Path | None, option: str) -> str | None:
+    """Why `path` cannot take a report (a directory, or a missing or read-only folder), or None."""
+    if path is None:
+        return None
+    folder = path.parent
+    if path.is_dir():
+        return f"cannot write {option} {path}: it is a directory"
+    if not folder.is_dir():
+        return f"cannot write {option} {path}: no directory {folder}"
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        return f"cannot write {option} {path}: permission denied"
+    return None
 
 
 def _write(path: Path, text: str, option: str) -> None:

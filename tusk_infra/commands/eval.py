@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from typing import Any
 
 from tusk_infra.backends.selection import add_backend_arguments, build_providers, settings_from_args
+from tusk_infra.commands import write_output
 from tusk_infra.tusk import Providers, StaticMetrics, TuskError, evaluate_file
 from tusk_infra.tusk.document import Document
 
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
-    print(render_document(document.to_plain(show_secrets=args.show_secrets), args.format))
+    write_output(render_document(document.to_plain(show_secrets=args.show_secrets), args.format) + "\n")
     return 0
 
 
@@ -108,7 +110,9 @@ def _number(text: str, name: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        _usage_error(f"--metric {name} expects a number, found {text!r}")
+        value = math.nan
+    if not math.isfinite(value):
+        _usage_error(f"--metric {name} expects a number, e.g. {name}=42.5, found {text!r}")
     return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
 
 

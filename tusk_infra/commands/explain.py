@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from tusk_infra.commands import write_output
 from tusk_infra.commands.eval import add_input_arguments, evaluate_from_args
 from tusk_infra.tusk import SECRET_MASK, Provenance, Secret, TuskError
 
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
-    print(explanation(args.path, value, provenance, args.show_secrets))
+    write_output(explanation(args.path, value, provenance, args.show_secrets) + "\n")
     return 0
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
+from tusk_infra.commands import write_output
 from tusk_infra.render.findings import policy_findings
 from tusk_infra.render.plan import Plan, build_plan, plan_json
 from tusk_infra.render.revisions import DigestKeyError, digest_key_from_env
@@ -39,44 +40,32 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-
-
 def run(args: argparse.Namespace) -> int:
     """Render the requested stacks; on any error print it to stderr and print nothing to stdout."""
-    if not (args.project_dir / "Pulumi.yaml").is_file():
-        print(f"tusk-infra preview: no Pulumi.yaml in {args.project_dir}; run it in the project directory "
-              "or pass --project-dir", file=sys.stderr)
-        return 1
+    # Imported here, not at the top: building the command line must not pay for pulumi's import.
+    from tusk_infra.offline.runner import ProjectError
+
     try:
         plan = render_plan(args)
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
-    except (DigestKeyError, UnknownStackError) as error:
+    except (DigestKeyError, ProjectError) as error:
         print(f"tusk-infra preview: {error}", file=sys.stderr)
         return 1
     # Everything is rendered before anything is written: an error never leaves half a preview on stdout.
     output = plan_json(plan) if args.format == "json" else render_text(plan, terminal=Console())
-    sys.stdout.write(output)
+    write_output(output)
     return 0
-
-
-class UnknownStackError(Exception):
-    """--stack names a stack the project has no Pulumi.<stack>.yaml for."""
 
 
 def render_plan(args: argparse.Namespace) -> Plan:
     """Run the stacks offline, check them against the policy pack and build their plan."""
-    # Imported here, not at the top: building the command line must not pay for pulumi's import.
-    from tusk_infra.offline.runner import discover_stacks, run_stacks
+    from tusk_infra.offline.runner import run_stacks, select_stacks
 
-    _freeze_imported_objects()
     digest_key = digest_key_from_env() if args.format == "json" else None
-    known = discover_stacks(args.project_dir)
-    if args.stack is not None and args.stack not in known:
-        raise UnknownStackError(f"no stack '{args.stack}' (no Pulumi.{args.stack}.yaml in "
-                                f"{args.project_dir}); the stacks are: {', '.join(known) or 'none'}")
-    stacks = None if args.all_stacks else [args.stack]
+    stacks = select_stacks(args.project_dir, None if args.all_stacks else args.stack)
+    _freeze_imported_objects()
     runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets)
     return build_plan(runs, args.project_dir, findings=policy_findings(runs, args.project_dir),
                       digest_key=digest_key)

@@ -43,6 +43,31 @@ def discover_stacks(project_dir: Path) -> list[str]:
     return _primary_first(_stack_files(project_dir, _stack_names(project_dir)))
 
 
+class ProjectError(Exception):
+    """The directory is not a tusk-infra project, or a stack name is not one of its stacks."""
+
+
+def select_stacks(project_dir: Path, stack: str | None) -> list[str]:
+    """The stacks a command runs: `stack` if the project has it, else all of them.
+
+    A directory without Pulumi.yaml, a project without any Pulumi.<stack>.yaml and an unknown stack name are
+    ProjectErrors, so no command ever reports success over zero stacks."""
+    if not (project_dir / "Pulumi.yaml").is_file():
+        raise ProjectError(f"no Pulumi.yaml in {project_dir}; run it in the project directory or pass "
+                           "--project-dir")
+    names = _stack_names(project_dir)
+    if not names:
+        raise ProjectError(f"no stacks in {project_dir}: expected at least one Pulumi.<stack>.yaml "
+                           "beside Pulumi.yaml")
+    if stack is None:
+        return names
+    if stack not in names:
+        known = _primary_first(_stack_files(project_dir, names))
+        raise ProjectError(f"no stack '{stack}' (no Pulumi.{stack}.yaml in {project_dir}); the stacks are: "
+                           f"{', '.join(known)}")
+    return [stack]
+
+
 def _stack_names(project_dir: Path) -> list[str]:
     return sorted(
         path.name[len("Pulumi.") : -len(".yaml")]
@@ -121,7 +146,7 @@ def _run(
     )
     if placeholders.used:
         if strict_secrets:
-            raise _missing_secrets_error(loaded.document, placeholders.used)
+            raise _missing_secrets_error(stack, loaded.document, placeholders)
         notices.extend(placeholders.notices())
     outputs = _execute(lambda: program.build(loaded.settings, loaded.config))
     return StackRun(
@@ -148,27 +173,36 @@ class OfflineSecrets:
 
     def notices(self) -> list[str]:
         """One line per placeholder, saying why the real value was not available."""
-        lines = []
-        for name in self.used:
-            key = f"{PROJECT}:{name}"
-            if key in self._stack_file.secure_keys:
-                why = f"{key} is encrypted in {self._stack_file.path.name} (only the Pulumi CLI decrypts)"
-            else:
-                why = f"not in the environment and no stack secret {key}"
-            lines.append(f"secret {name}: {why}; a placeholder secret stands in for it offline")
-        return lines
+        return [f"secret {name}: {self.why(name)}; a placeholder secret stands in for it offline"
+                for name in self.used]
+
+    def why(self, name: str) -> str:
+        """Why the real value of secret `name` is not available offline."""
+        key = f"{PROJECT}:{name}"
+        if key in self._stack_file.secure_keys:
+            return f"{key} is encrypted in {self._stack_file.path.name} (only the Pulumi CLI decrypts)"
+        return f"not in the environment and no stack secret {key}"
 
 
-def _missing_secrets_error(document: Document, names: Sequence[str]) -> TuskError:
-    file, line, column = _secret_position(document, names[0])
-    listed = ", ".join(names)
+def _missing_secrets_error(stack: str, document: Document, placeholders: OfflineSecrets) -> TuskError:
+    file, line, column = _secret_position(document, placeholders.used[0])
+    listed = "; ".join(f"{name}: {placeholders.why(name)}" for name in placeholders.used)
     return TuskError(
-        f"secrets not available offline: {listed}; export them or set them with "
-        f"`pulumi config set --secret {PROJECT}:NAME ...`",
+        f"stack {stack}: secrets not available offline (--strict-secrets): {listed}; export them in the "
+        "environment of this command",
         file,
         line,
         column,
+        source_line=_line_text(file, line),
     )
+
+
+def _line_text(file: str, line: int) -> str | None:
+    try:
+        lines = Path(file).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    return lines[line - 1] if 0 < line <= len(lines) else None
 
 
 def _secret_position(document: Document, name: str) -> tuple[str, int, int]:

@@ -1,0 +1,194 @@
+"""Mistakes a new user makes, run the way the user runs them: each is one clear error, never a traceback,
+never partial output, never a secret; exit 1 (2 for usage errors)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+_KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+SECRETS = {"DB_PRIMARY_PASSWORD": "canary-XYZ-123", "REDIS_CLUSTER_PASSWORD": "canary-ABC-456-0123456789"}
+
+
+def tusk_infra(*args: str, cwd: Path = REPO, stdout: int | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m tusk_infra ARGS` in a fresh process with the secrets set and nothing else of ours."""
+    env = {name: value for name, value in os.environ.items() if name in _KEEP}
+    env.update(SECRETS)
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "tusk_infra", *args],
+        cwd=cwd,
+        env=env,
+        stdout=stdout if stdout is not None else subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def assert_clean_error(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    """The run failed with `code`, printed nothing on stdout, no traceback and no secret; its stderr."""
+    assert result.returncode == code, (result.returncode, result.stdout[:500], result.stderr)
+    assert not result.stdout, result.stdout[:500]
+    assert "Traceback" not in result.stderr, result.stderr
+    for value in SECRETS.values():
+        assert value not in result.stderr
+    return result.stderr
+
+
+def project_copy(destination: Path) -> Path:
+    """global.tsk and the Pulumi files in a folder of their own (the code stays the repository's)."""
+    project = destination / "project"
+    project.mkdir()
+    for path in [REPO / "global.tsk", *REPO.glob("Pulumi*.yaml")]:
+        shutil.copy2(path, project / path.name)
+    return project
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{path.name} no longer contains {old!r}: update this test"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", ["preview", "check"])
+def test_outside_the_project_is_an_error_not_a_pass(command: str, tmp_path: Path) -> None:
+    # `check --all-stacks` used to print "policy check passed: 0 stack(s)" and exit 0 here: a CI gate that
+    # passes by checking nothing.
+    stderr = assert_clean_error(tusk_infra(command, "--all-stacks", cwd=tmp_path))
+    assert stderr == (f"tusk-infra {command}: no Pulumi.yaml in .; run it in the project directory or pass "
+                      "--project-dir\n")
+
+
+@pytest.mark.parametrize("command", ["preview", "check"])
+def test_a_project_without_stacks_is_an_error(command: str, tmp_path: Path) -> None:
+    shutil.copy2(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    stderr = assert_clean_error(tusk_infra(command, "--all-stacks", "--project-dir", str(tmp_path)))
+    assert stderr == (f"tusk-infra {command}: no stacks in {tmp_path}: expected at least one "
+                      "Pulumi.<stack>.yaml beside Pulumi.yaml\n")
+
+
+@pytest.mark.parametrize("extra", [(), ("--policy-pack-config",)])
+def test_check_names_the_stacks_when_one_is_unknown(extra: tuple[str, ...]) -> None:
+    stderr = assert_clean_error(tusk_infra("check", "--stack", "us-west-3", *extra))
+    assert stderr == ("tusk-infra check: no stack 'us-west-3' (no Pulumi.us-west-3.yaml in .); the stacks "
+                      "are: us-east-1, eu-west-1, us-west-2\n")
+
+
+@pytest.mark.parametrize("command", ["preview", "check"])
+def test_a_stack_key_without_a_value_is_reported_as_missing(command: str, tmp_path: Path) -> None:
+    # It used to be a yaml ParserError traceback from the policy reader, after the program had run with the
+    # image tag "null".
+    project = project_copy(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    edit(stack_file, 'tusk-infra:imageTag: "1.8.3"', "tusk-infra:imageTag:")
+    line = stack_file.read_text().splitlines().index("  tusk-infra:imageTag:") + 1
+    stderr = assert_clean_error(tusk_infra(command, "--stack", "us-west-2", "--project-dir", str(project)))
+    first = stderr.splitlines()[0]
+    assert first == (f"{stack_file}:{line}:3: missing tusk-infra:imageTag; set it with "
+                     "`pulumi config set tusk-infra:imageTag <value>`")
+
+
+def test_a_numeric_image_tag_keeps_the_text_written(tmp_path: Path) -> None:
+    # YAML reads 1.10 as the float 1.1; the engine hands the program the text, so must the offline run.
+    project = project_copy(tmp_path)
+    edit(project / "Pulumi.us-west-2.yaml", 'tusk-infra:imageTag: "1.8.3"', "tusk-infra:imageTag: 1.10")
+    result = tusk_infra("preview", "--stack", "us-west-2", "--format", "json", "--project-dir", str(project))
+    assert result.returncode == 0, result.stderr
+    images = {
+        container["image"]
+        for stack in json.loads(result.stdout)["stacks"]
+        for resource in stack["resources"]
+        if resource["type"] == "kubernetes:apps/v1:Deployment"
+        for container in resource["inputs"]["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {"tusklang/app:1.10"}
+
+
+@pytest.mark.parametrize("metric", ["cpu_usage=nan", "cpu_usage=inf", "cpu_usage=-Infinity"])
+def test_a_metric_that_is_not_a_finite_number_is_a_usage_error(metric: str) -> None:
+    stderr = assert_clean_error(tusk_infra("eval", "global.tsk", "--metric", metric), code=2)
+    assert stderr.startswith("tusk-infra: error: --metric cpu_usage expects a number, e.g. cpu_usage=42.5")
+
+
+def committed_repository(folder: Path) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "notes.txt").write_text("not a project\n")
+    git = ["git", "-C", str(folder), "-c", "user.email=test@example.com", "-c", "user.name=test"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "notes.txt"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "notes"], check=True)
+    return folder
+
+
+def test_diff_outside_the_project_says_so(tmp_path: Path) -> None:
+    # It used to say "HEAD @ 1a2b3c4d has no tusk_infra package in tusk-infra-diff-xxxx".
+    repository = committed_repository(tmp_path / "repo")
+    stderr = assert_clean_error(tusk_infra("diff", "--base", "HEAD", cwd=repository))
+    assert stderr == (f"tusk-infra diff: no Pulumi.yaml in {repository.resolve()}; run it in the project "
+                      "directory or pass --project-dir\n")
+
+
+@pytest.mark.parametrize(
+    ("option", "target", "why"),
+    [
+        ("--output", "missing/report.md", "no directory {tmp}/missing"),
+        ("--json-output", ".", "it is a directory"),
+    ],
+)
+def test_diff_refuses_an_unwritable_output_before_rendering(
+    option: str, target: str, why: str, tmp_path: Path
+) -> None:
+    path = tmp_path / target
+    started = time.monotonic()
+    stderr = assert_clean_error(tusk_infra("diff", "--base", "HEAD", option, str(path)))
+    assert stderr == f"tusk-infra diff: cannot write {option} {path}: {why.format(tmp=tmp_path)}\n"
+    # Both revisions were not rendered first (that takes seconds): the check comes before any work.
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [("eval", "examples/sample.tsk"), ("preview", "--stack", "us-east-1"), ("check", "--stack", "us-east-1",
+                                                                            "--format", "sarif")],
+)
+def test_a_full_disk_on_stdout_is_one_line_not_a_traceback(args: tuple[str, ...]) -> None:
+    with open("/dev/full", "w") as full:
+        result = tusk_infra(*args, stdout=full.fileno())
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    expected = f"tusk-infra {args[0]}: cannot write to standard output: No space left on device\n"
+    assert result.stderr == expected
+
+
+def test_strict_secrets_says_why_an_encrypted_secret_is_unavailable(tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    encrypted = "  tusk-infra:REDIS_CLUSTER_PASSWORD:\n    secure: AAABAnotdecryptable\n"
+    edit(stack_file, "config:\n", "config:\n" + encrypted)
+    env_without_redis = {name: value for name, value in os.environ.items() if name in _KEEP}
+    env_without_redis["DB_PRIMARY_PASSWORD"] = SECRETS["DB_PRIMARY_PASSWORD"]
+    env_without_redis["PYTHONPATH"] = str(REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "tusk_infra", "preview", "--stack", "us-west-2", "--strict-secrets",
+         "--project-dir", str(project)],
+        cwd=REPO, env=env_without_redis, capture_output=True, text=True, timeout=300, check=False,
+    )
+    stderr = assert_clean_error(result)
+    lines = stderr.splitlines()
+    assert lines[0].endswith(
+        "stack us-west-2: secrets not available offline (--strict-secrets): REDIS_CLUSTER_PASSWORD: "
+        "tusk-infra:REDIS_CLUSTER_PASSWORD is encrypted in Pulumi.us-west-2.yaml (only the Pulumi CLI "
+        "decrypts); export them in the environment of this command"
+    ), lines[0]
+    assert '@env.secure("REDIS_CLUSTER_PASSWORD")' in lines[2], "a caret snippet at the @env.secure call"
