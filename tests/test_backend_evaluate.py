@@ -332,6 +332,20 @@ def test_writes_are_rejected_with_a_positioned_error(database: str, sql: str, fr
         assert check.execute("SELECT count(*) FROM users").fetchone() == (3,)
 
 
+def test_the_query_timeout_also_bounds_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    sqlite3.connect(path).close()
+    settings = BackendSettings(database_url=f"sqlite:///{path}", query_timeout_ms=300)
+    started = time.monotonic()
+    with pytest.raises(TuskError) as caught:
+        runaway = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT COUNT(*) FROM r"
+        evaluate(f'rows: @query("{runaway}")\n', settings)
+    assert time.monotonic() - started < 2
+    assert str(caught.value) == (
+        "global.tsk:1:7: the query failed: it ran longer than the time limit of 300 ms and was interrupted"
+    )
+
+
 def test_statement_timeout_ends_a_slow_query(database: str) -> None:
     started = time.monotonic()
     with pytest.raises(TuskError, match=r"statement_timeout of 300 ms"):

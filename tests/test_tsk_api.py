@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -430,6 +431,21 @@ def test_sqlite_connection_is_read_only_even_without_the_check(tmp_path: Path) -
     adapter = SqliteAdapter(build_database(SHOP_SQL, tmp_path))
     with pytest.raises(Exception, match="readonly"):
         adapter.fetch("DELETE FROM users", [])
+    assert adapter.fetch("SELECT COUNT(*) FROM users", []).rows == ((5,),)
+    adapter.close()
+
+
+RUNAWAY_SQL = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT COUNT(*) FROM r"
+
+
+def test_a_runaway_sqlite_query_is_interrupted_at_the_time_limit(tmp_path: Path) -> None:
+    adapter = SqliteAdapter(build_database(SHOP_SQL, tmp_path), timeout_seconds=0.3)
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as raised:
+        adapter.fetch(RUNAWAY_SQL, [])
+    assert 0.3 <= time.monotonic() - started < 2
+    assert raised.value.message == "it ran longer than the time limit of 300 ms and was interrupted"
+    # The limit is per query: the next one runs normally.
     assert adapter.fetch("SELECT COUNT(*) FROM users", []).rows == ((5,),)
     adapter.close()
 

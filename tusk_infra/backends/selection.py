@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 from collections.abc import Callable
 from datetime import UTC
+from functools import partial
 from typing import Any
 
 from tusk_infra.backends import postgres
@@ -32,7 +33,14 @@ from tusk_infra.backends.config import (
 )
 from tusk_infra.backends.errors import BackendError
 from tusk_infra.backends.file_cache import FileCache
-from tusk_infra.tusk.providers import MetricsProvider, MetricUnavailable, Providers, SecretSource
+from tusk_infra.tusk.providers import (
+    MetricsProvider,
+    MetricUnavailable,
+    Providers,
+    SecretSource,
+    register_adapter,
+)
+from tusk_infra.tusk.sqlite_adapter import SqliteAdapter
 
 # Read when the command line names no database; wins over the stack config's tusk-infra:databaseUrl.
 DATABASE_URL_ENV = "TUSK_DATABASE_URL"
@@ -63,7 +71,8 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cache-dir", dest="backend_cache_dir", metavar="DIR",
                        help="directory of the persistent cache (implies --cache file; default .tusk-cache)")
     group.add_argument("--query-timeout", dest="backend_query_timeout", metavar="DURATION",
-                       type=_option("query_timeout_ms"), help="statement_timeout for @query (5s)")
+                       type=_option("query_timeout_ms"),
+                       help="time limit of one @query (5s; statement_timeout on PostgreSQL)")
     group.add_argument("--aws-region", dest="backend_aws_region", metavar="REGION",
                        help="AWS region of the secrets and metrics (default: the stack's aws:region)")
     group.add_argument("--aws-profile", dest="backend_aws_profile", metavar="PROFILE",
@@ -113,6 +122,7 @@ def build_providers(settings: BackendSettings, base: Providers | None = None) ->
     postgres.register(
         postgres.PostgresLimits(settings.database_connect_timeout_seconds, settings.query_timeout_ms)
     )
+    register_adapter("sqlite", partial(SqliteAdapter, timeout_seconds=settings.query_timeout_ms / 1000))
 
     # Late-bound, so a caller that swaps `warn` afterwards still receives the backends' warnings.
     def warn(message: str) -> None:

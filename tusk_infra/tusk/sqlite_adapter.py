@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from tusk_infra.tusk.providers import ProviderError, QueryResult, register_adapter
+
+# How long one query may run. SQLite has no statement_timeout: a progress handler checks the clock every
+# _CHECK_EVERY virtual-machine instructions and interrupts a query past its deadline (a runaway recursive
+# WITH would otherwise never return).
+DEFAULT_TIMEOUT_SECONDS = 5.0
+_CHECK_EVERY = 1000
 
 
 class SqliteAdapter:
@@ -17,7 +24,8 @@ class SqliteAdapter:
     Failures are ProviderErrors carrying SQLite's message, which names tables and columns, never bound values.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+        self._timeout_seconds = timeout_seconds
         try:
             path = sqlite_path(url)
         except ValueError as problem:
@@ -31,7 +39,9 @@ class SqliteAdapter:
             raise ProviderError(str(error)) from None
 
     def fetch(self, sql: str, params: Sequence[Any]) -> QueryResult:
-        """Rows and column names of one SELECT, with values bound as parameters."""
+        """Rows and column names of one SELECT, with values bound as parameters, within the time limit."""
+        deadline = time.monotonic() + self._timeout_seconds
+        self._connection.set_progress_handler(lambda: time.monotonic() > deadline, _CHECK_EVERY)
         try:
             cursor = self._connection.execute(sql, tuple(params))
             try:
@@ -40,7 +50,14 @@ class SqliteAdapter:
             finally:
                 cursor.close()
         except sqlite3.Error as error:
+            if time.monotonic() > deadline:
+                limit = round(self._timeout_seconds * 1000)
+                raise ProviderError(
+                    f"it ran longer than the time limit of {limit} ms and was interrupted"
+                ) from None
             raise ProviderError(str(error)) from None
+        finally:
+            self._connection.set_progress_handler(None, 0)
         return QueryResult(columns, rows)
 
     def close(self) -> None:
