@@ -18,6 +18,7 @@ ACCEPTED = {
     "SELECT /* INSERT; */ 1": "SELECT /* INSERT; */ 1",
     "SELECT $$DELETE;$$": "SELECT $$DELETE;$$",
     "SELECT replace_me FROM t WHERE a = ?": "SELECT replace_me FROM t WHERE a = ?",
+    'SELECT "comment" FROM reviews': 'SELECT "comment" FROM reviews',
 }
 
 REJECTED = {
@@ -38,6 +39,8 @@ REJECTED = {
     "SELECT 'unterminated": "unterminated quote or comment",
     "SELECT /* unterminated": "unterminated quote or comment",
     "(SELECT 1)": "only SELECT (or WITH ... SELECT) queries are allowed",
+    "SELECT comment FROM notes": 'found COMMENT (if comment is a column or table name, quote it: "comment")',
+    "SELECT id FROM jobs WHERE load > 3": 'found LOAD (if load is a column or table name, quote it: "load")',
     "VACUUM": "found VACUUM",
 }
 

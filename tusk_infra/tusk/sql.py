@@ -20,6 +20,11 @@ FORBIDDEN_WORDS = frozenset(
     }
 )  # fmt: skip
 
+# Forbidden words that are also everyday column names: the refusal says how to use one as a name.
+_COMMON_NAMES = frozenset(
+    {"COMMENT", "SET", "RESET", "LOAD", "CLUSTER", "REFRESH", "RELEASE", "IMPORT", "LOCK", "CALL", "DO"}
+)
+
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
@@ -76,6 +81,10 @@ def _check_words(first: str | None, words: list[tuple[str, int]]) -> None:
         raise SqlRejected(f"only SELECT (or WITH ... SELECT) queries are allowed, found {first}")
     for word, _ in words:
         if word in FORBIDDEN_WORDS:
-            raise SqlRejected(f"only read-only SELECT queries are allowed, found {word}")
+            hint = ""
+            if word in _COMMON_NAMES:
+                # Refused wherever it appears; a column really called so is fine once quoted.
+                hint = f' (if {word.lower()} is a column or table name, quote it: "{word.lower()}")'
+            raise SqlRejected(f"only read-only SELECT queries are allowed, found {word}{hint}")
     if first.upper() == "WITH" and ("SELECT", 0) not in words:
         raise SqlRejected("a WITH query must end in a SELECT")
