@@ -192,3 +192,18 @@ def test_strict_secrets_says_why_an_encrypted_secret_is_unavailable(tmp_path: Pa
         "decrypts); export them in the environment of this command"
     ), lines[0]
     assert '@env.secure("REDIS_CLUSTER_PASSWORD")' in lines[2], "a caret snippet at the @env.secure call"
+
+
+def test_broken_stack_yaml_shows_the_line_and_what_was_left_open(tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    edit(stack_file, "aws:region: us-west-2", "aws:region: [us-west-2")
+    lines = stack_file.read_text().splitlines()
+    opened = lines.index("  aws:region: [us-west-2") + 1
+    stderr = assert_clean_error(tusk_infra("preview", "--stack", "us-west-2", "--project-dir", str(project)))
+    first, _gutter, shown, caret = stderr.splitlines()[:4]
+    # Noticed on the next line; the message also names where the unclosed '[' is.
+    assert first.startswith(f"{stack_file}:{opened + 1}:")
+    assert first.endswith(": invalid YAML: did not find expected ',' or ']' "
+                          f"(while parsing a flow sequence at line {opened}, column 15)")
+    assert shown.endswith(lines[opened]) and caret.rstrip().endswith("^")

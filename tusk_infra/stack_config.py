@@ -115,12 +115,28 @@ def load_stack_file(path: Path) -> StackFile:
     try:
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message, line, column = yaml_problem(error)
         raise StackConfigError(
-            f"invalid YAML: {error.problem}", file=str(path), line=line, column=column
+            message, file=str(path), line=line, column=column, source_line=_nth_line(text, line)
         ) from None
     return _stack_file_from_nodes(path, root)
+
+
+def yaml_problem(error: yaml.MarkedYAMLError) -> tuple[str, int, int]:
+    """A YAML syntax error as (message, line, column): where it was noticed, and what was left open."""
+    mark = error.problem_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message = f"invalid YAML: {error.problem}"
+    opened = error.context_mark
+    if error.context and opened is not None and (opened.line + 1, opened.column + 1) != (line, column):
+        # "did not find expected ']'" is noticed lines after the '[' that was never closed: name that too.
+        message += f" ({error.context} at line {opened.line + 1}, column {opened.column + 1})"
+    return message, line, column
+
+
+def _nth_line(text: str, line: int) -> str | None:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else None
 
 
 def _stack_file_from_nodes(path: Path, root: yaml.Node | None) -> StackFile:

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from tusk_infra.stack_config import yaml_problem
 from tusk_infra.tusk.errors import TuskError
 
 ACKNOWLEDGEMENTS_KEY = "tusk-infra:policyAcknowledgements"
@@ -95,9 +96,10 @@ def read_stack_settings(project_dir: Path, stack: str) -> StackPolicySettings:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise PolicySettingsError(f"invalid YAML: {error.problem}", str(path), line, column) from None
+        message, line, column = yaml_problem(error)
+        lines = text.splitlines()
+        source_line = lines[line - 1] if 0 < line <= len(lines) else None
+        raise PolicySettingsError(message, str(path), line, column, source_line=source_line) from None
     config = Node(None, str(path), 1, 1, root).child("config")
     if config is None:
         return StackPolicySettings(path)
