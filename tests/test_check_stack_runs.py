@@ -114,7 +114,7 @@ def test_policy_config_can_relax_a_limit_and_lower_a_level(tmp_path: Path) -> No
         (
             "    hpa-replica-bounds:\n      maxReplicas: fifty\n",
             (5, 20),
-            "tusk-infra:policyConfig hpa-replica-bounds.maxReplicas: 'fifty' is not of type 'integer'",
+            "tusk-infra:policyConfig hpa-replica-bounds.maxReplicas: found 'fifty'; expected an integer",
         ),
         (
             "    hpa-replica-bounds:\n      maxReplica: 10\n",

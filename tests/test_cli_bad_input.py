@@ -207,3 +207,29 @@ def test_broken_stack_yaml_shows_the_line_and_what_was_left_open(tmp_path: Path)
     assert first.endswith(": invalid YAML: did not find expected ',' or ']' "
                           f"(while parsing a flow sequence at line {opened}, column 15)")
     assert shown.endswith(lines[opened]) and caret.rstrip().endswith("^")
+
+
+@pytest.mark.parametrize(
+    ("added", "message"),
+    [
+        ("  tusk-infra:policyAcknowledgements: yes\n",
+         "tusk-infra:policyAcknowledgements must be a list of {policy, resource, reason} entries, "
+         "found 'yes'"),
+        ("  tusk-infra:policyAcknowledgements:\n    -\n",
+         "an acknowledgement must be a mapping with policy, resource, reason; found an empty value"),
+        ("  tusk-infra:policyConfig:\n    hpa-replica-bounds:\n",
+         "tusk-infra:policyConfig hpa-replica-bounds: found an empty value; expected a mapping"),
+        ("  tusk-infra:policyConfig: []\n",
+         "tusk-infra:policyConfig must map policy ids to their settings, found a list"),
+    ],
+)
+def test_bad_policy_settings_speak_yaml_and_show_the_line(added: str, message: str, tmp_path: Path) -> None:
+    # They used to say "found bool", "found None", "None is not of type 'object'", with no snippet.
+    project = project_copy(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    stack_file.write_text(stack_file.read_text() + added)
+    stderr = assert_clean_error(tusk_infra("check", "--stack", "us-west-2", "--project-dir", str(project)))
+    first, _gutter, shown, caret = stderr.splitlines()[:4]
+    assert first.startswith(f"{stack_file}:") and first.endswith(f": {message}"), first
+    line = int(first[len(f"{stack_file}:"):].split(":")[0])
+    assert shown.endswith(stack_file.read_text().splitlines()[line - 1]) and caret.rstrip().endswith("^")

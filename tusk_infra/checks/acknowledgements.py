@@ -43,7 +43,7 @@ def read_acknowledgements(
     if not isinstance(node.value, list):
         raise node.error(
             f"{ACKNOWLEDGEMENTS_KEY} must be a list of {{policy, resource, reason}} entries, "
-            f"found {type(node.value).__name__}"
+            f"found {node.found()}"
         )
     return [_parse_entry(entry, policies, levels) for entry in node.items()]
 
@@ -53,7 +53,7 @@ def _parse_entry(
 ) -> Acknowledgement:
     if not isinstance(entry.value, dict):
         raise entry.error(
-            f"an acknowledgement must be a mapping with {', '.join(_FIELDS)}; found {entry.value!r}"
+            f"an acknowledgement must be a mapping with {', '.join(_FIELDS)}; found {entry.found()}"
         )
     unknown = sorted(set(map(str, entry.value)) - set(_FIELDS))
     if unknown:

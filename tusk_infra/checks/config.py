@@ -62,7 +62,7 @@ def stack_policy_config(
     if node is None:
         return StackPolicyConfig(properties, levels)
     if not isinstance(node.value, dict):
-        raise node.error(f"{POLICY_CONFIG_KEY} must map policy ids to their settings, found {node.value!r}")
+        raise node.error(f"{POLICY_CONFIG_KEY} must map policy ids to their settings, found {node.found()}")
     for key, value in node.entries():
         policy = _known_policy(key, policies)
         level, overrides = _override(policy, value)
@@ -93,10 +93,28 @@ def _override(policy: PolicyDefinition, value: Node) -> tuple[str | None, dict[s
     if error is not None:
         at = _node_at(value, [str(p) for p in error.absolute_path])
         where = ".".join([policy.id, *map(str, error.absolute_path)])
-        raise at.error(f"{POLICY_CONFIG_KEY} {where}: {error.message}")
+        raise at.error(f"{POLICY_CONFIG_KEY} {where}: {_schema_problem(error, at)}")
     entries = dict(value.value)
     level = entries.pop("enforcementLevel", None)
     return level, entries
+
+
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+}
+
+
+def _schema_problem(error: jsonschema.exceptions.ValidationError, at: Node) -> str:
+    """jsonschema's message, in the YAML file's terms where it speaks of Python values."""
+    if error.validator == "type" and isinstance(error.validator_value, str):
+        expected = _TYPE_NAMES.get(error.validator_value, error.validator_value)
+        return f"found {at.found()}; expected {expected}"
+    return str(error.message)
 
 
 def _check_level(level: str, at: Node, policy: PolicyDefinition) -> None:

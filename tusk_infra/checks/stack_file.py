@@ -32,8 +32,21 @@ class Node:
     node: yaml.Node | None = None
 
     def error(self, message: str) -> PolicySettingsError:
-        """A positioned error about this node."""
-        return PolicySettingsError(message, self.file, self.line, self.column)
+        """A positioned error about this node, with the line it is on under the message."""
+        return PolicySettingsError(
+            message, self.file, self.line, self.column, source_line=_line_text(self.file, self.line)
+        )
+
+    def found(self) -> str:
+        """What the node holds, in the file's own terms: 'yes', 'an empty value', 'a list', 'a mapping'."""
+        if isinstance(self.node, yaml.MappingNode):
+            return "a mapping"
+        if isinstance(self.node, yaml.SequenceNode):
+            return "a list"
+        if self.value is None:
+            return "an empty value"
+        text = self.node.value if isinstance(self.node, yaml.ScalarNode) else self.value
+        return repr(str(text))
 
     def child(self, key: str) -> Node | None:
         """The value under a key of a mapping node, if present."""
@@ -55,6 +68,14 @@ class Node:
         if not isinstance(self.node, yaml.MappingNode):
             return []
         return [(_wrap(k, self.file), _wrap(v, self.file)) for k, v in self.node.value]
+
+
+def _line_text(file: str, line: int) -> str | None:
+    try:
+        lines = Path(file).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    return lines[line - 1] if 0 < line <= len(lines) else None
 
 
 def _wrap(node: yaml.Node, file: str) -> Node:
