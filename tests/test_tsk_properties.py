@@ -3,6 +3,7 @@ lexer's fast path agrees with the token path."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ VOCABULARY = [
     "@if(", "@metrics(", '"cpu", 0)', "@cache(", '"5m", ', "@query(", '"SELECT 1")', "@date(", "@int(",
     "@string(", "@nope(", ".split(", '",")', ".length()", ".upper()", "$region: ", "a {\n", "}\n", "a >\n",
     "<\n", "{x: 1}", "[1, 2,]", "9223372036854775807", "-9223372036854775808", "9" * 30,
+    '"\\ud83d"', '"\\ud83d\\ude00"', '"\\ude00"',
 ]  # fmt: skip
 
 
@@ -49,7 +51,8 @@ def check_outcome(text: str) -> None:
         assert error.render().startswith(f"fuzz.tsk:{error.line}:{error.column}: ")
     else:
         assert isinstance(result, Document)
-        result.to_plain()
+        # Printable as the CLI prints it: UTF-8 JSON (no lone surrogate, no integer str() refuses).
+        json.dumps(result.to_plain(), ensure_ascii=False).encode("utf-8")
         list(result.provenance_items())
     assert time.perf_counter() - started < 1.0
 

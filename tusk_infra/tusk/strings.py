@@ -73,6 +73,14 @@ def _decode(body: str, offset: int) -> list[str | Ref]:
     return parts
 
 
+def _code_unit(body: str, index: int) -> int | None:
+    """The value of the four hex digits after the `\\u` at body[index], or None if they are not that."""
+    digits = body[index + 2 : index + 6]
+    if len(digits) == 4 and all(c in "0123456789abcdefABCDEF" for c in digits):
+        return int(digits, 16)
+    return None
+
+
 def _escape(body: str, index: int, offset: int) -> tuple[str, int]:
     """Decode the escape at body[index] (a backslash); returns the text and the index after it."""
     code = body[index + 1 : index + 2]
@@ -81,10 +89,28 @@ def _escape(body: str, index: int, offset: int) -> tuple[str, int]:
             return "${", index + 3
         return _SIMPLE_ESCAPES[code], index + 2
     if code == "u":
-        digits = body[index + 2 : index + 6]
-        if len(digits) == 4 and all(c in "0123456789abcdefABCDEF" for c in digits):
-            return chr(int(digits, 16)), index + 6
-        raise SyntaxProblem("invalid \\u escape: expected four hex digits (like \\u00e9)", offset + index, 2)
+        unit = _code_unit(body, index)
+        if unit is None:
+            raise SyntaxProblem(
+                "invalid \\u escape: expected four hex digits (like \\u00e9)", offset + index, 2
+            )
+        if 0xDC00 <= unit <= 0xDFFF:
+            raise SyntaxProblem(
+                "invalid \\u escape: lone low surrogate; a pair is high then low, like \\ud83d\\ude00",
+                offset + index,
+                6,
+            )
+        if 0xD800 <= unit <= 0xDBFF:
+            # A UTF-16 pair written as two escapes (as JSON does) is one character; half a pair is no text.
+            low = _code_unit(body, index + 6) if body.startswith("\\u", index + 6) else None
+            if low is None or not 0xDC00 <= low <= 0xDFFF:
+                raise SyntaxProblem(
+                    "invalid \\u escape: lone high surrogate; a pair is high then low, like \\ud83d\\ude00",
+                    offset + index,
+                    6,
+                )
+            return chr(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)), index + 12
+        return chr(unit), index + 6
     raise SyntaxProblem(
         f"unknown escape '\\{code}' (known: \\\" \\\\ \\n \\t \\r \\uXXXX \\${{)", offset + index, 2
     )
