@@ -233,3 +233,27 @@ def test_bad_policy_settings_speak_yaml_and_show_the_line(added: str, message: s
     assert first.startswith(f"{stack_file}:") and first.endswith(f": {message}"), first
     line = int(first[len(f"{stack_file}:"):].split(":")[0])
     assert shown.endswith(stack_file.read_text().splitlines()[line - 1]) and caret.rstrip().endswith("^")
+
+
+def test_diff_against_a_revision_older_than_the_preview_says_so(tmp_path: Path) -> None:
+    # Such a revision's own tusk-infra rejects `preview`: the report used to be its argparse usage text.
+    repository = committed_repository(tmp_path / "repo")
+    project = project_copy(tmp_path)
+    for path in project.iterdir():
+        shutil.copy2(path, repository / path.name)
+    package = repository / "tusk_infra"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "__main__.py").write_text(
+        "import argparse\nargparse.ArgumentParser(prog='tusk-infra').add_subparsers(required=True)"
+        ".add_parser('eval')\nargparse.ArgumentParser(prog='tusk-infra').parse_args()\n"
+    )
+    git = ["git", "-C", str(repository), "-c", "user.email=test@example.com", "-c", "user.name=test"]
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "before the preview"], check=True)
+    # From the repository, not from inside the fake project: `python -m` would import its package instead.
+    stderr = assert_clean_error(tusk_infra("diff", "--base", "HEAD", "--project-dir", str(repository)))
+    assert stderr.startswith("HEAD @ ") and stderr.endswith(
+        " cannot be rendered: its tusk-infra has no `preview --all-stacks --format json` (it predates the "
+        "offline preview); compare against a later revision\n"
+    ), stderr

@@ -116,6 +116,11 @@ def render_revision(checkout: Path, revision: Revision, digest_key: bytes) -> Pl
     command = [sys.executable, "-m", "tusk_infra", "preview", "--all-stacks", "--format", "json"]
     result = subprocess.run(command, cwd=checkout, env=_render_env(checkout, digest_key), capture_output=True,
                             text=True, check=False)
+    if result.returncode == 2:
+        # A usage error: that revision's tusk-infra predates `preview --all-stacks --format json`.
+        raise RevisionError(f"{revision.description} cannot be rendered: its tusk-infra has no "
+                            "`preview --all-stacks --format json` (it predates the offline preview); "
+                            "compare against a later revision")
     if result.returncode != 0:
         # Paths inside the temporary checkout mean nothing once it is gone: show them relative to the project.
         stderr = result.stderr.replace(f"{checkout}{os.sep}", "")
