@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -27,6 +30,7 @@ from tusk_infra.tusk import (
     evaluate_text,
     register_adapter,
 )
+from tusk_infra.tusk.caching import cache_key
 from tusk_infra.tusk.parser import compiled, grammar_path
 from tusk_infra.tusk.providers import MetricUnavailable, ProviderError
 from tusk_infra.tusk.sqlite_adapter import SqliteAdapter
@@ -415,6 +419,22 @@ def test_cache_key_follows_source_text_and_inputs() -> None:
     assert first == same == other_ttl  # the ttl is not part of what is cached
     assert len({first, other_region, other_text}) == 3
     assert all(key.startswith("tusk-cache:v1:") for key in cache.keys)
+
+
+def test_a_secret_input_keys_the_cache_for_this_process_only() -> None:
+    # Within one run the key follows the secret; nothing in it lets a guess be checked offline, and another
+    # process (the next run, reading a persistent cache) computes a different key.
+    key_of = "from tusk_infra.tusk.caching import cache_key; from tusk_infra.tusk import Secret; "
+    expression = "cache_key('@query(\\'SELECT 1\\', $pw)', None, [('$pw', Secret('hunter2'))])"
+    here = cache_key("@query('SELECT 1', $pw)", None, [("$pw", Secret("hunter2"))])
+    assert here == cache_key("@query('SELECT 1', $pw)", None, [("$pw", Secret("hunter2"))])
+    assert here != cache_key("@query('SELECT 1', $pw)", None, [("$pw", Secret("hunter3"))])
+    unkeyed = "secret:" + hashlib.sha256(b"hunter2").hexdigest()
+    assert here != cache_key("@query('SELECT 1', $pw)", None, [("$pw", unkeyed)])
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", f"{key_of}print({expression})"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert elsewhere.startswith("tusk-cache:v1:") and elsewhere != here
 
 
 def test_memory_cache_expires_entries() -> None:

@@ -9,7 +9,9 @@ text, the database URL, and the current value of every reference, @env and @metr
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -63,10 +65,16 @@ def has_missing(inputs: list[tuple[str, Any]]) -> bool:
     return any(value is MISSING for _, value in inputs)
 
 
+# Keyed per process: a plain hash of a secret in a persistent cache's keys would let anyone holding the
+# cache file test password guesses against it offline. So an expression that reads a secret is cached for
+# this run only (the next run computes other keys, and the old entries expire with their TTL).
+_SECRET_KEY = secrets.token_bytes(32)
+
+
 def _fingerprint(value: Any) -> Any:
     if isinstance(value, Secret):
-        # The key must change with the secret, but never carry it.
-        return "secret:" + hashlib.sha256(value.reveal().encode("utf-8")).hexdigest()
+        # The key changes with the secret but holds neither it nor anything to check a guess against.
+        return "secret:" + hmac.new(_SECRET_KEY, value.reveal().encode("utf-8"), hashlib.sha256).hexdigest()
     if isinstance(value, list):
         return [_fingerprint(item) for item in value]
     if isinstance(value, dict):
