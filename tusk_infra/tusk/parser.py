@@ -38,7 +38,7 @@ from tusk_infra.tusk.syntax import (
     Statement,
     Unary,
 )
-from tusk_infra.tusk.syntax_errors import describe_unexpected
+from tusk_infra.tusk.syntax_errors import describe_in_brackets, describe_unexpected
 from tusk_infra.tusk.valuetypes import INT_MAX, integer_text_too_large
 
 
@@ -83,10 +83,16 @@ def parse(source: SourceText) -> list[Statement]:
 def _unexpected_token(source: SourceText, stream: TokenStream, unexpected: UnexpectedToken) -> TuskError:
     kind, text, start, end = unexpected.token
     text = text if isinstance(text, str) else source.text[start:end].rstrip()
-    unclosed = _unclosed_before(source, stream, start, text)
-    if unclosed is not None:
-        return unclosed
-    message = describe_unexpected(kind, text, unexpected.expected)
+    bracket = stream.open_bracket()
+    # Inside ( [ { a value right after a complete one is a missing ',' (lists span lines), a key is not.
+    between_items = None
+    if bracket is not None and "COMMA" in unexpected.expected:
+        between_items = describe_in_brackets(kind, text, bracket[0], bracket[1])
+    if between_items is None or kind in ("NAME", "VAR"):
+        unclosed = _unclosed_before(source, stream, start, text)
+        if unclosed is not None:
+            return unclosed
+    message = between_items or describe_unexpected(kind, text, unexpected.expected)
     return source.error(message, start, max(1, end - start))
 
 

@@ -53,6 +53,15 @@ def describe_unexpected(found_type: str, found_text: str, expected: set[str]) ->
     return f"unexpected {_found(found_type, found_text)}; expected {_expected(expected)}"
 
 
+def describe_in_brackets(found_type: str, found_text: str, opener: str, closer: str) -> str | None:
+    """The message for a token that cannot follow a complete item inside ( ), [ ] or { }."""
+    if found_type in ("NAME", "VAR", "STRING", "RAW_STRING", "INT", "FLOAT", "TRUE", "FALSE", "NULL",
+                      "OPERATOR", "LSQB", "LBRACE", "_LPAR"):  # fmt: skip
+        found = _found(found_type, found_text)
+        return f"unexpected {found} inside '{opener}': expected ',' between the items or '{closer}'"
+    return None
+
+
 def _common_mistake(found_type: str, found_text: str, expected: set[str]) -> str | None:
     wants_value = "INT" in expected and "STRING" in expected
     if wants_value and found_type in ("_NL", "$END", "BLOCK_CLOSE"):
