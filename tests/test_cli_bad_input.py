@@ -257,3 +257,33 @@ def test_diff_against_a_revision_older_than_the_preview_says_so(tmp_path: Path) 
         " cannot be rendered: its tusk-infra has no `preview --all-stacks --format json` (it predates the "
         "offline preview); compare against a later revision\n"
     ), stderr
+
+
+def test_a_stack_file_that_is_not_utf8_is_a_positioned_error(tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    lines = stack_file.read_bytes().splitlines(keepends=True)
+    stack_file.write_bytes(b"".join(lines) + b"  tusk-infra:instance: caf\xe9\n")
+    stderr = assert_clean_error(tusk_infra("preview", "--stack", "us-west-2", "--project-dir", str(project)))
+    assert stderr.splitlines()[0] == (f"{stack_file}:{len(lines) + 1}:27: the stack file is not valid UTF-8: "
+                                      "byte 0xe9 here; save it as UTF-8")
+
+
+@pytest.mark.parametrize("command", ["preview", "check"])
+def test_a_stack_key_set_twice_is_an_error_not_the_last_one_silently(command: str, tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    stack_file.write_text(stack_file.read_text() + '  tusk-infra:imageTag: "2.0.0"\n')
+    lines = stack_file.read_text().splitlines()
+    first = lines.index('  tusk-infra:imageTag: "1.8.3"') + 1
+    stderr = assert_clean_error(tusk_infra(command, "--stack", "us-west-2", "--project-dir", str(project)))
+    assert stderr.splitlines()[0] == (f"{stack_file}:{len(lines)}:3: duplicate key tusk-infra:imageTag: "
+                                      f"already set on line {first}; keep one of them")
+
+
+def test_a_stack_file_that_is_a_list_says_what_is_expected(tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+    (project / "Pulumi.us-west-2.yaml").write_text("- aws:region: us-west-2\n")
+    stderr = assert_clean_error(tusk_infra("preview", "--stack", "us-west-2", "--project-dir", str(project)))
+    assert stderr.splitlines()[0] == (f"{project / 'Pulumi.us-west-2.yaml'}:1:1: expected a mapping with a "
+                                      "'config:' key at the top of the stack file")

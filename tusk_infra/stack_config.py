@@ -107,11 +107,7 @@ def stack_file_path(project_dir: Path, stack: str) -> Path:
 
 def load_stack_file(path: Path) -> StackFile:
     """Read Pulumi.<stack>.yaml keeping each key's position; malformed YAML is a positioned error."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        message = f"cannot read stack file: {error.strerror}"
-        raise StackConfigError(message, file=str(path), line=1, column=1) from None
+    text = read_stack_text(path)
     try:
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
@@ -120,6 +116,23 @@ def load_stack_file(path: Path) -> StackFile:
             message, file=str(path), line=line, column=column, source_line=_nth_line(text, line)
         ) from None
     return _stack_file_from_nodes(path, root)
+
+
+def read_stack_text(path: Path) -> str:
+    """The text of a stack file; unreadable or not UTF-8 is a positioned error."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        message = f"cannot read stack file: {error.strerror}"
+        raise StackConfigError(message, file=str(path), line=1, column=1) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = data[: error.start].decode("utf-8", errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        message = f"the stack file is not valid UTF-8: byte 0x{data[error.start]:02x} here; save it as UTF-8"
+        raise StackConfigError(message, file=str(path), line=line, column=column) from None
 
 
 def yaml_problem(error: yaml.MarkedYAMLError) -> tuple[str, int, int]:
@@ -140,6 +153,12 @@ def _nth_line(text: str, line: int) -> str | None:
 
 
 def _stack_file_from_nodes(path: Path, root: yaml.Node | None) -> StackFile:
+    if root is not None and not isinstance(root, yaml.MappingNode):
+        line, column = _mark(root)
+        raise StackConfigError(
+            "expected a mapping with a 'config:' key at the top of the stack file",
+            file=str(path), line=line, column=column, source_line=_line_text(str(path), line),
+        )
     entry = _mapping_entry(root, "config")
     if entry is None:
         return StackFile(path, {}, frozenset(), {"": (1, 1)})
@@ -154,6 +173,13 @@ def _stack_file_from_nodes(path: Path, root: yaml.Node | None) -> StackFile:
     positions = {"": _mark(config_key)}
     for key_node, value_node in config_node.value:
         key = str(key_node.value)
+        if key in positions:
+            # The Pulumi CLI refuses a repeated key; YAML loaders would silently keep the last one.
+            line, column = _mark(key_node)
+            raise StackConfigError(
+                f"duplicate key {key}: already set on line {positions[key][0]}; keep one of them",
+                file=str(path), line=line, column=column, source_line=_line_text(str(path), line),
+            )
         positions[key] = _mark(key_node)
         value = _construct(value_node)
         if isinstance(value, dict) and set(value) == {"secure"}:

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from tusk_infra.stack_config import yaml_problem
+from tusk_infra.stack_config import read_stack_text, yaml_problem
 from tusk_infra.tusk.errors import TuskError
 
 ACKNOWLEDGEMENTS_KEY = "tusk-infra:policyAcknowledgements"
@@ -113,7 +113,7 @@ def read_stack_settings(project_dir: Path, stack: str) -> StackPolicySettings:
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         return StackPolicySettings(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_stack_text(path)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
