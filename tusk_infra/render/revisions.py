@@ -111,7 +111,8 @@ def render_revision(checkout: Path, revision: Revision, digest_key: bytes) -> Pl
     """Every stack's plan as the revision's own code renders it; secrets hashed with `digest_key`."""
     if not (checkout / "tusk_infra" / "__init__.py").is_file():
         # Without its own package the child would import whichever tusk_infra is installed: the wrong code.
-        raise RevisionError(f"{revision.description} has no tusk_infra package in {checkout.name or '.'}; "
+        # (The checkout's own name would be a temporary directory's: it means nothing to the reader.)
+        raise RevisionError(f"{revision.description} has no tusk_infra package beside its Pulumi.yaml; "
                             "it cannot be rendered with its own code")
     command = [sys.executable, "-m", "tusk_infra", "preview", "--all-stacks", "--format", "json"]
     result = subprocess.run(command, cwd=checkout, env=_render_env(checkout, digest_key), capture_output=True,
