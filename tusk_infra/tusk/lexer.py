@@ -50,6 +50,8 @@ _NEWLINE_PATTERN = r"[\n;](?:[ \t\f\r\n;]|#[^\n]*)*"
 # failed match never backtracks into a comment and reads its words as tokens.
 _SKIP_PATTERN = r"(?>(?:[ \t\f\r]|#[^\n]*)*)"
 _ERROR = "ERROR"
+# After a `<`: the rest of the line is empty (or a comment), or another block closes right away.
+_ANGLE_CLOSE = re.compile(r"[ \t\f\r]*(?:#[^\n]*)?(?:[\n;<]|\Z)")
 
 # Kinds of open brackets; newlines inside the first three do not end a statement.
 PAREN, ARRAY, INLINE, BLOCK_BRACE, BLOCK_ANGLE, SECTION = range(6)
@@ -139,7 +141,7 @@ class TokenStream:
             if (
                 kind in _BRACKETS
                 or kind == "COMPARE"
-                and (value == ">" and key_before or value == "<" and at_start)
+                and (value == ">" and key_before or value == "<" and (at_start or self._closes_angle(pos)))
             ):
                 kind = self._bracket(value, start, at_start, key_before) or kind
                 if kind == BLOCK_CLOSE and not at_start:
@@ -152,6 +154,15 @@ class TokenStream:
             at_start = False
             yield kind, value, start, pos
         yield from self._end(at_start)
+
+    def _closes_angle(self, after: int) -> bool:
+        """A `<` that ends its line inside a `name > ... <` block closes it (`blk > a: 1 <`): a comparison
+        there would have no right-hand side."""
+        return (
+            bool(self.stack)
+            and self.stack[-1][0] == BLOCK_ANGLE
+            and _ANGLE_CLOSE.match(self.text, after) is not None
+        )
 
     def _end(self, at_start: bool) -> Iterator[Token]:
         if self.stack:
