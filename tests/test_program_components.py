@@ -128,3 +128,39 @@ def test_postgres_primary_and_replica_differ_only_where_they_must() -> None:
 )
 def test_parameter_families(version: str, redis: str, postgres: str) -> None:
     assert redis_parameter_family(version) == redis and postgres_parameter_family(version) == postgres
+
+
+class KnownArnMocks(pulumi.runtime.Mocks):
+    """A deploy rather than a preview: each new resource gets an id, and a KMS key its ARN."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[str, dict[str, Any]] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        self.inputs[args.name] = dict(args.inputs)
+        state = dict(args.inputs)
+        if args.typ == "aws:kms/key:Key":
+            state["arn"] = f"arn:aws:kms:eu-west-1:111122223333:key/{args.name}"
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def test_the_replica_is_encrypted_with_its_own_regions_key() -> None:
+    settings = database_settings()
+    access = AppOnlyAccess(ACCESS.vpc_id, ACCESS.app_security_group_id, 5433, ACCESS.subnet_ids)
+    source = "arn:aws:rds:eu-central-1:111122223333:db:orders-eu-central-1"
+    mocks = KnownArnMocks()
+    runtime_settings.reset_options(project="tusk-infra", stack="unit", preview=False)
+    pulumi.runtime.set_mocks(mocks, project="tusk-infra", stack="unit", preview=False)
+    runner._execute(
+        lambda: (
+            PostgresCluster("db", PostgresClusterArgs(settings, "orders", access, replicate_from_arn=source)),
+            {},
+        )[1]
+    )
+    replica = mocks.inputs["db-replica"]
+    assert replica["kmsKeyId"] == "arn:aws:kms:eu-west-1:111122223333:key/db-key"
+    assert replica["replicateSourceDb"] == source and replica["storageEncrypted"] is True
+    assert mocks.inputs["db-key"]["enableKeyRotation"] is True
