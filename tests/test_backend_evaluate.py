@@ -103,7 +103,7 @@ def test_metrics_down_falls_back_to_defaults_within_the_bound() -> None:
         "CloudWatch unavailable (cannot reach AWS" in w or "CloudWatch unavailable (AWS did not answer" in w
         for w in warnings
     ), warnings
-    assert all(w.endswith("; using the default the integer 0") for w in warnings)
+    assert all(w.endswith("; using its default, the integer 0") for w in warnings)
     assert doc.warnings == tuple(warnings)
 
 
@@ -121,7 +121,7 @@ def test_a_metric_read_three_times_warns_once() -> None:
     assert doc.data == {"performance": {"workers": 8, "ttl": "5m", "replicas": 3}}
     assert len(warnings) == 1, warnings
     assert warnings[0].startswith("metric 'cpu_usage': CloudWatch unavailable (cannot reach AWS (")
-    assert warnings[0].endswith("; using the default the integer 0")
+    assert warnings[0].endswith("; using its default, the integer 0")
     assert doc.warnings == tuple(warnings)
 
 

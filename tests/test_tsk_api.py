@@ -312,7 +312,7 @@ def test_metric_falling_back_to_its_default_warns() -> None:
     evaluate_text(
         'a: @metrics("cpu", 5)', providers=Providers(env={}, metrics=StaticMetrics({}), warn=warnings.append)
     )
-    assert warnings == ["metric 'cpu' has no value; using the default the integer 5"]
+    assert warnings == ["metric 'cpu' has no value; using its default, the integer 5"]
 
 
 class UnavailableMetrics:
@@ -334,8 +334,8 @@ def test_a_metric_falling_back_warns_once_with_the_providers_reason() -> None:
     assert document.data == {"a": 5, "b": 6, "c": 7, "d": 1}
     assert metrics.asked == 4
     assert warnings == [
-        "metric 'cpu': the metrics store is down (cpu); using the default the integer 5",
-        "metric 'mem': the metrics store is down (mem); using the default the integer 1",
+        "metric 'cpu': the metrics store is down (cpu); using its default, the integer 5",
+        "metric 'mem': the metrics store is down (mem); using its default, the integer 1",
     ]
     assert document.warnings == tuple(warnings)
     assert InputUse("metric", "cpu", 5, defaulted=True) in document.inputs
@@ -347,7 +347,7 @@ def test_a_metric_without_value_warns_once_per_evaluation() -> None:
     text = 'a: @metrics("cpu", 5)\nb: @metrics("cpu", 6)\nc: @metrics("cpu", 5)'
     evaluate_text(text, providers=providers)
     evaluate_text(text, providers=providers)
-    assert warnings == ["metric 'cpu' has no value; using the default the integer 5"] * 2
+    assert warnings == ["metric 'cpu' has no value; using its default, the integer 5"] * 2
 
 
 def test_a_metric_without_value_or_default_names_the_reason() -> None:

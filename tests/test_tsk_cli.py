@@ -141,7 +141,7 @@ def test_cloudwatch_down_warns_once_per_metric_and_uses_the_defaults(tmp_path: P
     warnings = result.stderr.splitlines()
     assert len(warnings) == 1, warnings
     assert warnings[0].startswith("warning: metric 'cpu_usage': CloudWatch unavailable (")
-    assert warnings[0].endswith("; using the default the integer 10")
+    assert warnings[0].endswith("; using its default, the integer 10")
 
 
 def test_a_bad_backend_option_is_a_usage_error() -> None:

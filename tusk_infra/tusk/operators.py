@@ -199,7 +199,7 @@ def _warn_fallback(evaluator: Evaluator, name: str, reason: str | None, default:
         return
     warned.add(name)
     cause = f": {reason}" if reason else " has no value"
-    evaluator.warn(f"metric '{name}'{cause}; using the default {describe(default)}")
+    evaluator.warn(f"metric '{name}'{cause}; using its default, {describe(default)}")
 
 
 # ---- @cache ----
