@@ -287,3 +287,17 @@ def test_a_stack_file_that_is_a_list_says_what_is_expected(tmp_path: Path) -> No
     stderr = assert_clean_error(tusk_infra("preview", "--stack", "us-west-2", "--project-dir", str(project)))
     assert stderr.splitlines()[0] == (f"{project / 'Pulumi.us-west-2.yaml'}:1:1: expected a mapping with a "
                                       "'config:' key at the top of the stack file")
+
+
+def test_a_misspelt_primary_stack_is_an_error_not_known_after_deploy(tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    edit(stack_file, "databasePrimaryStack: organization/tusk-infra/us-east-1",
+         "databasePrimaryStack: organization/tusk-infra/us-east-2")
+    line = next(number for number, text in enumerate(stack_file.read_text().splitlines(), 1)
+                if "databasePrimaryStack" in text)
+    stderr = assert_clean_error(tusk_infra("preview", "--all-stacks", "--project-dir", str(project)))
+    assert stderr.splitlines()[0] == (
+        f"{stack_file}:{line}:3: tusk-infra:databasePrimaryStack names stack 'us-east-2', but the project "
+        "has no Pulumi.us-east-2.yaml; the stacks are: eu-west-1, us-east-1, us-west-2"
+    )

@@ -22,6 +22,7 @@ from tusk_infra.offline.mocks import OfflineMocks, RecordingMonitor
 from tusk_infra.offline.model import UNKNOWN, RegisteredResource, StackRun
 from tusk_infra.stack_config import (
     PROJECT,
+    StackConfig,
     StackFile,
     config_strings,
     load_stack_file,
@@ -136,6 +137,7 @@ def _run(
     notices: list[str] = []
     placeholders = OfflineSecrets(stack_file)
     config = parse_stack_config(stack, _raw_config(), stack_file)
+    _check_primary_stack(project_dir, config)
     loaded = program.load(
         project_dir,
         config,
@@ -156,6 +158,19 @@ def _run(
         settings=loaded.document,
         notices=notices,
     )
+
+
+def _check_primary_stack(project_dir: Path, config: StackConfig) -> None:
+    """A replica's databasePrimaryStack must name a stack of this project: offline, a misspelt one would
+    quietly read as (known after deploy) everywhere, and only `pulumi up` would find out."""
+    parts = config.database_primary_stack.split("/")
+    if len(parts) == 3 and parts[1] != PROJECT:
+        return  # another project's stack: not one this project can know
+    name = parts[-1]
+    if not stack_file_path(project_dir, name).is_file():
+        key = f"{PROJECT}:databasePrimaryStack"
+        raise config.error(key, f"{key} names stack '{name}', but the project has no Pulumi.{name}.yaml; "
+                                f"the stacks are: {', '.join(_stack_names(project_dir))}")
 
 
 class OfflineSecrets:
