@@ -208,3 +208,14 @@ def test_values_unavailable_offline_are_listed_once() -> None:
     diff = diff_plans(plan(*runs), plan(*runs), base_label="a", head_label="b")
     assert render_markdown(diff).count(f"- {notice}") == 1
     assert json.loads(diff_json(diff))["notices"] == [notice]
+
+
+def test_a_notice_of_some_stacks_only_names_them() -> None:
+    # us-west-2 has the secret in its stack file, the others do not: an unprefixed "no stack secret" notice
+    # would read as true of us-west-2 too.
+    notice = "secret DB_PASSWORD: not in the environment and no stack secret; a placeholder stands in for it"
+    runs = [stack_run(), stack_run("eu-west-1"), stack_run("us-west-2")]
+    for run in runs[:2]:
+        run.notices.append(notice)
+    diff = diff_plans(plan(*runs), plan(*runs), base_label="a", head_label="b")
+    assert json.loads(diff_json(diff))["notices"] == [f"us-east-1, eu-west-1: {notice}"]
