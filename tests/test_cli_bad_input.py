@@ -301,3 +301,23 @@ def test_a_misspelt_primary_stack_is_an_error_not_known_after_deploy(tmp_path: P
         f"{stack_file}:{line}:3: tusk-infra:databasePrimaryStack names stack 'us-east-2', but the project "
         "has no Pulumi.us-east-2.yaml; the stacks are: eu-west-1, us-east-1, us-west-2"
     )
+
+
+def test_preview_names_the_stacks_a_notice_is_about(tmp_path: Path) -> None:
+    # Only us-west-2 has the stack secret: "no stack secret tusk-infra:DB_PRIMARY_PASSWORD" is not true of it.
+    project = project_copy(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    plain_secret = "  tusk-infra:DB_PRIMARY_PASSWORD: from-the-stack-file-01\n"
+    stack_file.write_text(stack_file.read_text() + plain_secret)
+    env = {name: value for name, value in os.environ.items() if name in _KEEP}
+    env.update(PYTHONPATH=str(REPO), REDIS_CLUSTER_PASSWORD=SECRETS["REDIS_CLUSTER_PASSWORD"])
+    result = subprocess.run(
+        [sys.executable, "-m", "tusk_infra", "preview", "--all-stacks", "--project-dir", str(project)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    expected = ("  - us-east-1, eu-west-1: secret DB_PRIMARY_PASSWORD: not in the environment and no stack "
+                "secret tusk-infra:DB_PRIMARY_PASSWORD; a placeholder secret stands in for it offline")
+    assert expected in result.stdout
+    assert "  - us-west-2: tusk-infra:DB_PRIMARY_PASSWORD is stored in plain text" in result.stdout
+    assert "from-the-stack-file-01" not in result.stdout + result.stderr

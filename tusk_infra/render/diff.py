@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from tusk_infra.render.key_inputs import key_inputs, parse_path
 from tusk_infra.render.plain import UNKNOWN_MARK, Path, format_path
-from tusk_infra.render.plan import READ_TYPES, Plan, ResourcePlan, SettingSource, StackPlan
+from tusk_infra.render.plan import READ_TYPES, Plan, ResourcePlan, SettingSource, StackPlan, merged_notices
 from tusk_infra.render.replacements import replace_reason
 from tusk_infra.tusk.values import SECRET_MASK
 
@@ -96,23 +96,8 @@ def diff_plans(base: Plan, head: Plan, *, base_label: str, head_label: str) -> P
     # Head's order (primary first), then stacks that only the base had.
     names = [*head_stacks, *(name for name in base_stacks if name not in head_stacks)]
     stacks = tuple(diff_stack(name, base_stacks.get(name), head_stacks.get(name)) for name in names)
-    return PlanDiff(base_label=base_label, head_label=head_label, stacks=stacks, notices=_notices(base, head))
-
-
-def _notices(base: Plan, head: Plan) -> tuple[str, ...]:
-    """Each stack notice once; prefixed with its stacks unless every stack has it (stacks differ: one may have
-    a stack secret that another lacks, and an unprefixed notice would then read as true of all of them)."""
-    stacks_of: dict[str, list[str]] = {}
-    every: list[str] = []
-    for plan in (base, head):
-        for stack in plan["stacks"]:
-            every = every if stack["stack"] in every else [*every, stack["stack"]]
-            for notice in stack.get("notices", []):
-                named = stacks_of.setdefault(notice, [])
-                if stack["stack"] not in named:
-                    named.append(stack["stack"])
-    return tuple(notice if len(named) == len(every) else f"{', '.join(named)}: {notice}"
-                 for notice, named in stacks_of.items())
+    notices = merged_notices(base, head)
+    return PlanDiff(base_label=base_label, head_label=head_label, stacks=stacks, notices=notices)
 
 
 def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> StackDiff:

@@ -153,3 +153,19 @@ def _relative_file(file: str, project_dir: Path) -> str:
         return path.resolve().relative_to(project_dir.resolve()).as_posix()
     except ValueError:
         return path.name
+
+
+def merged_notices(*plans: Plan) -> tuple[str, ...]:
+    """Each stack notice once; prefixed with its stacks unless every stack has it (stacks differ: one may have
+    a stack secret that another lacks, and an unprefixed notice would then read as true of all of them)."""
+    stacks_of: dict[str, list[str]] = {}
+    every: list[str] = []
+    for plan in plans:
+        for stack in plan["stacks"]:
+            every = every if stack["stack"] in every else [*every, stack["stack"]]
+            for notice in stack.get("notices", []):
+                named = stacks_of.setdefault(notice, [])
+                if stack["stack"] not in named:
+                    named.append(stack["stack"])
+    return tuple(notice if len(named) == len(every) else f"{', '.join(named)}: {notice}"
+                 for notice, named in stacks_of.items())

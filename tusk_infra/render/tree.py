@@ -12,7 +12,7 @@ from rich.tree import Tree
 
 from tusk_infra.render.key_inputs import key_inputs
 from tusk_infra.render.plain import UNKNOWN_MARK
-from tusk_infra.render.plan import READ_TYPES, Plan, ResourcePlan, StackPlan
+from tusk_infra.render.plan import READ_TYPES, Plan, ResourcePlan, StackPlan, merged_notices
 from tusk_infra.render.values_text import format_value
 from tusk_infra.tusk.values import SECRET_MASK
 
@@ -102,8 +102,8 @@ def policy_lines(stack: StackPlan) -> list[Text]:
 
 
 def notice_lines(plan: Plan) -> list[Text]:
-    """Each distinct notice once, however many stacks raised it (a missing secret is missing everywhere)."""
-    notices = list(dict.fromkeys(n for stack in plan["stacks"] for n in stack.get("notices", [])))
+    """Each distinct notice once, however many stacks raised it; named with its stacks unless all have it."""
+    notices = merged_notices(plan)
     if not notices:
         return []
     heading = "notice: rendered with placeholders where a value is not available offline:"
