@@ -84,11 +84,12 @@ def _unexpected_token(source: SourceText, stream: TokenStream, unexpected: Unexp
     kind, text, start, end = unexpected.token
     text = text if isinstance(text, str) else source.text[start:end].rstrip()
     bracket = stream.open_bracket()
-    # Inside ( [ { a value right after a complete one is a missing ',' (lists span lines), a key is not.
+    # Inside ( [ { a value right after a complete one is a missing ',' (lists span lines); so is a key
+    # inside { }, where keys start members. A key in ( ) or [ ] more likely starts the next statement.
     between_items = None
     if bracket is not None and "COMMA" in unexpected.expected:
         between_items = describe_in_brackets(kind, text, bracket[0], bracket[1])
-    if between_items is None or kind in ("NAME", "VAR"):
+    if between_items is None or kind == "VAR" or kind == "NAME" and bracket is not None and bracket[0] != "{":
         unclosed = _unclosed_before(source, stream, start, text)
         if unclosed is not None:
             return unclosed
