@@ -6,6 +6,7 @@ the key in Pulumi.<stack>.yaml (file:line:col) so the message is as actionable a
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from tusk_infra.backends.config import STACK_KEYS as BACKEND_KEYS
 from tusk_infra.tusk import TuskError
 
 PROJECT = "tusk-infra"
@@ -32,6 +34,18 @@ CONFIG_KEYS: tuple[tuple[str, str, str, bool], ...] = (
     ("database_primary_stack", "databasePrimaryStack", "str", True),
 )
 REGION_KEY = "aws:region"
+# The policy checks' keys: defined here and imported by tusk_infra.checks, which builds on this module. The
+# program under `pulumi up` checks stack files too, and must not import the checks (nor their jsonschema).
+POLICY_ACKNOWLEDGEMENTS_KEY = f"{PROJECT}:policyAcknowledgements"
+POLICY_CONFIG_KEY = f"{PROJECT}:policyConfig"
+# Every tusk-infra: key some part reads: the program's own, the live backends', the policy checks'.
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {f"{PROJECT}:{key}" for _field, key, _kind, _required in CONFIG_KEYS}
+    | {key for key in BACKEND_KEYS if key.startswith(f"{PROJECT}:")}
+    | {POLICY_ACKNOWLEDGEMENTS_KEY, POLICY_CONFIG_KEY}
+)
+# Any other UPPER_CASE name is a secret or environment value that @env.secure reads (tusk-infra:NAME).
+_SECRET_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 _PATTERNS: Mapping[str, re.Pattern[str]] = {
     "vpc_id": re.compile(r"^vpc-[0-9a-f]{8,17}$"),
@@ -238,6 +252,8 @@ def parse_stack_config(
 ) -> StackConfig:
     """Type the raw config strings (full keys, e.g. 'tusk-infra:vpcId') of one stack."""
     where = stack_file or _unknown_file(stack)
+    if stack_file is not None:
+        _check_known_keys(stack_file)
     region = _required(raw, REGION_KEY, where)
     if not _REGION.match(region):
         message = f"{REGION_KEY}: found {region!r}; expected an AWS region like 'us-east-1'"
@@ -250,6 +266,32 @@ def parse_stack_config(
     config = StackConfig(stack=stack, region=region, source=stack_file, **fields)
     _check_zones(config, where)
     return config
+
+
+def _check_known_keys(stack_file: StackFile) -> None:
+    """A tusk-infra: key nothing reads is a misspelling (`vpcID`): report it where it is written, not as the
+    missing key it was meant to be."""
+    namespace = f"{PROJECT}:"
+    for key in stack_file.values:
+        name = key.removeprefix(namespace)
+        if key == name or key in KNOWN_KEYS or _SECRET_NAME.match(name):
+            continue
+        message = f"unknown key {key}: no part of tusk-infra reads it; {_suggestion(name)}"
+        raise _error(stack_file, key, message)
+
+
+def _suggestion(name: str) -> str:
+    """The known keys nearest to a misspelt name (compared ignoring case), or what the keys are."""
+    known = {key.removeprefix(f"{PROJECT}:").lower(): key for key in sorted(KNOWN_KEYS)}
+    # A shortened key (`policyAck`) reads best as the keys it begins; otherwise the closest spellings.
+    begun = [key for lower, key in known.items() if len(name) >= 4 and lower.startswith(name.lower())]
+    close = difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.6)
+    near = begun or [known[match] for match in close]
+    if near:
+        return f"did you mean {' or '.join(near)}?"
+    if "_" in name and _SECRET_NAME.match(name.upper()):
+        return f"secret names are UPPER_CASE: did you mean {PROJECT}:{name.upper()}?"
+    return f"expected one of {', '.join(sorted(KNOWN_KEYS))}, or an UPPER_CASE secret name"
 
 
 def _required(raw: Mapping[str, str | None], key: str, where: StackFile) -> str:

@@ -8,13 +8,21 @@ from typing import Any
 
 import yaml
 
-from tusk_infra.stack_config import read_stack_text, yaml_problem
+from tusk_infra.stack_config import (
+    POLICY_ACKNOWLEDGEMENTS_KEY,
+    POLICY_CONFIG_KEY,
+    REGION_KEY,
+    read_stack_text,
+    yaml_problem,
+)
 from tusk_infra.tusk.errors import TuskError
 
-ACKNOWLEDGEMENTS_KEY = "tusk-infra:policyAcknowledgements"
-POLICY_CONFIG_KEY = "tusk-infra:policyConfig"
-REGION_KEY = "aws:region"
+# The policy keys live in stack_config, which checks every tusk-infra: key of a stack file against them.
+ACKNOWLEDGEMENTS_KEY = POLICY_ACKNOWLEDGEMENTS_KEY
 IMAGE_TAG_KEY = "tusk-infra:imageTag"
+
+__all__ = ["ACKNOWLEDGEMENTS_KEY", "IMAGE_TAG_KEY", "POLICY_CONFIG_KEY", "REGION_KEY", "Node",
+           "PolicySettingsError", "StackPolicySettings", "read_stack_settings"]
 
 
 class PolicySettingsError(TuskError):
