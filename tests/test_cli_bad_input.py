@@ -98,6 +98,49 @@ def test_a_stack_key_without_a_value_is_reported_as_missing(command: str, tmp_pa
                      "`pulumi config set tusk-infra:imageTag <value>`")
 
 
+@pytest.mark.parametrize("command", ["preview", "check"])
+def test_a_misspelt_stack_key_is_an_error_at_the_key_with_a_suggestion(command: str, tmp_path: Path) -> None:
+    # It used to say "missing tusk-infra:vpcId" at the `config:` line, never naming the key actually written.
+    project = project_copy(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    edit(stack_file, "  tusk-infra:vpcId: ", "  tusk-infra:vpcID: ")
+    line = next(number for number, text in enumerate(stack_file.read_text().splitlines(), 1)
+                if "tusk-infra:vpcID:" in text)
+    stderr = assert_clean_error(tusk_infra(command, "--all-stacks", "--project-dir", str(project)))
+    assert stderr.splitlines()[0] == (f"{stack_file}:{line}:3: unknown key tusk-infra:vpcID: no part of "
+                                      "tusk-infra reads it; did you mean tusk-infra:vpcId?")
+
+
+def test_stack_keys_of_the_backends_and_policies_and_secret_names_pass(tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    stack_file.write_text(stack_file.read_text() + "  tusk-infra:metricsWindow: 10m\n"
+                          "  tusk-infra:policyAcknowledgements: []\n  tusk-infra:policyConfig: {}\n"
+                          "  tusk-infra:DB_PRIMARY_PASSWORD:\n    secure: v1:AAAA\n")
+    result = tusk_infra("check", "--stack", "us-west-2", "--project-dir", str(project))
+    assert result.returncode == 0, result.stderr
+    assert "unknown key" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (("--format", "sarif"), "--format sarif only applies"),
+        (("--format", "text"), "--format text only applies"),
+        (("--no-cross-stack",), "--no-cross-stack only applies"),
+        (("--format", "json", "--cross-stack"), "--format json and --cross-stack only apply"),
+    ],
+)
+def test_policy_pack_config_with_a_report_option_is_a_usage_error(
+    options: tuple[str, ...], named: str
+) -> None:
+    # `--policy-pack-config --format sarif` used to print the config JSON, ignoring --format without a word.
+    result = tusk_infra("check", "--stack", "us-east-1", "--policy-pack-config", *options)
+    stderr = assert_clean_error(result, code=2)
+    assert stderr == ("tusk-infra check: error: --policy-pack-config prints the CrossGuard config as JSON, "
+                      f"not a report; {named} to the report: use one or the other\n")
+
+
 def test_a_numeric_image_tag_keeps_the_text_written(tmp_path: Path) -> None:
     # YAML reads 1.10 as the float 1.1; the engine hands the program the text, so must the offline run.
     project = project_copy(tmp_path)
@@ -321,3 +364,8 @@ def test_preview_names_the_stacks_a_notice_is_about(tmp_path: Path) -> None:
     assert expected in result.stdout
     assert "  - us-west-2: tusk-infra:DB_PRIMARY_PASSWORD is stored in plain text" in result.stdout
     assert "from-the-stack-file-01" not in result.stdout + result.stderr
+    # A warning, not a value the preview could not have offline: listed under its own heading.
+    after_heading = result.stdout.split("\nwarnings:\n")[1]
+    warnings, placeholders = after_heading.split("\nnotice: rendered with placeholders")
+    assert warnings.startswith("  - us-west-2: tusk-infra:DB_PRIMARY_PASSWORD is stored in plain text")
+    assert "plain text" not in placeholders and expected in placeholders

@@ -210,6 +210,35 @@ def test_values_unavailable_offline_are_listed_once() -> None:
     assert json.loads(diff_json(diff))["notices"] == [notice]
 
 
+PLAIN_TEXT = ("tusk-infra:DB_PASSWORD is stored in plain text; "
+              "set it with `pulumi config set --secret tusk-infra:DB_PASSWORD ...`")
+PLACEHOLDER = "secret REDIS_TOKEN: not in the environment; a placeholder secret stands in for it offline"
+
+
+def test_warnings_are_not_listed_as_values_unavailable_offline() -> None:
+    # "stored in plain text" used to sit in the "Not available offline" box: it is no offline limitation.
+    runs = [stack_run(), stack_run("us-west-2")]
+    runs[0].notices.append(PLACEHOLDER)
+    runs[1].notices += [PLACEHOLDER, PLAIN_TEXT]
+    diff = diff_plans(plan(*runs), plan(*runs), base_label="a", head_label="b")
+    assert (diff.notices, diff.warnings) == ((PLACEHOLDER,), (f"us-west-2: {PLAIN_TEXT}",))
+    markdown = render_markdown(diff)
+    offline_box = markdown[markdown.index("<details><summary>Not available offline"):]
+    assert "plain text" not in offline_box and f"- {PLACEHOLDER}" in offline_box
+    assert f"> [!WARNING]\n> Rendering `b` warned:\n> - us-west-2: {PLAIN_TEXT}\n" in markdown
+    report = json.loads(diff_json(diff))
+    assert (report["notices"], report["warnings"]) == ([PLACEHOLDER], [f"us-west-2: {PLAIN_TEXT}"])
+
+
+def test_only_the_heads_warnings_are_reported() -> None:
+    # The change moves the secret out of the stack file: the base's warning no longer holds.
+    warned = stack_run()
+    warned.notices.append(PLAIN_TEXT)
+    diff = diff_plans(plan(warned), plan(stack_run()), base_label="a", head_label="b")
+    assert diff.warnings == () and "[!WARNING]" not in render_markdown(diff)
+    assert json.loads(diff_json(diff))["warnings"] == []
+
+
 def test_a_notice_of_some_stacks_only_names_them() -> None:
     # us-west-2 has the secret in its stack file, the others do not: an unprefixed "no stack secret" notice
     # would read as true of us-west-2 too.

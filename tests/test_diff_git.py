@@ -256,6 +256,28 @@ def test_broken_head_fails_with_its_location_and_cleans_up(reports: Reports,
     assert list(repo.scratch.iterdir()) == []
 
 
+def test_a_plain_text_secret_is_a_warning_not_a_value_unavailable_offline(tmp_path: Path) -> None:
+    # The "Not available offline" box used to list "stored in plain text" with the placeholder secrets.
+    root, scratch = tmp_path / "repo", tmp_path / "scratch"
+    root.mkdir()
+    scratch.mkdir()
+    build_repo(root)
+    stack_file = root / "Pulumi.us-west-2.yaml"
+    stack_file.write_text(stack_file.read_text() + "  tusk-infra:DB_PRIMARY_PASSWORD: plain-CANARY-77a1\n")
+    json_path = tmp_path / "diff.json"
+    result = DiffRepo(root, scratch).diff("--base", "HEAD", "--json-output", str(json_path))
+    assert result.returncode == 0, result.stderr
+    warning = ("us-west-2: tusk-infra:DB_PRIMARY_PASSWORD is stored in plain text; set it with "
+               "`pulumi config set --secret tusk-infra:DB_PRIMARY_PASSWORD ...`")
+    assert f"> [!WARNING]\n> Rendering `working tree` warned:\n> - {warning}\n" in result.stdout
+    offline_box = result.stdout[result.stdout.index("<details><summary>Not available offline"):]
+    assert "plain text" not in offline_box and "a placeholder secret stands in for it offline" in offline_box
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    assert data["warnings"] == [warning]
+    assert not any("plain text" in notice for notice in data["notices"])
+    assert "plain-CANARY-77a1" not in result.stdout + result.stderr + json_path.read_text(encoding="utf-8")
+
+
 def test_outside_a_git_repository_is_a_clear_error(tmp_path: Path) -> None:
     result = tusk_infra("diff", "--base", "main", "--project-dir", str(tmp_path), env=offline_env())
     assert result.returncode == 1 and result.stdout == ""

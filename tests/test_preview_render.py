@@ -108,6 +108,20 @@ def test_notices_are_listed_once_across_stacks() -> None:
     assert "notice:" in text
 
 
+def test_warnings_are_listed_apart_from_placeholder_notices() -> None:
+    placeholder = "secret DB_PASSWORD: not in the environment; a placeholder secret stands in for it offline"
+    warning = "tusk-infra:DB_PASSWORD is stored in plain text; set it with `pulumi config set --secret ...`"
+    plan = build_plan([make_run(notices=[placeholder]), make_run("us-west-2", notices=[warning])], PROJECT)
+    lines = render_text(plan).splitlines()
+    start = lines.index("warnings:")
+    assert lines[start:] == [
+        "warnings:",
+        f"  - us-west-2: {warning}",
+        "notice: rendered with placeholders where a value is not available offline:",
+        f"  - us-east-1: {placeholder}",
+    ]
+
+
 @pytest.mark.parametrize("findings, expected", [
     ([], "policy: no violations"),
     ([{"policy": "hpa-replica-bounds", "level": "mandatory", "name": "app-hpa",

@@ -28,13 +28,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--format",
         choices=("text", "json", "sarif"),
-        default="text",
-        help="text for people (default), json, or SARIF 2.1.0 for code scanning",
+        default=None,
+        help="the report: text for people (default), json, or SARIF 2.1.0 for code scanning",
     )
     parser.add_argument(
         "--cross-stack",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=None,
         help="with several stacks, also apply the policies that span regions (connection-budget, "
         "rds-replica-count) to them together: a primary database's budget then counts every region's "
         "writers (default: on)",
@@ -43,7 +43,8 @@ def register(subparsers: Any) -> None:
         "--policy-pack-config",
         action="store_true",
         help="print the --policy-pack-config JSON that makes `pulumi preview --policy-pack policy` "
-        "apply the same limits to the stack, instead of checking",
+        "apply the same limits to the stack, instead of checking (always JSON: not with --format or "
+        "--[no-]cross-stack, which shape the check's report)",
     )
     parser.add_argument(
         "--strict-secrets",
@@ -62,6 +63,14 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the requested stacks; print the report, or on an error only the error (to stderr)."""
+    given = _report_options(args) if args.policy_pack_config else []
+    if given:
+        # Printing the config JSON for `--format sarif` would hand a code-scanning upload the wrong document.
+        verb = "applies" if len(given) == 1 else "apply"
+        print(f"tusk-infra check: error: --policy-pack-config prints the CrossGuard config as JSON, not a "
+              f"report; {' and '.join(given)} only {verb} to the report: use one or the other",
+              file=sys.stderr)
+        return 2
     # Imported here: building the command line must not pay for pulumi's import.
     from tusk_infra.checks import check_runs
     from tusk_infra.offline.runner import ProjectError, run_stacks, select_stacks
@@ -72,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
         if args.policy_pack_config:
             write_output(_pack_config(runs, args.project_dir))
             return 0
-        result = check_runs(runs, args.project_dir, cross_stack=args.cross_stack)
-        report = _render(result, args.format, args.project_dir)
+        result = check_runs(runs, args.project_dir, cross_stack=args.cross_stack is not False)
+        report = _render(result, args.format or "text", args.project_dir)
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
@@ -82,6 +91,14 @@ def run(args: argparse.Namespace) -> int:
         return 1
     write_output(report)
     return 0 if result.passed else 1
+
+
+def _report_options(args: argparse.Namespace) -> list[str]:
+    """The options given that only shape the check's report, as written."""
+    given = [f"--format {args.format}"] if args.format is not None else []
+    if args.cross_stack is not None:
+        given.append("--cross-stack" if args.cross_stack else "--no-cross-stack")
+    return given
 
 
 def _render(result: Any, output_format: str, project_dir: Path) -> str:

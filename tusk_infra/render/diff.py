@@ -8,7 +8,15 @@ from typing import Any, Literal
 
 from tusk_infra.render.key_inputs import key_inputs, parse_path
 from tusk_infra.render.plain import UNKNOWN_MARK, Path, format_path
-from tusk_infra.render.plan import READ_TYPES, Plan, ResourcePlan, SettingSource, StackPlan, merged_notices
+from tusk_infra.render.plan import (
+    READ_TYPES,
+    Plan,
+    ResourcePlan,
+    SettingSource,
+    StackPlan,
+    merged_notices,
+    merged_warnings,
+)
 from tusk_infra.render.replacements import replace_reason
 from tusk_infra.tusk.values import SECRET_MASK
 
@@ -82,6 +90,8 @@ class PlanDiff:
     stacks: tuple[StackDiff, ...] = field(default=())
     # What the renders could not know offline (placeholder secrets): a change there cannot show.
     notices: tuple[str, ...] = ()
+    # What the head revision warned of (a secret stored in plain text...): not an offline limitation.
+    warnings: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -97,7 +107,10 @@ def diff_plans(base: Plan, head: Plan, *, base_label: str, head_label: str) -> P
     names = [*head_stacks, *(name for name in base_stacks if name not in head_stacks)]
     stacks = tuple(diff_stack(name, base_stacks.get(name), head_stacks.get(name)) for name in names)
     notices = merged_notices(base, head)
-    return PlanDiff(base_label=base_label, head_label=head_label, stacks=stacks, notices=notices)
+    # The head's warnings only: one the change fixes is no longer true, one it brings in is.
+    warnings = merged_warnings(head)
+    return PlanDiff(base_label=base_label, head_label=head_label, stacks=stacks, notices=notices,
+                    warnings=warnings)
 
 
 def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> StackDiff:

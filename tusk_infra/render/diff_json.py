@@ -19,6 +19,7 @@ def diff_json(diff: PlanDiff) -> str:
         "changed": diff.changed,
         "stacks": [stack_data(stack) for stack in diff.stacks],
         "notices": list(diff.notices),
+        "warnings": list(diff.warnings),
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 

@@ -46,10 +46,13 @@ def _header(diff: PlanDiff) -> str:
 
 
 def _footer(diff: PlanDiff) -> str:
-    """Rendered how, and what could not be compared (secrets that had to be placeholders offline)."""
+    """The head's warnings; rendered how, and what could not be compared (secrets that were placeholders)."""
     lines = ["", "---", "<sub>Rendered offline by <code>tusk-infra diff</code> with each revision's own code "
              "(Pulumi mocks: no credentials, no cloud); values only the cloud knows read "
              "<code>(known after deploy)</code>; secrets are compared by a keyed hash and never shown.</sub>"]
+    if diff.warnings:
+        lines[:0] = ["", "> [!WARNING]", f"> Rendering {code(diff.head_label)} warned:",
+                     *(f"> - {_inline(warning)}" for warning in diff.warnings)]
     if diff.notices:
         lines += ["", "<details><summary>Not available offline: a change to these values cannot show here"
                   "</summary>", "", *(f"- {_inline(notice)}" for notice in diff.notices), "", "</details>"]

@@ -155,15 +155,36 @@ def _relative_file(file: str, project_dir: Path) -> str:
         return path.name
 
 
+def is_placeholder_notice(notice: str) -> bool:
+    """Whether a stack notice says a secret was a placeholder offline (the runner: "secret NAME: why; a
+    placeholder secret stands in for it offline"), rather than a warning such as a secret kept in plain text.
+
+    Read from the text because a plan's `notices` holds both, and a diff reads plans of older revisions."""
+    return notice.startswith("secret ") and "placeholder" in notice
+
+
 def merged_notices(*plans: Plan) -> tuple[str, ...]:
-    """Each stack notice once; prefixed with its stacks unless every stack has it (stacks differ: one may have
-    a stack secret that another lacks, and an unprefixed notice would then read as true of all of them)."""
+    """Each placeholder notice once (values not available offline), prefixed with its stacks unless every
+    stack has it (stacks differ: one may have a stack secret that another lacks, and an unprefixed notice
+    would then read as true of all of them)."""
+    return _merged(plans, placeholders=True)
+
+
+def merged_warnings(*plans: Plan) -> tuple[str, ...]:
+    """Each other stack notice once, a warning (a secret stored in plain text, a metric that fell back to its
+    default...), named with its stacks like merged_notices."""
+    return _merged(plans, placeholders=False)
+
+
+def _merged(plans: Iterable[Plan], *, placeholders: bool) -> tuple[str, ...]:
     stacks_of: dict[str, list[str]] = {}
     every: list[str] = []
     for plan in plans:
         for stack in plan["stacks"]:
             every = every if stack["stack"] in every else [*every, stack["stack"]]
             for notice in stack.get("notices", []):
+                if is_placeholder_notice(notice) != placeholders:
+                    continue
                 named = stacks_of.setdefault(notice, [])
                 if stack["stack"] not in named:
                     named.append(stack["stack"])

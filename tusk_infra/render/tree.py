@@ -12,7 +12,7 @@ from rich.tree import Tree
 
 from tusk_infra.render.key_inputs import key_inputs
 from tusk_infra.render.plain import UNKNOWN_MARK
-from tusk_infra.render.plan import READ_TYPES, Plan, ResourcePlan, StackPlan, merged_notices
+from tusk_infra.render.plan import READ_TYPES, Plan, ResourcePlan, StackPlan, merged_notices, merged_warnings
 from tusk_infra.render.values_text import format_value
 from tusk_infra.tusk.values import SECRET_MASK
 
@@ -30,7 +30,7 @@ def render_text(plan: Plan, *, terminal: Console | None = None) -> str:
             for line in policy_lines(stack):
                 console.print(line)
             console.print()
-        for line in notice_lines(plan):
+        for line in [*warning_lines(plan), *notice_lines(plan)]:
             console.print(line)
     return captured.get()
 
@@ -101,8 +101,19 @@ def policy_lines(stack: StackPlan) -> list[Text]:
     return lines
 
 
+def warning_lines(plan: Plan) -> list[Text]:
+    """Each distinct warning once (a secret stored in plain text...), named with its stacks unless all have
+    it."""
+    warnings = merged_warnings(plan)
+    if not warnings:
+        return []
+    return [Text("warnings:", style="bold yellow"),
+            *(Text(f"  - {warning}", style="yellow") for warning in warnings)]
+
+
 def notice_lines(plan: Plan) -> list[Text]:
-    """Each distinct notice once, however many stacks raised it; named with its stacks unless all have it."""
+    """Each distinct placeholder notice once, however many stacks raised it; named with its stacks unless all
+    have it."""
     notices = merged_notices(plan)
     if not notices:
         return []
