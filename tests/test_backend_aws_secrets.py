@@ -60,7 +60,8 @@ def test_naming_rule_rejects_names_aws_cannot_hold() -> None:
 
 
 def test_prefix_with_stack_needs_a_stack() -> None:
-    with pytest.raises(BackendError, match=r"needs a stack name"):
+    expected = r"needs a stack name: pass --stack NAME or set a prefix without \{stack\}"
+    with pytest.raises(BackendError, match=expected):
         SecretNaming().aws_name("TOKEN")
 
 

@@ -85,14 +85,15 @@ def test_values_that_are_not_plain_json_are_not_cached(tmp_path: Path) -> None:
 def test_a_directory_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
-    expected = r"cannot use .*not-a-dir/cache.sqlite3 as the persistent cache: .*--cache-dir"
+    expected = r"^cannot keep the persistent cache in .*/not-a-dir: it is a file, not a directory; choose"
     with pytest.raises(BackendError, match=expected):
         FileCache(blocker)
 
 
 def test_a_corrupt_cache_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / CACHE_FILE_NAME).write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(BackendError, match=r"as the persistent cache: file is not a database"):
+    expected = r"the persistent cache in .*: file is not a database; choose a directory you can write to$"
+    with pytest.raises(BackendError, match=expected):
         FileCache(tmp_path)
 
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from tusk_infra.backends.aws_secrets import ParameterStoreSource, SecretsManager
 from tusk_infra.backends.cloudwatch import CloudWatchMetrics, MetricSpec
 from tusk_infra.backends.config import (
     BackendConfigError,
+    BackendOptionError,
     BackendSettings,
     load_stack_settings,
     parse_duration,
@@ -240,8 +242,62 @@ def test_an_unusable_cache_directory_is_a_tusk_error(tmp_path: Path) -> None:
     path = write_stack(tmp_path, f"config:\n  tusk-infra:cache: file\n  tusk-infra:cacheDir: {blocker}\n")
     with pytest.raises(BackendConfigError) as caught:
         build_providers(load_stack_settings(path, "test"), Providers(env={}))
-    expected = f"{path}:3:24: tusk-infra:cacheDir: cannot use {blocker}/cache.sqlite3 as the persistent cache"
-    assert str(caught.value).startswith(expected)
+    assert str(caught.value) == (
+        f"{path}:3:24: tusk-infra:cacheDir: cannot keep the persistent cache in {blocker}: "
+        "it is a file, not a directory; choose a directory you can write to"
+    )
+
+
+def test_an_unusable_cache_dir_option_is_named_as_the_option(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    path = write_stack(tmp_path, "config:\n  tusk-infra:cache: file\n  tusk-infra:cacheDir: /tmp\n")
+    args = parser().parse_args(["--cache-dir", str(blocker)])
+    with pytest.raises(BackendOptionError) as caught:
+        build_providers(settings_from_args(args, load_stack_settings(path, "test")), Providers(env={}))
+    assert str(caught.value) == (
+        f"--cache-dir: cannot keep the persistent cache in {blocker}: "
+        "it is a file, not a directory; choose a directory you can write to"
+    )
+
+
+def test_a_bad_cache_dir_option_is_a_usage_error_named_by_the_option(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = subprocess.run(
+        [sys.executable, "-m", "tusk_infra", "eval", "examples/sample.tsk", "--cache-dir", str(blocker)],
+        cwd=REPO, env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"tusk-infra: error: --cache-dir: cannot keep the persistent cache in {blocker}: "
+        "it is a file, not a directory; choose a directory you can write to\n"
+    )
+
+
+def test_eval_with_secrets_from_aws_needs_a_stack_for_the_default_prefix(tmp_path: Path) -> None:
+    run = partial(
+        subprocess.run, cwd=REPO, env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    source = tmp_path / "s.tsk"
+    source.write_text('a: @env.secure("TOKEN")\n')
+    command = [sys.executable, "-m", "tusk_infra", "eval", str(source), "--secrets-from", "ssm"]
+    result = run(command)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "tusk-infra: error: --secrets-from needs a stack name for the secret prefix '/tusk-infra/{stack}/': "
+        "pass --stack NAME, or --secret-prefix without {stack}\n"
+    )
+    # With --stack the prefix names the stack (here the lookup then fails: no AWS credentials in the test).
+    offline_aws = ["--aws-region", "us-east-1", "--aws-endpoint-url", "http://127.0.0.1:9"]
+    named = run([*command, "--stack", "us-west-2", *offline_aws])
+    assert named.returncode == 1 and named.stdout == ""
+    assert "(/tusk-infra/us-west-2/TOKEN)" in named.stderr.splitlines()[0]
+    # A prefix without {stack} needs no stack.
+    prefixed = run([*command, "--secret-prefix", "/shared/", *offline_aws])
+    assert prefixed.returncode == 1 and "(/shared/TOKEN)" in prefixed.stderr.splitlines()[0]
 
 
 def test_database_url_precedence_is_command_line_then_environment_then_stack() -> None:

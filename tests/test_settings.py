@@ -9,7 +9,7 @@ from conftest import PROGRAM_SECRETS, REPO
 
 from tusk_infra.offline import runner
 from tusk_infra.offline.mocks import RecordingMonitor
-from tusk_infra.settings import SettingsError, load_region_settings, settings_from_document
+from tusk_infra.settings import REGION_FROM_STACK, SettingsError, load_region_settings, settings_from_document
 from tusk_infra.tusk import Providers, TuskError, evaluate_text
 
 
@@ -290,3 +290,50 @@ def test_memory_limit_is_compared_with_its_request_across_units(limit: str, prob
         settings_from_document(document)
     assert caught.value.message.startswith(problem)
     assert caught.value.line == text.splitlines().index(f"        memory: {limit}") + 1
+
+
+def _global_tsk_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = (REPO / "global.tsk").read_text()
+    assert old in text
+    path = tmp_path / "global.tsk"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_a_hard_coded_region_is_reported_before_what_follows_from_it(tmp_path: Path) -> None:
+    # Without this check the first error was "zone 'us-west-2a' is not in region 'us-east-1'".
+    path = _global_tsk_with(tmp_path, '$region: @env("REGION", "us-east-1")', '$region: "us-east-1"')
+    env = {"REGION": "us-west-2", "ZONE": "us-west-2a", **PROGRAM_SECRETS}
+    with pytest.raises(SettingsError) as caught:
+        load_region_settings(path, providers=Providers(env=env))
+    assert str(caught.value) == (
+        f"{path}:9:10: global.tsk evaluated to region 'us-east-1' for a stack in 'us-west-2'; "
+        f"{REGION_FROM_STACK}"
+    )
+    assert caught.value.render().splitlines()[2] == '9 | $region: "us-east-1"'
+    assert REGION_FROM_STACK == (
+        'expected global.tsk to take its region from REGION (e.g. $region: @env("REGION", "us-east-1"))'
+    )
+
+
+def test_a_region_written_into_the_global_section_is_reported_there(tmp_path: Path) -> None:
+    path = _global_tsk_with(tmp_path, "region: $region", 'region: "eu-west-1"')
+    line = next(n for n, row in enumerate(path.read_text().splitlines(), 1) if 'region: "eu-west-1"' in row)
+    env = {"REGION": "us-west-2", "ZONE": "us-west-2a", **PROGRAM_SECRETS}
+    with pytest.raises(SettingsError) as caught:
+        load_region_settings(path, providers=Providers(env=env))
+    assert (caught.value.line, caught.value.message) == (
+        line,
+        f"global.tsk evaluated to region 'eu-west-1' for a stack in 'us-west-2'; {REGION_FROM_STACK}",
+    )
+
+
+def test_the_stack_region_is_reported_even_when_other_values_are_invalid(tmp_path: Path) -> None:
+    path = _global_tsk_with(tmp_path, '$region: @env("REGION", "us-east-1")', '$region: "us-east-1"')
+    path.write_text(path.read_text().replace("    max_replicas: 50", '    max_replicas: "fifty"', 1))
+    env = {"REGION": "eu-west-1", "ZONE": "eu-west-1a", **PROGRAM_SECRETS}
+    with pytest.raises(SettingsError) as caught:
+        load_region_settings(path, providers=Providers(env=env))
+    assert caught.value.message.startswith(
+        "global.tsk evaluated to region 'us-east-1' for a stack in 'eu-west-1'"
+    )

@@ -20,6 +20,7 @@ from tusk_infra.tusk import (
     CacheHit,
     InputUse,
     MemoryCache,
+    MissingEnvironment,
     PathNotFound,
     Providers,
     QueryResult,
@@ -87,6 +88,44 @@ def test_provenance_items_cover_every_value_in_document_order() -> None:
     assert [path for path, _ in items] == _all_paths(document.data)
     for path, provenance in items:
         assert provenance == document.provenance(path)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("nope.path", "t.tsk: no value at 'nope.path': the file has no top-level key 'nope'; it has: 'app'"),
+        (
+            "app.nam",
+            "t.tsk:2:1: no value at 'app.nam': 'app' has no key 'nam' (did you mean 'name'?); "
+            "it has: 'name', 'ports', 'limits'",
+        ),
+        (
+            "app.ports.5",
+            "t.tsk:4:8: no value at 'app.ports.5': 'app.ports' is a list of 2: no item 5; "
+            "its items are 0 to 1",
+        ),
+        (
+            "app.name.x",
+            "t.tsk:3:7: no value at 'app.name.x': 'app.name' is the string \"shop\", which has no keys",
+        ),
+        (
+            "app.limits.cpu.x",
+            "t.tsk:6:8: no value at 'app.limits.cpu.x': 'app.limits.cpu' has no key 'x'; it has: 'max'",
+        ),
+        (
+            "app.limits.mem",
+            "t.tsk:5:1: no value at 'app.limits.mem': 'app.limits' has no key 'mem'; it has: 'cpu'",
+        ),
+    ],
+)
+def test_a_path_not_in_the_document_names_the_deepest_part_that_exists(path: str, expected: str) -> None:
+    text = '# a comment\n[app]\nname: "shop"\nports: [80, 443]\nlimits {\n  cpu: {max: 2}\n}\n'
+    document = evaluate_text(text, filename="t.tsk")
+    with pytest.raises(PathNotFound) as raised:
+        document.get(path)
+    assert str(raised.value) == expected
+    if raised.value.line == 0:
+        assert raised.value.render() == expected  # no snippet of an unrelated line
 
 
 def test_unknown_path_suggests_the_near_miss() -> None:
@@ -175,6 +214,90 @@ def test_secret_values_never_reach_error_messages() -> None:
     with pytest.raises(TuskError) as raised:
         evaluate_text('a: @env.secure("TOKEN") < 5', providers=providers)
     assert "abc-very-secret" not in raised.value.render()
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "@int($s)",
+        "@float($s)",
+        "@bool($s)",
+        "$s.length()",
+        "$s.length",
+        '$s.split(",")',
+        '"ab".split($s)',
+        '[$s].join(",")',
+        '$s == "x"',
+        "$s >= 1",
+        "$s * 2",
+        "-$s",
+        "!$s",
+        '"pre-${s}" + 1',
+        '"pre-${s}" - "x"',
+        "$s + 1",
+        "1 + $s",
+        "@if($s, 1, 2)",
+        "$s ? 1 : 2",
+        "$s && true",
+        "@env($s)",
+        "@metrics($s, 1)",
+        "@cache($s, 1)",
+        "@date($s)",
+        "$table.${s}",
+        "@query.batch([$s])",
+    ],
+)
+def test_no_error_about_a_value_made_from_a_secret_shows_it(expression: str) -> None:
+    text = f'$s: @env.secure("TOKEN")\n$table: {{a: 1}}\nvalue: {expression}\n'
+    with pytest.raises(TuskError) as raised:
+        evaluate_text(text, providers=Providers(env={"TOKEN": "canary-XYZ-123"}))
+    assert "canary-XYZ-123" not in raised.value.render()
+    assert "canary-XYZ-123" not in repr(raised.value.args)
+
+
+class _ReadRecorder(dict[str, str]):
+    """An environment that records every name looked up in it."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.read: list[str] = []
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.append(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        self.read.append(key)
+        return super().__getitem__(key)
+
+
+@pytest.mark.parametrize(
+    "plain_read",
+    [
+        'min_replicas: @env("DB_PASSWORD")',
+        'user: @env("DB_PASSWORD", "tuskapp")',
+        'min_replicas: @int(@env("DB_PASSWORD"))',
+        'url: "postgres://" + @env("DB_PASSWORD")',
+    ],
+)
+def test_a_secret_name_read_with_plain_env_is_an_error_before_any_value_is_read(plain_read: str) -> None:
+    # The @env.secure comes later, in a branch that never runs: it still makes the name secret.
+    text = f'[db]\n{plain_read}\npassword: @if(false, @env.secure("DB_PASSWORD"), "unused")\n'
+    env = _ReadRecorder({"DB_PASSWORD": "canary-XYZ-123"})
+    with pytest.raises(TuskError) as raised:
+        evaluate_text(text, filename="g.tsk", providers=Providers(env=env))
+    column = plain_read.index("@env") + 1
+    assert str(raised.value) == (
+        f"g.tsk:2:{column}: DB_PASSWORD is a secret (read with @env.secure at line 3): "
+        "read it with @env.secure here too"
+    )
+    assert env.read == []
+
+
+def test_plain_env_of_other_names_and_computed_names_is_allowed() -> None:
+    text = '$p: @env.secure("DB_PASSWORD")\nuser: @env("DB_USER", "app")\nname: @env("DB_" + "NAME", "x")\n'
+    document = evaluate_text(text, providers=Providers(env={"DB_PASSWORD": "pw"}))
+    assert document.data == {"user": "app", "name": "x"}
 
 
 def test_failing_secret_source_is_reported_without_its_message() -> None:
@@ -268,9 +391,12 @@ def test_every_missing_variable_is_reported_at_once() -> None:
     text = 'a: @env("ONE")\nb: @int(@env("TWO")) + 1\nc: @env.secure("THREE")\nd: "${x}"\n$x: @env("ONE")'
     with pytest.raises(TuskError) as raised:
         evaluate_text(text, filename="m.tsk", providers=Providers(env={}))
+    # The API stays neutral about how to set them; the CLI adds its --env hint (test_tsk_cli).
     assert str(raised.value) == (
         "m.tsk:1:4: 3 environment variables are not set: ONE (line 1), TWO (line 2), THREE (secret, line 3)"
     )
+    assert isinstance(raised.value, MissingEnvironment)
+    assert raised.value.names == ("ONE", "TWO", "THREE")
 
 
 # ---- caller variables ----

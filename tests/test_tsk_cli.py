@@ -169,6 +169,47 @@ def test_missing_environment_is_one_error_naming_all() -> None:
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"{SEED_DIR / 'distributed.tsk'}:14:12: 10 environment variables are not set:")
     assert "REDIS_CLUSTER_PASSWORD (secret, line 15)" in first and "DB_REPLICA_EU_WEST_1 (line 38)" in first
+    assert first.endswith("; set them in the environment or with --env NAME=VALUE")
+
+
+def test_one_missing_variable_says_how_to_set_it(tmp_path: Path) -> None:
+    source = tmp_path / "one.tsk"
+    source.write_text('host: @env("DB_HOST")\n')
+    for command in (("eval", str(source)), ("explain", str(source), "host")):
+        result = tusk(*command)
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr.splitlines()[0] == (
+            f"{source}:1:7: environment variable is not set: DB_HOST (line 1); "
+            "set it in the environment or with --env NAME=VALUE"
+        )
+
+
+def test_a_secret_read_with_plain_env_is_an_error_that_never_shows_it(tmp_path: Path) -> None:
+    text = (REPO / "global.tsk").read_text()
+    plain = 'min_replicas: @env("DB_PRIMARY_PASSWORD")'
+    assert "min_replicas: 3" in text
+    source = tmp_path / "global.tsk"
+    source.write_text(text.replace("min_replicas: 3", plain, 1))
+    line = next(number for number, row in enumerate(source.read_text().splitlines(), 1) if plain in row)
+    column = source.read_text().splitlines()[line - 1].index("@env") + 1
+    secure_line = next(
+        number
+        for number, row in enumerate(text.splitlines(), 1)
+        if '@env.secure("DB_PRIMARY_PASSWORD")' in row
+    )
+    env = {"DB_PRIMARY_PASSWORD": "canary-XYZ-123", "REDIS_CLUSTER_PASSWORD": "r" * 20}
+    for command in (
+        ("eval", str(source)),
+        ("eval", str(source), "--show-secrets"),
+        ("explain", str(source), "scaling.autoscaler.min_replicas"),
+    ):
+        result = tusk(*command, env=env)
+        assert result.returncode == 1 and result.stdout == ""
+        assert "canary-XYZ-123" not in result.stderr
+        assert result.stderr.splitlines()[0] == (
+            f"{source}:{line}:{column}: DB_PRIMARY_PASSWORD is a secret (read with @env.secure at line "
+            f"{secure_line}): read it with @env.secure here too"
+        )
 
 
 def test_usage_errors_exit_2() -> None:
@@ -217,7 +258,22 @@ def test_explain_masks_secrets_and_marks_defaults() -> None:
 def test_explain_unknown_path_is_an_error() -> None:
     result = tusk("explain", str(SEED_DIR / "global.tsk"), "regional_settings.cdn")
     assert result.returncode == 1 and result.stdout == ""
-    assert "no value at 'regional_settings.cdn' (did you mean 'cdn_url'?)" in result.stderr.splitlines()[0]
+    assert result.stderr.splitlines()[:4] == [
+        f"{SEED_DIR / 'global.tsk'}:34:1: no value at 'regional_settings.cdn': 'regional_settings' has no "
+        "key 'cdn' (did you mean 'cdn_url'?); it has: 'database_host', 'cache_nodes', 'cdn_url', 'timezone'",
+        "   |",
+        "34 | [regional_settings]",
+        "   | ^",
+    ]
+
+
+def test_explain_a_path_with_no_top_level_key_is_not_pinned_to_a_line() -> None:
+    result = tusk("explain", str(SEED_DIR / "global.tsk"), "nope.path")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        f"{SEED_DIR / 'global.tsk'}: no value at 'nope.path': the file has no top-level key 'nope'; it has: "
+        "'global', 'regional_config', 'regional_settings', 'performance', 'monitoring'\n"
+    )
 
 
 def test_sample_file_evaluates_with_defaults_and_per_region() -> None:

@@ -254,21 +254,55 @@ def region_key(region: str) -> str:
     return region.replace("-", "_")
 
 
+# The one wording of "global.tsk ignores the stack's region", for every check that finds it.
+REGION_FROM_STACK = (
+    'expected global.tsk to take its region from REGION (e.g. $region: @env("REGION", "us-east-1"))'
+)
+
+
 def load_region_settings(path: Path, *, providers: Providers) -> tuple[RegionSettings, Document]:
-    """Evaluate global.tsk with the stack's providers and validate it into one region's settings."""
+    """Evaluate global.tsk with the stack's providers and validate it into one region's settings.
+
+    The REGION in `providers.env` is the stack's region: global.tsk must evaluate to it."""
     document = evaluate_file(path, providers=providers)
-    return settings_from_document(document), document
+    return settings_from_document(document, stack_region=providers.env.get("REGION")), document
 
 
-def settings_from_document(document: Document) -> RegionSettings:
-    """Validate an evaluated document; any problem is a SettingsError at the offending value's position."""
+def settings_from_document(document: Document, *, stack_region: str | None = None) -> RegionSettings:
+    """Validate an evaluated document; any problem is a SettingsError at the offending value's position.
+
+    With `stack_region`, a global.region other than it is reported first: every region-derived value
+    (zone, regional_config, replicas) would be wrong for the stack, and only this names the cause."""
     try:
         settings = RegionSettings.model_validate(document.data)
     except ValidationError as error:
-        raise _translate(error, document) from None
+        mismatch = _region_mismatch(document, stack_region)
+        raise (mismatch or _translate(error, document)) from None
+    mismatch = _region_mismatch(document, stack_region)
+    if mismatch is not None:
+        raise mismatch
     for path, message in _contradictions(settings):
         raise _error_at(document, path, message)
     return settings
+
+
+def _region_mismatch(document: Document, stack_region: str | None) -> SettingsError | None:
+    """The error for a global.region that is not the stack's REGION, at the `$region` declaration if any."""
+    global_block = document.data.get("global")
+    region = global_block.get("region") if isinstance(global_block, dict) else None
+    if stack_region is None or not isinstance(region, str) or region == stack_region:
+        return None
+    message = (
+        f"global.tsk evaluated to region {region!r} for a stack in {stack_region!r}; {REGION_FROM_STACK}"
+    )
+    source = document.provenance(("global", "region")).source.strip()
+    declared = document.global_provenance(source[1:]) if source.startswith("$") else None
+    if declared is None:
+        return _error_at(document, ("global", "region"), message)
+    line_text = _line_text(declared.file, declared.line)
+    return SettingsError(
+        message, file=declared.file, line=declared.line, column=declared.column, source_line=line_text
+    )
 
 
 def _contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath, str]]:

@@ -94,8 +94,8 @@ class SecretNaming:
         """The prefix with `{stack}` filled in."""
         if "{stack}" in self.prefix and not self.stack:
             raise SecretNameInvalid(
-                f"the secret prefix {self.prefix!r} needs a stack name: run with a stack "
-                "or set a prefix without {stack}"
+                f"the secret prefix {self.prefix!r} needs a stack name: pass --stack NAME "
+                "or set a prefix without {stack} (--secret-prefix or tusk-infra:secretPrefix)"
             )
         return self.prefix.replace("{stack}", self.stack or "")
 

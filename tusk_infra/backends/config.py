@@ -31,6 +31,19 @@ class BackendConfigError(TuskError):
     """A backend setting in the stack config (or on the command line) is wrong; points at the stack file."""
 
 
+class BackendOptionError(BackendConfigError):
+    """A backend command-line option has a value that cannot be used: a usage error, named by its option.
+
+    It has no place in a file, so it reads `--option: message` with no file:line:col.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "<command line>", 0, 0)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @dataclass(frozen=True)
 class BackendSettings:
     """Which live backends to use and how; the defaults are all offline."""
@@ -54,9 +67,16 @@ class BackendSettings:
     aws_endpoint_url: str | None = None
     # Where each stack config key was written (key -> file, line, column), for errors found later.
     locations: Mapping[str, tuple[str, int, int]] = field(default_factory=dict, compare=False, repr=False)
+    # The command-line option that set a field (field -> `--option`); it wins over the stack config key.
+    options: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def error(self, key: str, message: str) -> BackendConfigError:
-        """A BackendConfigError at `key` in the stack file, or unpositioned when it came from elsewhere."""
+        """A BackendOptionError naming the option that set `key`'s field, else an error at `key` in the stack
+        file (unpositioned when it came from elsewhere)."""
+        spec = STACK_KEYS.get(key)
+        option = self.options.get(spec.field) if spec is not None else None
+        if option is not None:
+            return BackendOptionError(f"{option}: {message}")
         file, line, column = self.locations.get(key, ("<backend settings>", 1, 1))
         return BackendConfigError(f"{key}: {message}", file, line, column)
 

@@ -103,8 +103,12 @@ def _open(path: Path) -> sqlite3.Connection:
         if path.stat().st_uid == os.getuid():
             os.chmod(path, 0o600)
     except (OSError, sqlite3.Error) as error:
+        reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
+        if path.parent.exists() and not path.parent.is_dir():
+            reason = "it is a file, not a directory"
         raise BackendError(
-            f"cannot use {path} as the persistent cache: {error} (choose another directory with --cache-dir)"
+            f"cannot keep the persistent cache in {path.parent}: {reason[:1].lower()}{reason[1:]}; "
+            "choose a directory you can write to"
         ) from None
     return db
 

@@ -85,20 +85,33 @@ def settings_from_args(args: argparse.Namespace, base: BackendSettings | None = 
     """`base` (e.g. from the stack config) overridden by whichever backend options were given."""
     settings = base or BackendSettings()
     changes: dict[str, Any] = {}
+    # Which option set which field, so a bad value is reported as that option, not as a stack config key.
+    options = dict(settings.options)
     for option, field_name in _OPTION_FIELDS.items():
         value = getattr(args, option, None)
         if value is not None:
             changes[field_name] = tuple(value) if field_name == "secret_sources" else value
+            options[field_name] = _flag(option)
     dimensions = getattr(args, "backend_metric_dimensions", None)
     if dimensions:
         changes["metric_dimensions"] = {**settings.metric_dimensions, **dict(dimensions)}
+        options["metric_dimensions"] = "--metric-dimension"
     if getattr(args, "backend_cache_dir", None) and not getattr(args, "backend_cache", None):
         changes["cache"] = "file"
+        options["cache"] = "--cache-dir"
+    changes["options"] = options
     # A command with its own --stack (preview, check) names the stack the secret prefix refers to.
     stack = getattr(args, "stack", None)
     if settings.stack is None and isinstance(stack, str):
         changes["stack"] = stack
     return dataclasses.replace(settings, **changes)
+
+
+def _flag(dest: str) -> str:
+    """The command-line flag of a backend option's dest: `backend_cache_dir` -> `--cache-dir`."""
+    if dest == "backend_secret_sources":
+        return "--secrets-from"
+    return "--" + dest.removeprefix("backend_").replace("_", "-")
 
 
 _OPTION_FIELDS = {

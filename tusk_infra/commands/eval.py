@@ -7,11 +7,12 @@ import json
 import math
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
+from tusk_infra.backends.config import BackendOptionError
 from tusk_infra.backends.selection import add_backend_arguments, build_providers, settings_from_args
 from tusk_infra.commands import write_output
-from tusk_infra.tusk import Providers, StaticMetrics, TuskError, evaluate_file
+from tusk_infra.tusk import MissingEnvironment, Providers, StaticMetrics, TuskError, evaluate_file
 from tusk_infra.tusk.document import Document
 
 
@@ -53,13 +54,21 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", metavar="URL", help="database for @query, e.g. sqlite:///app.db or postgresql://user@host/db"
     )
+    parser.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="the stack this evaluation is for, e.g. us-west-2: fills {stack} in the AWS secret prefix "
+        "(default /tusk-infra/{stack}/) and in CloudWatch dimensions; it does not read Pulumi.<stack>.yaml, "
+        "so pass the stack's inputs with --env (e.g. --env REGION=us-west-2)",
+    )
     add_backend_arguments(parser)
 
 
 def evaluate_from_args(args: argparse.Namespace) -> Document:
     """Evaluate args.file with the inputs given on the command line; usage errors exit 2.
 
-    Offline unless a backend option (or TUSK_DATABASE_URL) asks for more; bad backend settings are TuskErrors.
+    Offline unless a backend option (or TUSK_DATABASE_URL) asks for more. A backend option whose value cannot
+    be used is a usage error, found before the file is evaluated.
     """
     env = dict(os.environ)
     env.update(_pairs(args.env, "--env"))
@@ -71,8 +80,21 @@ def evaluate_from_args(args: argparse.Namespace) -> Document:
         database_url=args.db,
         warn=lambda message: print(f"warning: {message}", file=sys.stderr),
     )
-    providers = build_providers(settings_from_args(args), offline)
-    return evaluate_file(args.file, variables=variables, providers=providers)
+    settings = settings_from_args(args)
+    if settings.secret_sources and "{stack}" in settings.secret_prefix and not settings.stack:
+        _usage_error(
+            f"--secrets-from needs a stack name for the secret prefix {settings.secret_prefix!r}: "
+            "pass --stack NAME, or --secret-prefix without {stack}"
+        )
+    try:
+        providers = build_providers(settings, offline)
+    except BackendOptionError as bad_option:
+        _usage_error(bad_option.message)
+    try:
+        return evaluate_file(args.file, variables=variables, providers=providers)
+    except MissingEnvironment as missing:
+        them = "it" if len(missing.names) == 1 else "them"
+        raise missing.with_hint(f"set {them} in the environment or with --env NAME=VALUE") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,6 +138,6 @@ def _number(text: str, name: str) -> float:
     return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
 
 
-def _usage_error(message: str) -> None:
+def _usage_error(message: str) -> NoReturn:
     print(f"tusk-infra: error: {message}", file=sys.stderr)
     raise SystemExit(2)

@@ -3,7 +3,7 @@
 from tusk_infra.tusk.api import evaluate_file, evaluate_text
 from tusk_infra.tusk.builtin_providers import MemoryCache, StaticMetrics
 from tusk_infra.tusk.document import Document, PathNotFound
-from tusk_infra.tusk.errors import TuskError
+from tusk_infra.tusk.errors import MissingEnvironment, TuskError
 from tusk_infra.tusk.providers import (
     CacheHit,
     CacheProvider,
@@ -25,6 +25,7 @@ __all__ = [
     "InputUse",
     "MemoryCache",
     "MetricsProvider",
+    "MissingEnvironment",
     "PathNotFound",
     "Provenance",
     "Providers",

@@ -14,6 +14,7 @@ from tusk_infra.tusk.evaluator import Evaluator, unique_inputs
 from tusk_infra.tusk.operators import Resources
 from tusk_infra.tusk.parser import parse
 from tusk_infra.tusk.providers import Providers
+from tusk_infra.tusk.secret_names import check_secret_names
 from tusk_infra.tusk.tables import Layout
 
 
@@ -29,6 +30,7 @@ def evaluate_text(
         source = SourceText(text, filename)
         layout = Layout(source)
         layout.add(parse(source))
+        check_secret_names(layout)
         evaluator = Evaluator(layout, variables or {}, providers if providers is not None else Providers())
         try:
             data = evaluator.run()

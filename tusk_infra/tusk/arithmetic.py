@@ -117,7 +117,15 @@ def _secret_binary(op: str, left: Any, right: Any) -> Secret:
     if op == "+" and all(isinstance(side, str | Secret) for side in (left, right)):
         name = next(side.name for side in (left, right) if isinstance(side, Secret))
         return Secret(_reveal(left) + _reveal(right), name)
-    raise ValueProblem(f"a secret can only be joined to strings with '+', not used with '{op}'")
+    found = f"{describe(left)} {op} {describe(right)}"
+    allowed = "a secret can only be joined to strings with '+' (the result stays secret)"
+    if op in ("==", "!=", "<", "<=", ">", ">="):
+        raise ValueProblem(
+            f"cannot compare with '{op}': found {found}; secrets are never compared; {allowed}"
+        )
+    if op == "+":
+        raise ValueProblem(f"cannot add a secret to a non-string: found {found}; {allowed}")
+    raise ValueProblem(f"cannot use a secret with '{op}': found {found}; {allowed}")
 
 
 def _reveal(value: str | Secret) -> str:

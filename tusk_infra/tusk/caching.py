@@ -57,7 +57,7 @@ def reads_database(expr: Expr) -> bool:
     """True when expr contains a @query or @query.batch (a cache hit then stands for their results)."""
     if isinstance(expr, OperatorCall) and expr.name in ("query", "query.batch"):
         return True
-    return any(reads_database(child) for child in _children(expr))
+    return any(reads_database(child) for child in child_exprs(expr))
 
 
 def has_missing(inputs: list[tuple[str, Any]]) -> bool:
@@ -88,11 +88,11 @@ def _input_nodes(node: Expr) -> Iterator[Expr]:
     if isinstance(node, Ref) or (isinstance(node, OperatorCall) and node.name in _INPUT_OPERATORS):
         yield node
         return
-    for child in _children(node):
+    for child in child_exprs(node):
         yield from _input_nodes(child)
 
 
-def _children(node: Expr) -> list[Expr]:
+def child_exprs(node: Expr) -> list[Expr]:
     if isinstance(node, OperatorCall | ArrayLit):
         return list(node.args) if isinstance(node, OperatorCall) else list(node.items)
     if isinstance(node, ObjectLit):

@@ -10,12 +10,20 @@ from tusk_infra.tusk.evaluator import unique_inputs
 from tusk_infra.tusk.syntax import ArrayLit, Expr, ObjectLit
 from tusk_infra.tusk.tables import Entry, Layout, Table
 from tusk_infra.tusk.values import SECRET_MASK, InputUse, Provenance, Secret
+from tusk_infra.tusk.valuetypes import describe
 
 PathLike = str | tuple[str | int, ...]
 
 
 class PathNotFound(TuskError, KeyError):
-    """`provenance()` / `explain` asked for a path the document does not have."""
+    """`provenance()` / `explain` asked for a path the document does not have.
+
+    When not even the first key exists there is no place in the file to point at: line and column are 0
+    and the error reads `file: message`, with no source snippet.
+    """
+
+    def __str__(self) -> str:
+        return super().__str__() if self.line else f"{self.file}: {self.message}"
 
 
 class Document:
@@ -42,6 +50,11 @@ class Document:
         """Where the value at `path` came from: file:line:col, expression text and the inputs it used."""
         return self._locate(_split_path(path))[1]
 
+    def global_provenance(self, name: str) -> Provenance | None:
+        """Where the global `$name` is declared (its expression and inputs), or None if the file has none."""
+        entry = self._layout.globals.get(name)
+        return self._entry_provenance(entry, entry.expr) if entry is not None else None
+
     def provenance_items(self) -> Iterator[tuple[tuple[str | int, ...], Provenance]]:
         """(path, provenance) for every value in document order, containers before their contents."""
         yield from self._table_items(self._layout.root, ())
@@ -55,7 +68,7 @@ class Document:
                 return self._inside_entry(node, value, path, depth)
             child = node.children.get(str(key))
             if child is None:
-                raise self._not_found(path[: depth + 1], node.start, list(node.children))
+                raise self._not_in_table(path, depth, node)
             node, value = child, value[str(key)]
         if isinstance(node, Entry):
             return value, self._entry_provenance(node, node.expr)
@@ -76,7 +89,9 @@ class Document:
         if isinstance(value, list):
             index = key if isinstance(key, int) else int(key) if str(key).isdigit() else -1
             if not 0 <= index < len(value):
-                raise self._not_found(shown, entry.expr.start, [str(i) for i in range(len(value))])
+                items = f"its items are 0 to {len(value) - 1}" if value else "it is empty"
+                what = f"is a list of {len(value)}: no item {key}; {items}"
+                raise self._not_found(shown, what, expr.start)
             item_expr = (
                 expr.items[index] if isinstance(expr, ArrayLit) and len(expr.items) == len(value) else expr
             )
@@ -86,16 +101,34 @@ class Document:
             if isinstance(expr, ObjectLit):
                 member_expr = next((m.value for m in expr.members if m.key == str(key)), expr)
             return value[str(key)], member_expr
-        candidates = list(value) if isinstance(value, dict) else []
-        raise self._not_found(shown, entry.expr.start, candidates)
+        if isinstance(value, dict):
+            what = f"has no key '{key}'{suggestion(str(key), value)}; it has: {quoted_list(value)}"
+        else:
+            what = f"is {describe(value)}, which has no keys"
+        raise self._not_found(shown, what, expr.start)
 
-    def _not_found(self, path: tuple[str | int, ...], offset: int, candidates: list[str]) -> PathNotFound:
+    def _not_in_table(self, path: tuple[str | int, ...], depth: int, table: Table) -> PathNotFound:
+        key = str(path[depth])
+        keys = f"{suggestion(key, table.children)}; it has: {quoted_list(table.children)}"
         dotted = ".".join(str(part) for part in path)
-        last = str(path[-1])
-        hint = suggestion(last, candidates)
+        if table is self._layout.root:
+            message = f"no value at '{dotted}': the file has no top-level key '{key}'{keys}"
+            return PathNotFound(message, self._source.file, 0, 0)
+        return self._not_found(path[: depth + 1], f"has no key '{key}'{keys}", table.start, path)
+
+    def _not_found(
+        self,
+        reached: tuple[str | int, ...],
+        what: str,
+        offset: int,
+        path: tuple[str | int, ...] | None = None,
+    ) -> PathNotFound:
+        """`no value at 'a.b.c': 'a.b' has no key 'c' ...`, at the deepest part of the path that exists."""
+        dotted = ".".join(str(part) for part in (path or reached))
+        parent = ".".join(str(part) for part in reached[:-1])
         line, column = self._source.line_col(offset)
         return PathNotFound(
-            f"no value at '{dotted}'{hint}; there: {quoted_list(candidates)}",
+            f"no value at '{dotted}': '{parent}' {what}",
             self._source.file,
             line,
             column,

@@ -43,6 +43,25 @@ class TuskError(Exception):
         return f"{self}\n{pad} |\n{gutter} | {shown}\n{pad} | {caret}"
 
 
+class MissingEnvironment(TuskError):
+    """Environment variables (or secrets) the file reads but nobody set; a command can add how to set them."""
+
+    names: tuple[str, ...] = ()
+
+    def with_hint(self, hint: str) -> MissingEnvironment:
+        """The same error with `; {hint}` after the message."""
+        error = MissingEnvironment(
+            f"{self.message}; {hint}",
+            self.file,
+            self.line,
+            self.column,
+            source_line=self.source_line,
+            span=self.span,
+        )
+        error.names = self.names
+        return error
+
+
 class SyntaxProblem(Exception):
     """A problem found at a character offset while parsing; the parser pins it to file:line:col."""
 
@@ -76,11 +95,11 @@ class SourceText:
         end = self.text.find("\n", begin)
         return self.text[begin:] if end < 0 else self.text[begin:end]
 
-    def error(self, message: str, offset: int, span: int = 1) -> TuskError:
-        """A TuskError at a character offset of this text."""
+    def error(self, message: str, offset: int, span: int = 1, kind: type[TuskError] = TuskError) -> TuskError:
+        """A TuskError (or the subclass `kind`) at a character offset of this text."""
         offset = max(0, min(offset, len(self.text)))
         line, column = self.line_col(offset)
-        return TuskError(message, self.file, line, column, source_line=self.line_text(line), span=span)
+        return kind(message, self.file, line, column, source_line=self.line_text(line), span=span)
 
     def location(self, offset: int) -> str:
         """`file:line:col` of an offset."""

@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tusk_infra.tusk.arithmetic import apply_binary, logical_not, negate
-from tusk_infra.tusk.errors import SourceText, TuskError, quoted_list, suggestion
+from tusk_infra.tusk.errors import MissingEnvironment, SourceText, TuskError, quoted_list, suggestion
+from tusk_infra.tusk.methods import METHODS
 from tusk_infra.tusk.providers import Providers
 from tusk_infra.tusk.syntax import (
     ArrayLit,
@@ -289,7 +290,8 @@ class Evaluator:
         if isinstance(current, dict):
             return self._lookup(current, key, segment, "")
         raise self.error(
-            f"cannot read '.{key}' from {describe(current)}: only sections, blocks and objects have keys",
+            f"cannot read '.{key}' from {describe(current)}: only sections, blocks and objects have keys"
+            f"{_method_hint(key)}",
             segment,
         )
 
@@ -316,7 +318,9 @@ class Evaluator:
             f" (or '{key.replace('-', '_')}')" if segment.dynamic is not None and "-" in key else ""
         )
         raise self.error(
-            f"no key {tried} in {where}{suggestion(key, children)}; it has: {quoted_list(children)}", segment
+            f"no key {tried} in {where}{suggestion(key, children)}; it has: {quoted_list(children)}"
+            f"{_method_hint(key)}",
+            segment,
         )
 
     def _plain(self, current: Any, via: Expr) -> Any:
@@ -346,11 +350,23 @@ class Evaluator:
         )
         noun = "environment variable is" if len(items) == 1 else f"{len(items)} environment variables are"
         first = items[0]
-        return self.source.error(f"{noun} not set: {described}", first.offset, len(first.name))
+        error = self.source.error(
+            f"{noun} not set: {described}", first.offset, len(first.name), MissingEnvironment
+        )
+        assert isinstance(error, MissingEnvironment)
+        error.names = tuple(item.name for item in items)
+        return error
 
     def source_of(self, node: Expr) -> str:
         """The source text of an expression."""
         return self.source.text[node.start : node.end]
+
+
+def _method_hint(key: str) -> str:
+    """`.length` where `.length()` was meant: a method call needs its parentheses."""
+    if key in METHODS:
+        return f"; did you mean the method '.{key}()'? (a method call needs parentheses)"
+    return ""
 
 
 def unique_inputs(inputs: list[InputUse]) -> tuple[InputUse, ...]:

@@ -9,6 +9,8 @@ from tusk_infra.tusk.syntax import Const, Expr, Interpolated, PathSegment, Ref
 
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "/": "/", "$": "$", "'": "'"}
 _SPECIAL = re.compile(r"\\|\$\{")
+_OPERATOR = re.compile(r"@[A-Za-z_][A-Za-z0-9_.]*")
+_PATH_START = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
 
@@ -28,12 +30,7 @@ def reference_path(inner: str, offset: int) -> Ref:
     """The reference written inside `${...}` (a global or a dotted path), starting at `offset`."""
     text = inner.strip()
     if not _PATH.match(text):
-        shown = inner if len(inner) <= 40 else inner[:37] + "..."
-        raise SyntaxProblem(
-            f"invalid interpolation '${{{shown}}}': expected a global name or a dotted path like ${{region}}",
-            offset - 2,
-            len(inner) + 3,
-        )
+        raise SyntaxProblem(not_a_path_message(inner, closed=True), offset - 2, len(inner) + 3)
     lead = offset + inner.index(text)
     names = text.split(".")
     segments = []
@@ -42,6 +39,20 @@ def reference_path(inner: str, offset: int) -> Ref:
         segments.append(PathSegment(name, None, position, position + len(name)))
         position += len(name) + 1
     return Ref(names[0], segments, lead, lead + len(text))
+
+
+def not_a_path_message(inner: str, closed: bool) -> str:
+    """Why `${inner}` is not an interpolation: it holds a name or a dotted path only, never an expression."""
+    shown = inner.strip()
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    found = f"'${{{shown}}}'" if closed else f"'${{{shown}' (the string ends there)"
+    operator = _OPERATOR.match(inner.strip())
+    example = f"{operator.group()}(...)" if operator else "..."
+    return (
+        f"invalid interpolation {found}: ${{...}} holds only a global name or a dotted path, "
+        f"like ${{region}} or ${{database.primary.host}}, not an expression; "
+        f"put the expression in a global ($value: {example}) and write ${{value}}"
+    )
 
 
 def _decode(body: str, offset: int) -> list[str | Ref]:
@@ -61,6 +72,12 @@ def _decode(body: str, offset: int) -> list[str | Ref]:
             continue
         close = body.find("}", found.end())
         if close < 0:
+            rest = body[found.end() :]
+            if rest.strip() and not _PATH_START.match(rest.strip()):
+                # `"${@env("X")}"`: the inner quote ended the string; the expression is the real mistake.
+                raise SyntaxProblem(
+                    not_a_path_message(rest, closed=False), offset + found.start(), len(rest) + 2
+                )
             raise SyntaxProblem("unclosed '${' in string: expected '}'", offset + found.start(), 2)
         if text:
             parts.append("".join(text))

@@ -50,15 +50,15 @@ def describe_unexpected(found_type: str, found_text: str, expected: set[str]) ->
     special = _common_mistake(found_type, found_text, expected)
     if special:
         return special
-    return f"unexpected {_found(found_type, found_text)}; expected {_expected(expected)}"
+    return f"{_unexpected(found_type, found_text)}; expected {_expected(expected)}"
 
 
 def describe_in_brackets(found_type: str, found_text: str, opener: str, closer: str) -> str | None:
     """The message for a token that cannot follow a complete item inside ( ), [ ] or { }."""
     if found_type in ("NAME", "VAR", "STRING", "RAW_STRING", "INT", "FLOAT", "TRUE", "FALSE", "NULL",
                       "OPERATOR", "LSQB", "LBRACE", "_LPAR"):  # fmt: skip
-        found = _found(found_type, found_text)
-        return f"unexpected {found} inside '{opener}': expected ',' between the items or '{closer}'"
+        found = _unexpected(found_type, found_text)
+        return f"{found} inside '{opener}': expected ',' between the items or '{closer}'"
     return None
 
 
@@ -76,14 +76,20 @@ def _common_mistake(found_type: str, found_text: str, expected: set[str]) -> str
     if found_type in ("SECTION_OPEN", "SECTION_HEADER") and "BLOCK_CLOSE" in expected:
         return "a [section] header cannot appear inside a block: close the block first"
     if {"_COLON", "_EQUALS"} <= expected and "BLOCK_OPEN" in expected:
-        found = _found(found_type, found_text)
-        return f"unexpected {found}: expected ':' or '=' after the key, or '{{' to open a block"
+        found = _unexpected(found_type, found_text)
+        return f"{found}: expected ':' or '=' after the key, or '{{' to open a block"
     if found_type == "BLOCK_OPEN":
         return f"unexpected '{found_text}': a block opens right after a key at the start of a statement"
     if found_type in ("NAME", "VAR", "STRING", "INT", "FLOAT", "OPERATOR") and "_NL" in expected:
-        found = _found(found_type, found_text)
-        return f"unexpected {found}: expected the end of the statement (a newline or ';')"
+        found = _unexpected(found_type, found_text)
+        return f"{found}: expected the end of the statement (a newline or ';')"
     return None
+
+
+def _unexpected(found_type: str, found_text: str) -> str:
+    """`unexpected 'x'` for a token written in the file, `found the end of the line` for a described one."""
+    found = _found(found_type, found_text)
+    return f"unexpected {found}" if found.startswith("'") else f"found {found}"
 
 
 def _found(found_type: str, found_text: str) -> str:
