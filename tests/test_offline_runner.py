@@ -14,10 +14,12 @@ import pytest
 from conftest import PROGRAM_SECRETS, REPO
 
 from tusk_infra import stack as program
+from tusk_infra.backends.config import STACK_KEYS as BACKEND_KEYS
+from tusk_infra.checks.stack_file import ACKNOWLEDGEMENTS_KEY, POLICY_CONFIG_KEY
 from tusk_infra.offline import runner
 from tusk_infra.offline.model import StackRun
 from tusk_infra.settings import REGION_FROM_STACK, SettingsError
-from tusk_infra.stack_config import StackConfigError, load_stack_file
+from tusk_infra.stack_config import StackConfigError, config_strings, load_stack_file, parse_stack_config
 from tusk_infra.tusk import TuskError
 from tusk_infra.tusk.values import Secret
 
@@ -153,6 +155,62 @@ def test_stack_file_errors_point_into_the_stack_file(
     assert (error.file, error.line) == (str(path), _line_of(path, anchor))
     assert fragment in error.message
     assert anchor in error.render()
+
+
+def test_a_misspelt_stack_key_is_named_where_it_is_written(program_project: Path) -> None:
+    # It used to read "missing tusk-infra:vpcId" at the `config:` line: the misspelt key went unmentioned.
+    path = program_project / "Pulumi.us-west-2.yaml"
+    path.write_text(path.read_text().replace("  tusk-infra:vpcId: ", "  tusk-infra:vpcID: "))
+    with pytest.raises(StackConfigError) as caught:
+        runner.run_stack(program_project, "us-west-2", env=PROGRAM_SECRETS)
+    error = caught.value
+    assert (error.file, error.line, error.column) == (str(path), _line_of(path, "tusk-infra:vpcID:"), 3)
+    assert error.message == ("unknown key tusk-infra:vpcID: no part of tusk-infra reads it; "
+                             "did you mean tusk-infra:vpcId?")
+
+
+@pytest.mark.parametrize("stack_path", sorted(REPO.glob("Pulumi.*-*.yaml")), ids=lambda path: path.name)
+def test_the_projects_stack_files_use_only_known_keys(stack_path: Path) -> None:
+    stack_file = load_stack_file(stack_path)
+    stack = stack_path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    assert parse_stack_config(stack, config_strings(stack_file), stack_file).stack == stack
+
+
+def test_keys_other_parts_read_are_known(program_project: Path) -> None:
+    # The live backends' keys, the policy checks' keys and UPPER_CASE secret names share the namespace.
+    others = [key for key in BACKEND_KEYS if key.startswith("tusk-infra:")]
+    others += [ACKNOWLEDGEMENTS_KEY, POLICY_CONFIG_KEY, "tusk-infra:DB_PRIMARY_PASSWORD",
+               "tusk-infra:REDIS_CLUSTER_PASSWORD", "tusk-infra:SOME_NEW_TOKEN2"]
+    path = program_project / "Pulumi.us-west-2.yaml"
+    path.write_text(path.read_text() + "".join(f"  {key}:\n    secure: v1:AAAA\n" for key in others))
+    stack_file = load_stack_file(path)
+    assert set(others) <= stack_file.secure_keys
+    assert parse_stack_config("us-west-2", config_strings(stack_file), stack_file).stack == "us-west-2"
+
+
+@pytest.mark.parametrize(
+    ("written", "suggestion"),
+    [
+        ("tusk-infra:imagetag", "did you mean tusk-infra:imageTag?"),
+        ("tusk-infra:policyAck", f"did you mean {ACKNOWLEDGEMENTS_KEY}?"),
+        ("tusk-infra:metricWindow", "did you mean tusk-infra:metricsWindow or tusk-infra:metricsPeriod or "
+                                    "tusk-infra:metrics?"),
+        ("tusk-infra:db_primary_password", "secret names are UPPER_CASE: did you mean "
+                                           "tusk-infra:DB_PRIMARY_PASSWORD?"),
+        ("tusk-infra:zzz", "expected one of tusk-infra:appSecurityGroupId, "),
+    ],
+)
+def test_an_unknown_stack_key_gets_the_nearest_known_keys(
+    program_project: Path, written: str, suggestion: str
+) -> None:
+    path = program_project / "Pulumi.us-west-2.yaml"
+    path.write_text(path.read_text() + f"  {written}: x\n")
+    stack_file = load_stack_file(path)
+    with pytest.raises(StackConfigError) as caught:
+        parse_stack_config("us-west-2", config_strings(stack_file), stack_file)
+    assert caught.value.line == _line_of(path, f"{written}:")
+    expected = f"unknown key {written}: no part of tusk-infra reads it; {suggestion}"
+    assert caught.value.message.startswith(expected)
 
 
 def test_a_global_tsk_that_ignores_the_stack_region_is_refused(program_project: Path) -> None:
