@@ -122,13 +122,8 @@ def _backend_settings(config: StackConfig) -> BackendSettings:
 
 
 def _check_roles(config: StackConfig, settings: RegionSettings) -> None:
-    """The stack file and global.tsk must agree on the region and on which stack holds the primary."""
-    if settings.region != config.region:
-        raise config.error(
-            REGION_KEY,
-            f"global.tsk evaluated to region {settings.region!r} for a stack in {config.region!r}; "
-            'expected global.tsk to take its region from REGION (e.g. $region: @env("REGION", "us-east-1"))',
-        )
+    """The stack file and global.tsk must agree on which stack holds the primary (the region itself is
+    checked by the settings, at global.tsk's $region line)."""
     names_itself = config.database_primary_stack_name == config.stack
     if settings.is_database_primary != names_itself:
         role = "the primary" if settings.is_database_primary else "a replica"
