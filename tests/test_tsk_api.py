@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import subprocess
@@ -32,6 +33,7 @@ from tusk_infra.tusk import (
     register_adapter,
 )
 from tusk_infra.tusk.caching import cache_key
+from tusk_infra.tusk.evaluator import Evaluator
 from tusk_infra.tusk.parser import compiled, grammar_path
 from tusk_infra.tusk.providers import MetricUnavailable, ProviderError
 from tusk_infra.tusk.sqlite_adapter import SqliteAdapter
@@ -713,3 +715,16 @@ def test_a_metric_beyond_64_bit_integers_is_a_positioned_error(value: int, accep
     with pytest.raises(TuskError) as caught:
         evaluate_text(text, providers=providers)
     assert str(caught.value) == "<string>:2:7: metric 'requests' is beyond the language's 64-bit integers"
+
+
+def test_an_evaluation_leaves_no_reference_cycle_behind() -> None:
+    # Without the collector, only reference counting frees memory: an evaluator caught in a cycle would keep a
+    # whole document's tables alive (a 5,000-section file held 340 MB instead of 67 MB over repeated runs).
+    gc.collect()
+    gc.disable()
+    try:
+        evaluate_text('$g: 2\n[a]\nb: $g * 3\nc: "x-${g}"\n')
+        alive = [obj for obj in gc.get_objects() if isinstance(obj, Evaluator)]
+    finally:
+        gc.enable()
+    assert alive == []

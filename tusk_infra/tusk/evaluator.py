@@ -56,19 +56,6 @@ class Evaluator:
         self.all_inputs: list[InputUse] = []
         self._collector: list[InputUse] | None = None
         self._active: list[Entry] = []
-        self._dispatch: dict[type, Callable[[Any], Any]] = {
-            Const: self._const,
-            Ref: self._ref,
-            Interpolated: self._interpolated,
-            ArrayLit: self._array,
-            ObjectLit: self._object,
-            OperatorCall: self._operator,
-            MethodCall: self._method,
-            Binary: self._binary,
-            Unary: self._unary,
-            Conditional: self._conditional,
-            Get: self._get,
-        }
 
     # ---- the document ----
     def run(self) -> dict[str, Any]:
@@ -129,7 +116,7 @@ class Evaluator:
     # ---- expressions ----
     def eval(self, node: Expr) -> Any:
         """The value of an expression."""
-        return self._dispatch[type(node)](node)
+        return _DISPATCH[type(node)](self, node)
 
     def record(self, use: InputUse) -> None:
         """Note an external input used by the value being evaluated."""
@@ -375,3 +362,20 @@ def unique_inputs(inputs: list[InputUse]) -> tuple[InputUse, ...]:
     for use in inputs:
         seen.setdefault((use.kind, use.name), use)
     return tuple(seen.values())
+
+
+# Plain functions by node type, shared by every evaluation. (A per-instance table of bound methods would tie
+# each Evaluator into a reference cycle, keeping a document's tables alive until the garbage collector ran.)
+_DISPATCH: dict[type, Callable[[Evaluator, Any], Any]] = {
+    Const: Evaluator._const,
+    Ref: Evaluator._ref,
+    Interpolated: Evaluator._interpolated,
+    ArrayLit: Evaluator._array,
+    ObjectLit: Evaluator._object,
+    OperatorCall: Evaluator._operator,
+    MethodCall: Evaluator._method,
+    Binary: Evaluator._binary,
+    Unary: Evaluator._unary,
+    Conditional: Evaluator._conditional,
+    Get: Evaluator._get,
+}
