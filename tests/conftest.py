@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from moto import mock_aws
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,3 +56,22 @@ def program_project(tmp_path: Path) -> Path:
     for path in [REPO / "global.tsk", REPO / "Pulumi.yaml", *REPO.glob("Pulumi.*-*.yaml")]:
         (tmp_path / path.name).write_text(path.read_text())
     return tmp_path
+
+
+@pytest.fixture
+def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy AWS credentials and region (opt in per module with `pytest.mark.usefixtures`)."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def aws(fake_aws_credentials: None) -> Iterator[None]:
+    """Moto's in-process AWS for the test."""
+    with mock_aws():
+        yield

@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Iterator
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from tusk_infra.backends.aws_clients import AwsOptions
 from tusk_infra.backends.aws_secrets import (
@@ -25,24 +23,9 @@ from tusk_infra.backends.aws_secrets import (
 from tusk_infra.backends.errors import BackendError
 
 REGION = "us-east-1"
+# Moto's dummy credentials on every test here, so none can reach a real AWS account.
+pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
 CANARY = "canary-5e0d7c1f-a9b4-4d7e-8c52-SECRET"
-
-
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-
-
-@pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        yield
 
 
 def naming(stack: str = "us-east-1") -> SecretNaming:

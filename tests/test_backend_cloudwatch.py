@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 
 from tusk_infra.backends.aws_clients import AwsOptions
 from tusk_infra.backends.cloudwatch import (
@@ -24,24 +22,13 @@ from tusk_infra.backends.cloudwatch import (
 from tusk_infra.tusk.providers import MetricUnavailable
 
 REGION = "us-east-1"
+# Moto's dummy credentials on every test here, so none can reach a real AWS account.
+pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 CPU = MetricSpec("ContainerInsights", "pod_cpu_utilization",
                  (("ClusterName", "tusk-use1"), ("Namespace", "tusk"), ("Service", "tusklang-app")))
 REQUESTS = MetricSpec("AWS/ApplicationELB", "RequestCount", (("LoadBalancer", "app/tusk/1"),), "Sum",
                       per_second=True)
-
-
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-
-
-@pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        yield
 
 
 def put(spec: MetricSpec, points: list[tuple[int, float]]) -> None:

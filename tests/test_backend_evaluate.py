@@ -15,7 +15,6 @@ from urllib.parse import quote
 import boto3
 import psycopg
 import pytest
-from moto import mock_aws
 
 from tusk_infra.backends.config import BackendSettings
 from tusk_infra.backends.errors import BackendError
@@ -24,6 +23,8 @@ from tusk_infra.tusk import Document, InputUse, Providers, Secret, TuskError, ev
 from tusk_infra.tusk.providers import ProviderError
 
 REGION = "us-east-1"
+# Moto's dummy credentials on every test here, so none can reach a real AWS account.
+pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
 NOW = datetime.now(UTC).replace(microsecond=0)
 CANARY = "canary-3f9a1c77-e2e-SECRET"
 DIMENSIONS = {
@@ -36,19 +37,6 @@ cache_ttl: @if(@metrics("cpu_usage", 0) > 80, "30s", "5m")
 worker_count: @if(@metrics("cpu_usage", 0) > 80, 16, 8)
 connection_pool_size: @if(@metrics("active_connections", 0) > 100, 500, 200)
 """
-
-
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-
-
-@pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        yield
 
 
 def evaluate(text: str, settings: BackendSettings, warnings: list[str] | None = None,

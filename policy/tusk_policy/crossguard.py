@@ -27,25 +27,14 @@ def render(violation: Violation, policy: PolicyDefinition) -> str:
     return f"{violation.message}\nRemediation: {policy.remediation}"
 
 
-def _resource_from_args(args: ResourceValidationArgs) -> Resource:
-    provider = args.provider
+def _resource(engine_view: ResourceValidationArgs | PolicyResource) -> Resource:
+    """The pure validators' view of a resource, from either shape the engine passes (same attribute names)."""
+    provider = engine_view.provider
     return Resource(
-        type=args.resource_type,
-        props=args.props,
-        urn=args.urn,
-        name=args.name,
-        provider_type=provider.resource_type if provider is not None else None,
-        provider_props=provider.props if provider is not None else None,
-    )
-
-
-def _resource_from_stack(resource: PolicyResource) -> Resource:
-    provider = resource.provider
-    return Resource(
-        type=resource.resource_type,
-        props=resource.props,
-        urn=resource.urn,
-        name=resource.name,
+        type=engine_view.resource_type,
+        props=engine_view.props,
+        urn=engine_view.urn,
+        name=engine_view.name,
         provider_type=provider.resource_type if provider is not None else None,
         provider_props=provider.props if provider is not None else None,
     )
@@ -63,7 +52,7 @@ def resource_policy(policy: PolicyDefinition) -> ResourceValidationPolicy:
         if not policy.applies_to(args.resource_type):
             return
         try:
-            violations = policy.check_resource(_resource_from_args(args), args.get_config())
+            violations = policy.check_resource(_resource(args), args.get_config())
         except UnknownValue as error:
             raise _as_engine_unknown(error) from error
         for violation in violations:
@@ -76,7 +65,7 @@ def stack_policy(policy: PolicyDefinition) -> StackValidationPolicy:
     """A StackValidationPolicy running the pure stack validator over every resource of the stack."""
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [_resource_from_stack(r) for r in args.resources]
+        resources = [_resource(r) for r in args.resources]
         try:
             violations = policy.check_stack(resources, args.get_config())
         except UnknownValue as error:
