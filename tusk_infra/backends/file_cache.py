@@ -96,10 +96,7 @@ def _open(path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        # WAL lets one run read while another writes; NORMAL sync is durable enough for a cache.
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute(_SCHEMA)
+        _prepare(db)
         if path.stat().st_uid == os.getuid():
             os.chmod(path, 0o600)
     except (OSError, sqlite3.Error) as error:
@@ -111,6 +108,25 @@ def _open(path: Path) -> sqlite3.Connection:
             "choose a directory you can write to"
         ) from None
     return db
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    """WAL mode and the schema, retried while another run is doing the same to a new file.
+
+    Switching a new database to WAL needs an exclusive lock, and SQLite may answer "database is locked" at
+    once, without waiting through busy_timeout, when two runs open the cache together."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            # WAL lets one run read while another writes; NORMAL sync is durable enough for a cache.
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute(_SCHEMA)
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _hash(key: str) -> str:
