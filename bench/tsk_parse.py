@@ -87,8 +87,9 @@ def best_of(repeat: int, *runs: Callable[[], Any]) -> list[float]:
     return [min(times) for times in timings]
 
 
-def growth_timings(sections: int, rounds: int) -> dict[int, float]:
-    """Best CPU time of one evaluation at 1/10, 1/5, 1/2 and all of `sections`, in seconds.
+def growth_timings(sections: int, rounds: int) -> tuple[dict[int, float], dict[int, float]]:
+    """Best CPU time of one evaluation at 1/10, 1/5, 1/2 and all of `sections`, in seconds; and of
+    tomllib on the same sizes' TOML, for reference (how much this machine's caches alone add).
 
     Each size gets the same share of the measuring time: a size n runs sections // n times a round, so the
     small document (about 50 ms) is measured as often as it takes to be as robust as the large one, instead
@@ -97,16 +98,19 @@ def growth_timings(sections: int, rounds: int) -> dict[int, float]:
     run, outside the timing: each run starts from the heap a fresh process would have.
     """
     sizes = [sections // 10, sections // 5, sections // 2, sections]
-    texts = {size: documents(size)[0] for size in sizes}
-    times: dict[int, list[float]] = {size: [] for size in sizes}
+    texts = {size: documents(size) for size in sizes}
+    runs: list[tuple[Callable[[str], Any], int]] = [(evaluate_static, 0), (tomllib.loads, 1)]
+    times: list[dict[int, list[float]]] = [{size: [] for size in sizes} for _ in runs]
     for _ in range(rounds):
         for size in sizes:
             for _ in range(sections // size):
-                gc.collect()
-                started = time.process_time()
-                evaluate_static(texts[size])
-                times[size].append(time.process_time() - started)
-    return {size: min(runs) for size, runs in times.items()}
+                for (function, which), measured in zip(runs, times, strict=True):
+                    gc.collect()
+                    started = time.process_time()
+                    function(texts[size][which])
+                    measured[size].append(time.process_time() - started)
+    tusk, toml = ({size: min(each) for size, each in measured.items()} for measured in times)
+    return tusk, toml
 
 
 def least_squares(points: list[tuple[float, float]]) -> tuple[float, float]:
@@ -120,7 +124,7 @@ def least_squares(points: list[tuple[float, float]]) -> tuple[float, float]:
 
 def print_growth(sections: int, rounds: int) -> None:
     """The growth for 10x the input, the per-byte cost at each size and the straight-line fit."""
-    best = growth_timings(sections, rounds)
+    best, toml_best = growth_timings(sections, rounds)
     sizes = sorted(best)
     size_bytes = {size: len(documents(size)[0].encode()) for size in sizes}
     for size in sizes:
@@ -137,6 +141,7 @@ def print_growth(sections: int, rounds: int) -> None:
         f"growth: {small} -> {large} sections (10x input) took {growth:.1f}x time ({verdict}); "
         f"per-byte cost {per_byte:.2f}x the small document's"
     )
+    print(f"  for reference, tomllib on the same sizes: {toml_best[large] / toml_best[small]:.1f}x")
 
 
 def evaluate_static(text: str) -> dict[str, Any]:

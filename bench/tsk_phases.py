@@ -3,8 +3,9 @@
 Run: .venv/bin/python bench/tsk_phases.py [--sizes 100,500,2000,5000,20000]
 
 Evaluates the documents of bench/tsk_parse.py the way `evaluate_text` does (collector paused, then switched
-back on), timing each phase in CPU time (best of several runs): parsing, laying out the tables, evaluating,
-the collector's pass when it is switched back on, and freeing the result. A phase whose cost per section grows
+back on), timing each phase in CPU time (best of several runs): loading (static lines straight into the
+tables, the rest parsed and laid out), evaluating, the collector's pass when it is switched back on, and
+freeing the result. A phase whose cost per section grows
 with the size is what makes the whole grow faster than the input. It also prints the 10x growth with the
 collector off for the whole run. Reads language internals (parser, tables, evaluator): a profile, not an API.
 """
@@ -23,11 +24,10 @@ from tsk_parse import documents, evaluate_static  # noqa: E402
 
 from tusk_infra.tusk.errors import SourceText  # noqa: E402
 from tusk_infra.tusk.evaluator import Evaluator  # noqa: E402
-from tusk_infra.tusk.parser import parse  # noqa: E402
+from tusk_infra.tusk.loader import load  # noqa: E402
 from tusk_infra.tusk.providers import Providers  # noqa: E402
-from tusk_infra.tusk.tables import Layout  # noqa: E402
 
-PHASES = ("parse", "layout", "evaluate", "collector", "free")
+PHASES = ("load", "evaluate", "collector", "free")
 
 
 def phase_times(text: str) -> list[float]:
@@ -37,11 +37,7 @@ def phase_times(text: str) -> list[float]:
     clock = time.process_time
     started = clock()
     source = SourceText(text, "bench.tsk")
-    statements = parse(source)
-    parsed = clock()
-    layout = Layout(source)
-    layout.add(statements)
-    del statements
+    layout = load(source)
     laid_out = clock()
     data = Evaluator(layout, {}, Providers(env={})).run()
     evaluated = clock()
@@ -50,7 +46,7 @@ def phase_times(text: str) -> list[float]:
     collected = clock()
     del layout, source, data, trigger
     freed = clock()
-    ends = [started, parsed, laid_out, evaluated, collected, freed]
+    ends = [started, laid_out, evaluated, collected, freed]
     return [end - start for start, end in zip(ends[:-1], ends[1:], strict=True)]
 
 

@@ -1,4 +1,5 @@
-"""The lexer's whole-statement fast path (STATIC_PAIR) must read every file exactly as the token path does."""
+"""The fast paths (static lines read by the loader, STATIC_PAIR tokens) must read every file exactly as the
+token path does: the same data, the same provenance, the same error."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from tusk_infra.tusk import MemoryCache, Providers, TuskError
 from tusk_infra.tusk.document import Document
 from tusk_infra.tusk.errors import SourceText
 from tusk_infra.tusk.evaluator import Evaluator, unique_inputs
+from tusk_infra.tusk.loader import load
 from tusk_infra.tusk.parser import Parser, compiled, grammar_path
-from tusk_infra.tusk.tables import Layout
 
 TOKEN_PATH = Parser(grammar_path().read_text(encoding="utf-8"), fast_statements=False)
 FILES = tsk_files(VALID_DIR) + tsk_files(SEED_DIR) + tsk_files(INVALID_DIR)
@@ -23,8 +24,7 @@ def outcome(parser: Parser, text: str, providers: Providers) -> Any:
     """What a file evaluates to with a given parser: data and provenance, or the error."""
     source = SourceText(text, "case.tsk")
     try:
-        layout = Layout(source)
-        layout.add(parser.parse(source))
+        layout = load(source, parser)
         evaluator = Evaluator(layout, {}, providers)
         document = Document(evaluator.run(), layout, unique_inputs(evaluator.all_inputs), ())
     except TuskError as error:

@@ -59,6 +59,16 @@ def check_outcome(text: str) -> None:
 
 token_soup = st.lists(st.sampled_from(VOCABULARY), max_size=40).map("".join)
 
+# Whole lines, static and not, so the loader's hand-over to the parser is tried at every kind of line:
+# inside blocks it began, after sections, at the end of the file, with duplicates and stray closers.
+LINES = [
+    "a: 1", "b = 'x'", 'c: "y"', "d: [1, \"z\", true,]", "e: -2.5e3", "f: null", "a: 2", "n: 9" + "9" * 20,
+    "a {", "blk {", "ang >", "}", "<", "} # end", "[s]", "[s.t]", "[ a . b ]", "[s]; k: 1", "k: 1; j: 2",
+    "x: $a", "y: @env(\"REGION\")", "z: 1 +", "w: {p: 1}", "one { v: 1 }", "g: 1 }", "$v: 3", "# note", "",
+    "  indented: 4", "t: true # trailing", "bad: 007", "[s", "q: [1,", "2]", "e.f: 1",
+]  # fmt: skip
+line_soup = st.lists(st.sampled_from(LINES), max_size=30).map("\n".join)
+
 
 @st.composite
 def mutated_sources(draw: st.DrawFn) -> str:
@@ -107,6 +117,6 @@ def test_mutated_valid_files(text: str) -> None:
 
 
 @FUZZ
-@given(st.one_of(mutated_sources(), token_soup))
+@given(st.one_of(mutated_sources(), token_soup, line_soup))
 def test_fast_path_agrees_with_token_path(text: str) -> None:
     assert outcome(compiled(), text, providers()) == outcome(TOKEN_PATH, text, providers())

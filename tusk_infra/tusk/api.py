@@ -11,11 +11,10 @@ from typing import Any
 from tusk_infra.tusk.document import Document
 from tusk_infra.tusk.errors import SourceText, TuskError
 from tusk_infra.tusk.evaluator import Evaluator, unique_inputs
+from tusk_infra.tusk.loader import load
 from tusk_infra.tusk.operators import Resources
-from tusk_infra.tusk.parser import parse
 from tusk_infra.tusk.providers import Providers
 from tusk_infra.tusk.secret_names import check_secret_names
-from tusk_infra.tusk.tables import Layout
 
 
 def evaluate_text(
@@ -28,8 +27,7 @@ def evaluate_text(
     """Parse and evaluate TuskLang text; every problem is a TuskError naming filename:line:col."""
     with _collector_paused():
         source = SourceText(text, filename)
-        layout = Layout(source)
-        layout.add(parse(source))
+        layout = load(source)
         check_secret_names(layout)
         evaluator = Evaluator(layout, variables or {}, providers if providers is not None else Providers())
         try:

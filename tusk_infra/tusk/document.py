@@ -7,8 +7,9 @@ from typing import Any
 
 from tusk_infra.tusk.errors import TuskError, quoted_list, suggestion
 from tusk_infra.tusk.evaluator import unique_inputs
+from tusk_infra.tusk.loader import literal_expr
 from tusk_infra.tusk.syntax import ArrayLit, Expr, ObjectLit
-from tusk_infra.tusk.tables import Entry, Layout, Table
+from tusk_infra.tusk.tables import DONE, Entry, Layout, Table
 from tusk_infra.tusk.values import SECRET_MASK, InputUse, Provenance, Secret
 from tusk_infra.tusk.valuetypes import describe
 
@@ -66,10 +67,9 @@ class Document:
         for depth, key in enumerate(path):
             if isinstance(node, Entry):
                 return self._inside_entry(node, value, path, depth)
-            child = node.children.get(str(key))
-            if child is None:
+            if str(key) not in node.children:
                 raise self._not_in_table(path, depth, node)
-            node, value = child, value[str(key)]
+            node, value = self._child(node, str(key), node.key_start(str(key))), value[str(key)]
         if isinstance(node, Entry):
             return value, self._entry_provenance(node, node.expr)
         return value, self._table_provenance(node)
@@ -149,13 +149,23 @@ class Document:
     def _table_items(
         self, table: Table, prefix: tuple[str | int, ...]
     ) -> Iterator[tuple[tuple[str | int, ...], Provenance]]:
-        for key, child in table.children.items():
+        for key, key_start in zip(table.children, table.key_starts, strict=True):
             path = (*prefix, key)
+            child = self._child(table, key, key_start)
             if isinstance(child, Table):
                 yield path, self._table_provenance(child)
                 yield from self._table_items(child, path)
             else:
                 yield from self._value_items(child, child.expr, child.value, path)
+
+    def _child(self, table: Table, key: str, key_start: int) -> Table | Entry:
+        """A table's child; a literal's value comes back as an evaluated Entry read again from its line."""
+        child = table.children[key]
+        if isinstance(child, Table | Entry):
+            return child
+        entry = Entry(key, key_start, literal_expr(self._source.text, key_start))
+        entry.state, entry.value = DONE, child
+        return entry
 
     def _value_items(
         self, entry: Entry, expr: Expr, value: Any, path: tuple[str | int, ...]
@@ -174,7 +184,10 @@ class Document:
 def _table_inputs(table: Table) -> tuple[InputUse, ...]:
     collected: list[InputUse] = []
     for child in table.children.values():
-        collected.extend(_table_inputs(child) if isinstance(child, Table) else child.inputs)
+        if isinstance(child, Table):
+            collected.extend(_table_inputs(child))
+        elif isinstance(child, Entry):  # a literal's value used no inputs
+            collected.extend(child.inputs)
     return unique_inputs(collected)
 
 

@@ -62,6 +62,10 @@ class MissingEnvironment(TuskError):
         return error
 
 
+class DefinitionConflict(TuskError):
+    """A key, block, section or global defined twice, or a section over a key: found while laying out."""
+
+
 class SyntaxProblem(Exception):
     """A problem found at a character offset while parsing; the parser pins it to file:line:col."""
 

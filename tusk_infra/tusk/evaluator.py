@@ -73,12 +73,16 @@ class Evaluator:
         """A table as a plain dict, evaluating whatever is still pending."""
         result: dict[str, Any] = {}
         for key, child in table.children.items():
-            if isinstance(child, Table):
+            kind = child.__class__
+            if kind is Entry:
+                if child.state == DONE and self._collector is None:  # nobody to pass its inputs on to
+                    result[key] = child.value
+                else:
+                    result[key] = self.entry_value(child, None)
+            elif kind is Table:
                 result[key] = self.materialize(child)
-            elif child.state == DONE and self._collector is None:  # nobody to pass its inputs on to
-                result[key] = child.value
-            else:
-                result[key] = self.entry_value(child, None)
+            else:  # a literal's value
+                result[key] = child
         return result
 
     def entry_value(self, entry: Entry, via: Expr | None) -> Any:

@@ -73,7 +73,7 @@ def parse_tokens(
         while True:
             action = actions[states[-1]].get(kind)
             if action is None:
-                raise UnexpectedToken(token, _expected(actions[states[-1]]))
+                raise UnexpectedToken(token, _expected(table, states))
             if action.__class__ is int:
                 states.append(action)
                 maker = makers.get(kind)
@@ -109,14 +109,41 @@ def _finish(table: ParseTable, states: list[int], values: list[Any], end: Token)
     while True:
         action = actions[states[-1]].get(END)
         if action is None or action.__class__ is int:
-            raise UnexpectedToken(end, _expected(actions[states[-1]]))
+            raise UnexpectedToken(end, _expected(table, states))
         _reduce(actions, states, values, action)  # type: ignore[arg-type]
         if states[-1] == table.end_state:
             return values[-1]
 
 
-def _expected(row: dict[str, Any]) -> set[str]:
-    return {symbol for symbol in row if symbol.isupper() or symbol == END}
+def _expected(table: ParseTable, states: list[int]) -> set[str]:
+    """The terminals the parser would really accept next.
+
+    A state's reduce actions carry LALR lookaheads merged from every context that shares the state (after a
+    top-level `key: value` line, '}' is in the row because the same state serves blocks), so each candidate
+    is checked by running its reductions on a copy of the stack until it is shifted or refused.
+    """
+    row = table.actions[states[-1]]
+    return {
+        symbol
+        for symbol in row
+        if (symbol.isupper() or symbol == END) and _accepts(table, list(states), symbol)
+    }
+
+
+def _accepts(table: ParseTable, stack: list[int], symbol: str) -> bool:
+    actions: list[dict[str, Any]] = table.actions  # an int (shift/goto) or a Reduce per symbol
+    while True:
+        action = actions[stack[-1]].get(symbol)
+        if action is None:
+            return False
+        if action.__class__ is int:
+            return True
+        size, origin, _ = action
+        if size:
+            del stack[-size:]
+        stack.append(actions[stack[-1]][origin])
+        if symbol == END and stack[-1] == table.end_state:
+            return True
 
 
 __all__ = ["END", "ParseTable", "Token", "UnexpectedToken", "parse_tokens"]

@@ -44,6 +44,19 @@ _SECTION_HEADER_PATTERN = (
     + _END_OF_LINE
 )
 
+# A whole static line as the loader reads it (loader.py), with the blank lines and comments after it:
+# `key: literal`, `name {` or `name >` (a block opens), a lone `}` or `<` (a block closes), or `[a.b]`.
+# Groups: 1 key, 2 literal, 3 block opener, 4 closer, 5 section names, 6 the section's `]`.
+STATIC_LINE = re.compile(
+    rf"(?:({STATIC_KEY})[ \t]*(?:[:=](?!=)[ \t]*({STATIC_LITERAL}|{STATIC_ARRAY})|([{{>]))"
+    rf"|([}}<])"
+    rf"|\[[ \t]*({STATIC_KEY}(?:[ \t]*\.[ \t]*{STATIC_KEY})*)[ \t]*(\]))"
+    + _END_OF_LINE
+)
+LINE_KEY, LINE_LITERAL, LINE_OPEN, LINE_CLOSE, LINE_SECTION, LINE_SECTION_END = range(1, 7)
+# What may come between statements: blank lines, indentation, comments and stray ';'.
+BLANK = re.compile(r"(?:[ \t\f\r\n;]|#[^\n]*)*")
+
 # Newlines and ';' end statements; a run of them (with blank lines, indentation and comments) is one token.
 _NEWLINE_PATTERN = r"[\n;](?:[ \t\f\r\n;]|#[^\n]*)*"
 # Spaces and comments in the middle of a line are skipped as part of the next token's match; atomic, so a
@@ -88,17 +101,26 @@ class Scanner:
         with_static = [*static, *alternatives] if fast_statements else alternatives
         self.statement_regex = re.compile(_SKIP_PATTERN + "(?:" + "|".join(with_static) + ")")
 
-    def tokens(self, text: str) -> TokenStream:
-        """A fresh token stream over text."""
-        return TokenStream(self, text)
+    def tokens(self, text: str, start: int = 0, stop: re.Pattern[str] | None = None) -> TokenStream:
+        """A fresh token stream over text from `start`; see TokenStream for `stop`."""
+        return TokenStream(self, text, start, stop)
 
 
 class TokenStream:
-    """One pass over one text: the bracket stack and the 'at the start of a statement' state live here."""
+    """One pass over one text: the bracket stack and the 'at the start of a statement' state live here.
 
-    def __init__(self, scanner: Scanner, text: str) -> None:
+    With `stop`, the stream ends early at the first top-level statement after its first one where `stop`
+    matches (the loader reads static lines itself); `end` is then where it stopped.
+    """
+
+    def __init__(
+        self, scanner: Scanner, text: str, start: int = 0, stop: re.Pattern[str] | None = None
+    ) -> None:
         self.scanner = scanner
         self.text = text
+        self.start = start
+        self.stop = stop
+        self.end = len(text)
         self.stack: list[tuple[int, int]] = []  # (bracket kind, offset of the opener)
 
     def __iter__(self) -> Iterator[Token]:
@@ -106,11 +128,15 @@ class TokenStream:
         keywords = self.scanner.keywords
         match_token = self.scanner.regex.match
         match_statement = self.scanner.statement_regex.match
+        stop = self.stop.match if self.stop is not None else None
         stack = self.stack
         at_start = True  # nothing but newlines since the last statement ended (or the file began)
         after_key = False  # the previous token was the NAME that starts a statement
-        pos = 0
+        pos = first = self.start
         while True:
+            if at_start and stop is not None and not stack and pos != first and stop(text, pos) is not None:
+                self.end = pos
+                return
             match = match_statement(text, pos) if at_start else match_token(text, pos)
             if match is None:  # only spaces or comments were left
                 break

@@ -57,16 +57,26 @@ class Parser:
         )
         self.table = ParseTable(lark)
         self.scanner = Scanner(lark.terminals, lark.ignore_tokens, fast_statements)
+        # Whether static lines skip the parser (loader.py) and static statements skip the token rules.
+        self.fast_statements = fast_statements
 
     def parse(self, source: SourceText) -> list[Statement]:
         """The statements of a .tsk text; any syntax problem becomes a TuskError at file:line:col."""
-        stream = self.scanner.tokens(source.text)
+        return self.parse_segment(source, 0, None)[0]
+
+    def parse_segment(
+        self, source: SourceText, start: int, stop: re.Pattern[str] | None
+    ) -> tuple[list[Statement], int]:
+        """The statements from offset `start` (a statement's start) up to the first later top-level
+        statement that `stop` matches, or to the end; and the offset where they end."""
+        stream = self.scanner.tokens(source.text, start, stop)
         try:
-            return cast(list[Statement], parse_tokens(self.table, stream, TOKEN_VALUES))
+            statements = cast(list[Statement], parse_tokens(self.table, stream, TOKEN_VALUES))
         except SyntaxProblem as problem:
             raise source.error(problem.message, problem.offset, problem.span) from None
         except UnexpectedToken as unexpected:
             raise _unexpected_token(source, stream, unexpected) from None
+        return statements, stream.end
 
 
 @lru_cache(maxsize=1)
@@ -146,18 +156,37 @@ _STATIC_ITEM = re.compile(STATIC_LITERAL)
 def _static_pair(parts: tuple[str, str, int], start: int, end: int) -> Pair:
     """The Pair of a STATIC_PAIR token: (key, literal, literal's offset), see lexer.py."""
     key, literal, value_start = parts
-    value_end = value_start + len(literal)
+    return Pair(key, start, static_expr(literal, value_start))
+
+
+def static_expr(literal: str, start: int) -> Const | ArrayLit:
+    """The syntax node of a static literal (lexer.STATIC_LITERAL or STATIC_ARRAY) written at `start`."""
+    end = start + len(literal)
     if literal[0] != "[":
-        return Pair(key, start, Const(_literal_value(literal, value_start), value_start, value_end))
+        return Const(_literal_value(literal, start), start, end)
     items: list[Expr] = [
-        Const(
-            _literal_value(item.group(), value_start + item.start()),
-            value_start + item.start(),
-            value_start + item.end(),
-        )
+        Const(_literal_value(item.group(), start + item.start()), start + item.start(), start + item.end())
         for item in _STATIC_ITEM.finditer(literal)
     ]
-    return Pair(key, start, ArrayLit(items, value_start, value_end))
+    return ArrayLit(items, start, end)
+
+
+def static_value(literal: str, start: int, scalars: dict[str, Any]) -> Any:
+    """The value of a static literal written at `start`, read as the parser and evaluator would read it.
+
+    `scalars` memoises scalar literals (text → value) across calls: a large file repeats them, and one
+    shared object per distinct string or number is less memory to fill and free. Lists are never shared.
+    """
+    if literal[0] != "[":
+        return _scalar(literal, start, scalars)
+    return [_scalar(item.group(), start + item.start(), scalars) for item in _STATIC_ITEM.finditer(literal)]
+
+
+def _scalar(literal: str, start: int, scalars: dict[str, Any]) -> Any:
+    if literal in scalars:
+        return scalars[literal]
+    value = scalars[literal] = _literal_value(literal, start)
+    return value
 
 
 def _literal_value(literal: str, start: int) -> Any:

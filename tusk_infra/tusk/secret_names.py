@@ -54,7 +54,7 @@ def _entries(layout: Layout) -> Iterator[Entry]:
         for child in table.children.values():
             if isinstance(child, Table):
                 tables.append(child)
-            else:
+            elif isinstance(child, Entry):  # not a literal's value
                 yield child
 
 

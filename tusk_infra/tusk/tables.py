@@ -2,13 +2,18 @@
 
 Evaluation is lazy and order-free (`$section.key` may point forward), so the statements are first laid
 out as tables of unevaluated entries; duplicate keys, sections and globals are caught here.
+
+A table's child is a Table, an Entry, or — for a `key: literal` line the loader read itself — the plain
+value: a literal needs no evaluation, and most keys of a large file are literals, so they cost one dict
+slot and the key's offset (8 bytes in an array, no object) instead of a syntax node and an Entry each.
 """
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
-from tusk_infra.tusk.errors import SourceText
+from tusk_infra.tusk.errors import DefinitionConflict, SourceText, TuskError
 from tusk_infra.tusk.syntax import Block, Expr, GlobalDecl, Pair, Section, Statement
 from tusk_infra.tusk.values import InputUse
 
@@ -31,16 +36,32 @@ class Entry:
 
 
 class Table:
-    """A section, block or the document root: ordered children by key."""
+    """A section, block or the document root: ordered children by key, and where each key is written."""
 
-    __slots__ = ("label", "start", "end", "children", "declared")
+    __slots__ = ("label", "start", "end", "children", "key_starts", "declared")
 
     def __init__(self, label: str, start: int, end: int, declared: bool) -> None:
         self.label = label
         self.start = start
         self.end = end
-        self.children: dict[str, Entry | Table] = {}
+        self.children: dict[str, Any] = {}  # Table, Entry or a literal's value
+        # Where each child's key is written (a section's `[`), in the order of `children`.
+        self.key_starts = array("q")
         self.declared = declared  # False for `a` when only `[a.b]` was written
+
+    def add(self, key: str, key_start: int, child: Any) -> None:
+        """Append a child (the caller has checked the key is new)."""
+        self.children[key] = child
+        self.key_starts.append(key_start)
+
+    def key_start(self, key: str) -> int:
+        """Where the child `key` is written (a search: for messages and provenance, not for loading)."""
+        return self.key_starts[list(self.children).index(key)]
+
+
+def is_literal(child: Any) -> bool:
+    """A child that is a literal's value rather than a Table or an Entry."""
+    return child.__class__ is not Entry and child.__class__ is not Table
 
 
 class Layout:
@@ -55,10 +76,32 @@ class Layout:
         """Lay out a file's statements; keys before any section go to the root."""
         current = self.root
         for statement in statements:
-            if isinstance(statement, Section):
-                current = self._section(statement)
-            else:
-                self._statement(current, statement)
+            current = self.add_statement(current, statement)
+
+    def add_statement(self, current: Table, statement: Statement) -> Table:
+        """Lay out one top-level statement in the current section; returns the section after it."""
+        if isinstance(statement, Section):
+            return self.section(statement.names, statement.start, statement.end)
+        self._statement(current, statement)
+        return current
+
+    def add_literal(self, table: Table, key: str, key_start: int, value: Any) -> None:
+        """A `key: literal` whose value is already known."""
+        if key in table.children:
+            raise self._duplicate(table, key, key_start)
+        table.add(key, key_start, value)
+
+    def open_block(self, table: Table, key: str, key_start: int) -> Table:
+        """The new, empty table of a `key { ... }` block."""
+        block = Table(_join(table.label, key), key_start, key_start + len(key), True)
+        self._insert(table, key, key_start, block)
+        return block
+
+    def take_back(self, table: Table, key: str) -> None:
+        """Remove the child just added as `key` (the loader hands a block it began back to the parser)."""
+        assert next(reversed(table.children)) == key, "only the last child can be taken back"
+        del table.children[key]
+        table.key_starts.pop()
 
     def _statement(self, table: Table, statement: Statement) -> None:
         if isinstance(statement, Pair):
@@ -69,16 +112,14 @@ class Layout:
         elif isinstance(statement, GlobalDecl):
             self._declare_global(statement)
         elif isinstance(statement, Block):
-            block = Table(_join(table.label, statement.key), statement.key_start, statement.key_start, True)
-            block.end = statement.key_start + len(statement.key)
-            self._insert(table, statement.key, statement.key_start, block)
+            block = self.open_block(table, statement.key, statement.key_start)
             for inner in statement.body:
                 self._statement(block, inner)
 
     def _declare_global(self, statement: GlobalDecl) -> None:
         earlier = self.globals.get(statement.name)
         if earlier is not None:
-            raise self.source.error(
+            raise self._conflict(
                 f"global '${statement.name}' is declared twice "
                 f"(first on line {self._line(earlier.key_start)})",
                 statement.start,
@@ -87,50 +128,58 @@ class Layout:
         self.globals[statement.name] = Entry(f"${statement.name}", statement.start, statement.value)
 
     def _insert(self, table: Table, key: str, start: int, child: Entry | Table) -> None:
-        earlier = table.children.get(key)
-        if earlier is not None:
-            where = f" in [{table.label}]" if table.label else ""
-            raise self.source.error(
-                f"duplicate key '{key}'{where}: first defined on line {self._line(_start_of(earlier))}, "
-                f"again on line {self._line(start)}",
-                start,
-                len(key),
-            )
-        table.children[key] = child
+        if key in table.children:
+            raise self._duplicate(table, key, start)
+        table.add(key, start, child)
 
-    def _section(self, section: Section) -> Table:
+    def _duplicate(self, table: Table, key: str, start: int) -> TuskError:
+        where = f" in [{table.label}]" if table.label else ""
+        return self._conflict(
+            f"duplicate key '{key}'{where}: first defined on line {self._line(_start_of(table, key))}, "
+            f"again on line {self._line(start)}",
+            start,
+            len(key),
+        )
+
+    def section(self, names: list[str], start: int, end: int) -> Table:
+        """The table of a `[a.b]` header (created, or declared if `[a.b.c]` made it implicitly)."""
         table = self.root
-        for depth, name in enumerate(section.names):
-            label = ".".join(section.names[: depth + 1])
+        for depth, name in enumerate(names):
+            label = ".".join(names[: depth + 1])
             child = table.children.get(name)
-            if isinstance(child, Entry):
-                raise self.source.error(
-                    f"section [{'.'.join(section.names)}] clashes with the key '{label}' "
-                    f"defined on line {self._line(child.key_start)}",
-                    section.start,
-                    section.end - section.start,
+            if name in table.children and not isinstance(child, Table):
+                raise self._conflict(
+                    f"section [{'.'.join(names)}] clashes with the key '{label}' "
+                    f"defined on line {self._line(table.key_start(name))}",
+                    start,
+                    end - start,
                 )
             if child is None:
-                child = Table(label, section.start, section.end, False)
-                table.children[name] = child
+                child = Table(label, start, end, False)
+                table.add(name, start, child)
             table = child
         if table.declared:
-            raise self.source.error(
+            raise self._conflict(
                 f"duplicate section [{table.label}]: first declared on line {self._line(table.start)}, "
-                f"again on line {self._line(section.start)}",
-                section.start,
-                section.end - section.start,
+                f"again on line {self._line(start)}",
+                start,
+                end - start,
             )
         table.declared = True
-        table.start, table.end = section.start, section.end
+        table.start, table.end = start, end
         return table
+
+    def _conflict(self, message: str, offset: int, span: int) -> TuskError:
+        return self.source.error(message, offset, span, DefinitionConflict)
 
     def _line(self, offset: int) -> int:
         return self.source.line_col(offset)[0]
 
 
-def _start_of(node: Entry | Table) -> int:
-    return node.key_start if isinstance(node, Entry) else node.start
+def _start_of(table: Table, key: str) -> int:
+    """Where a child was defined: a section table's own header once it is declared, else its key."""
+    child = table.children[key]
+    return child.start if isinstance(child, Table) else table.key_start(key)
 
 
 def _join(prefix: str, key: str) -> str:
