@@ -54,6 +54,7 @@ STATIC_LINE = re.compile(
     + _END_OF_LINE
 )
 LINE_KEY, LINE_LITERAL, LINE_OPEN, LINE_CLOSE, LINE_SECTION, LINE_SECTION_END = range(1, 7)
+_BLOCK_LINE = re.compile(rf"{STATIC_KEY}[ \t]*[{{>]" + _END_OF_LINE)  # STATIC_LINE's `name {` alone
 # What may come between statements: blank lines, indentation, comments and stray ';'.
 BLANK = re.compile(r"(?:[ \t\f\r\n;]|#[^\n]*)*")
 
@@ -101,25 +102,25 @@ class Scanner:
         with_static = [*static, *alternatives] if fast_statements else alternatives
         self.statement_regex = re.compile(_SKIP_PATTERN + "(?:" + "|".join(with_static) + ")")
 
-    def tokens(self, text: str, start: int = 0, stop: re.Pattern[str] | None = None) -> TokenStream:
-        """A fresh token stream over text from `start`; see TokenStream for `stop`."""
-        return TokenStream(self, text, start, stop)
+    def tokens(self, text: str, start: int = 0, hand_back: bool = False) -> TokenStream:
+        """A fresh token stream over text from `start`; see TokenStream for `hand_back`."""
+        return TokenStream(self, text, start, hand_back)
 
 
 class TokenStream:
     """One pass over one text: the bracket stack and the 'at the start of a statement' state live here.
 
-    With `stop`, the stream ends early at the first top-level statement after its first one where `stop`
-    matches (the loader reads static lines itself); `end` is then where it stopped.
+    With `hand_back`, the stream ends early at the first top-level statement after its first one that is a
+    static line (loader.STATIC_LINE: the loader reads those itself); `end` is then where it stopped. The
+    statement regex already tries `key: literal` and `[a.b]` first, so only a block's opening line costs
+    one more match to recognise.
     """
 
-    def __init__(
-        self, scanner: Scanner, text: str, start: int = 0, stop: re.Pattern[str] | None = None
-    ) -> None:
+    def __init__(self, scanner: Scanner, text: str, start: int = 0, hand_back: bool = False) -> None:
         self.scanner = scanner
         self.text = text
         self.start = start
-        self.stop = stop
+        self.hand_back = hand_back
         self.end = len(text)
         self.stack: list[tuple[int, int]] = []  # (bracket kind, offset of the opener)
 
@@ -128,20 +129,20 @@ class TokenStream:
         keywords = self.scanner.keywords
         match_token = self.scanner.regex.match
         match_statement = self.scanner.statement_regex.match
-        stop = self.stop.match if self.stop is not None else None
+        hand_back = self.hand_back
         stack = self.stack
         at_start = True  # nothing but newlines since the last statement ended (or the file began)
         after_key = False  # the previous token was the NAME that starts a statement
         pos = first = self.start
         while True:
-            if at_start and stop is not None and not stack and pos != first and stop(text, pos) is not None:
-                self.end = pos
-                return
             match = match_statement(text, pos) if at_start else match_token(text, pos)
             if match is None:  # only spaces or comments were left
                 break
             kind = match.lastgroup
             assert kind is not None
+            if at_start and hand_back and not stack and pos != first and _is_static(kind, text, pos):
+                self.end = pos
+                return
             value = match.group(kind)
             start, pos = match.end() - len(value), match.end()
             if kind == STATIC_PAIR:  # a whole statement, its newline included: hand over its parts
@@ -256,6 +257,13 @@ class TokenStream:
         if char == "@":
             return SyntaxProblem("expected an operator name after '@' (like @env)", pos)
         return SyntaxProblem(f"unexpected character {char!r}", pos)
+
+
+def _is_static(kind: str, text: str, pos: int) -> bool:
+    """Whether the statement at `pos`, whose first match is of type `kind`, is a static line."""
+    if kind == STATIC_PAIR or kind == SECTION_HEADER:
+        return True
+    return kind == "NAME" and _BLOCK_LINE.match(text, pos) is not None
 
 
 def _opener_names(closer: str) -> str:

@@ -160,7 +160,7 @@ class _Loader:
 
     def _parse_from(self, pos: int) -> int:
         """Parse top-level statements from `pos` up to the next static line; returns where they end."""
-        statements, end = self.parser.parse_segment(self.source, pos, STATIC_LINE)
+        statements, end = self.parser.parse_segment(self.source, pos, hand_back=True)
         for statement in statements:
             self.current = self.layout.add_statement(self.current, statement)
         return end

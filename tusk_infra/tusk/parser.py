@@ -62,14 +62,12 @@ class Parser:
 
     def parse(self, source: SourceText) -> list[Statement]:
         """The statements of a .tsk text; any syntax problem becomes a TuskError at file:line:col."""
-        return self.parse_segment(source, 0, None)[0]
+        return self.parse_segment(source, 0, hand_back=False)[0]
 
-    def parse_segment(
-        self, source: SourceText, start: int, stop: re.Pattern[str] | None
-    ) -> tuple[list[Statement], int]:
-        """The statements from offset `start` (a statement's start) up to the first later top-level
-        statement that `stop` matches, or to the end; and the offset where they end."""
-        stream = self.scanner.tokens(source.text, start, stop)
+    def parse_segment(self, source: SourceText, start: int, hand_back: bool) -> tuple[list[Statement], int]:
+        """The statements from offset `start` (a statement's start) to the end, or with `hand_back` up to
+        the next top-level static line (for the loader); and the offset where they end."""
+        stream = self.scanner.tokens(source.text, start, hand_back)
         try:
             statements = cast(list[Statement], parse_tokens(self.table, stream, TOKEN_VALUES))
         except SyntaxProblem as problem:
