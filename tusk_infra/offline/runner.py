@@ -20,15 +20,8 @@ from pulumi.runtime.sync_await import _sync_await
 from tusk_infra import stack as program
 from tusk_infra.offline.mocks import OfflineMocks, RecordingMonitor
 from tusk_infra.offline.model import UNKNOWN, RegisteredResource, StackRun
-from tusk_infra.stack_config import (
-    PROJECT,
-    StackConfig,
-    StackFile,
-    config_strings,
-    load_stack_file,
-    parse_stack_config,
-    stack_file_path,
-)
+from tusk_infra.stack_config import PROJECT, StackConfig, config_strings, parse_stack_config
+from tusk_infra.stack_file import StackFile, load_stack_file, stack_file_path
 from tusk_infra.tusk import Document, TuskError
 from tusk_infra.tusk.values import Secret
 
