@@ -127,7 +127,7 @@ def _run(
     strict_secrets: bool,
 ) -> StackRun:
     monitor = _start_runtime(stack, stack_file, stack_outputs)
-    notices: list[str] = []
+    warnings: list[str] = []
     placeholders = OfflineSecrets(stack_file)
     config = parse_stack_config(stack, _raw_config(), stack_file)
     _check_primary_stack(project_dir, config)
@@ -135,14 +135,13 @@ def _run(
         project_dir,
         config,
         env=dict(env),
-        secrets=[program.StackSecrets(notices.append)],
+        secrets=[program.StackSecrets(warnings.append)],
         last_resort=placeholders,
-        warn=notices.append,
+        warn=warnings.append,
     )
-    if placeholders.used:
-        if strict_secrets:
-            raise _missing_secrets_error(stack, loaded.document, placeholders)
-        notices.extend(placeholders.notices())
+    if placeholders.used and strict_secrets:
+        raise _missing_secrets_error(stack, loaded.document, placeholders)
+    notices = placeholders.notices()
     outputs = _execute(lambda: program.build(loaded.settings, loaded.config))
     return StackRun(
         stack=stack,
@@ -150,6 +149,7 @@ def _run(
         outputs=outputs,
         settings=loaded.document,
         notices=notices,
+        warnings=warnings,
     )
 
 
