@@ -219,7 +219,8 @@ def test_warnings_are_not_listed_as_values_unavailable_offline() -> None:
     # "stored in plain text" used to sit in the "Not available offline" box: it is no offline limitation.
     runs = [stack_run(), stack_run("us-west-2")]
     runs[0].notices.append(PLACEHOLDER)
-    runs[1].notices += [PLACEHOLDER, PLAIN_TEXT]
+    runs[1].notices.append(PLACEHOLDER)
+    runs[1].warnings.append(PLAIN_TEXT)
     diff = diff_plans(plan(*runs), plan(*runs), base_label="a", head_label="b")
     assert (diff.notices, diff.warnings) == ((PLACEHOLDER,), (f"us-west-2: {PLAIN_TEXT}",))
     markdown = render_markdown(diff)
@@ -233,7 +234,7 @@ def test_warnings_are_not_listed_as_values_unavailable_offline() -> None:
 def test_only_the_heads_warnings_are_reported() -> None:
     # The change moves the secret out of the stack file: the base's warning no longer holds.
     warned = stack_run()
-    warned.notices.append(PLAIN_TEXT)
+    warned.warnings.append(PLAIN_TEXT)
     diff = diff_plans(plan(warned), plan(stack_run()), base_label="a", head_label="b")
     assert diff.warnings == () and "[!WARNING]" not in render_markdown(diff)
     assert json.loads(diff_json(diff))["warnings"] == []

@@ -85,10 +85,11 @@ def test_stack_secret_config_is_used_and_plain_text_is_flagged(program_project: 
     run = runner.run_stack(program_project, "us-east-1", env=env)
     (instance,) = [r for r in run.resources if r.type == "aws:rds/instance:Instance"]
     assert instance.inputs["password"] == Secret("from-the-stack-file-0001")
-    assert run.notices == [
+    # A warning, not a notice: the value is there, and it would be in plain text online too.
+    assert (run.notices, run.warnings) == ([], [
         "tusk-infra:DB_PRIMARY_PASSWORD is stored in plain text; "
         "set it with `pulumi config set --secret tusk-infra:DB_PRIMARY_PASSWORD ...`"
-    ]
+    ])
 
 
 def test_encrypted_stack_secrets_are_named_as_such_offline(program_project: Path) -> None:
@@ -239,7 +240,7 @@ def test_malformed_stack_yaml_is_positioned(program_project: Path) -> None:
 
 def _canonical(runs: list[StackRun]) -> str:
     # Dataclass reprs: every field, secrets masked as Secret(), cloud values as Unknown().
-    return repr([(run.stack, run.resources, run.outputs, run.notices) for run in runs])
+    return repr([(run.stack, run.resources, run.outputs, run.notices, run.warnings) for run in runs])
 
 
 def test_runs_repeat_identically_in_one_process() -> None:
@@ -252,7 +253,7 @@ def test_output_is_byte_identical_across_hash_seeds() -> None:
     script = (
         "from pathlib import Path; from tusk_infra.offline.runner import run_stacks;"
         "runs = run_stacks(Path('.'), env={});"
-        "print(repr([(run.stack, run.resources, run.outputs, run.notices) for run in runs]))"
+        "print(repr([(run.stack, run.resources, run.outputs, run.notices, run.warnings) for run in runs]))"
     )
     processes = [
         subprocess.Popen(

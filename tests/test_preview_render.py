@@ -35,7 +35,10 @@ class FakeDocument:
         return iter(self._sources.items())
 
 
-def make_run(stack: str = "us-east-1", *, token: str = CANARY, notices: list[str] | None = None) -> StackRun:
+def make_run(
+    stack: str = "us-east-1", *, token: str = CANARY, notices: list[str] | None = None,
+    warnings: list[str] | None = None,
+) -> StackRun:
     resources = [
         RegisteredResource(GROUP_URN, "aws:elasticache/replicationGroup:ReplicationGroup", "cache-rg",
                            REDIS_URN, "urn:pulumi:us-east-1::tusk-infra::pulumi:providers:aws::aws::id", True,
@@ -53,7 +56,7 @@ def make_run(stack: str = "us-east-1", *, token: str = CANARY, notices: list[str
                                               (InputUse("secret", "DB_PASSWORD", CANARY),))},
     )
     return StackRun(stack, resources, {"redisEndpoint": UNKNOWN, "token": Secret(token)}, settings,
-                    notices or [])
+                    notices or [], warnings or [])
 
 
 def test_plan_masks_secrets_marks_unknowns_and_keeps_provenance() -> None:
@@ -111,7 +114,10 @@ def test_notices_are_listed_once_across_stacks() -> None:
 def test_warnings_are_listed_apart_from_placeholder_notices() -> None:
     placeholder = "secret DB_PASSWORD: not in the environment; a placeholder secret stands in for it offline"
     warning = "tusk-infra:DB_PASSWORD is stored in plain text; set it with `pulumi config set --secret ...`"
-    plan = build_plan([make_run(notices=[placeholder]), make_run("us-west-2", notices=[warning])], PROJECT)
+    plan = build_plan([make_run(notices=[placeholder]), make_run("us-west-2", warnings=[warning])], PROJECT)
+    # Each in its own field of the plan JSON; a stack that warned of nothing has no warnings key at all.
+    assert [stack.get("warnings") for stack in plan["stacks"]] == [None, [warning]]
+    assert [stack["notices"] for stack in plan["stacks"]] == [[placeholder], []]
     lines = render_text(plan).splitlines()
     start = lines.index("warnings:")
     assert lines[start:] == [

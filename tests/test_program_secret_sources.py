@@ -44,7 +44,7 @@ def test_a_secret_missing_from_env_and_stack_config_comes_from_ssm(
     assert redis_token(run).reveal() == SSM_VALUE
     # Only the secret nobody holds offline is a placeholder; the SSM one is not listed.
     assert not any("REDIS_CLUSTER_PASSWORD" in notice for notice in run.notices), run.notices
-    assert SSM_VALUE not in repr(run.resources) + "".join(run.notices)
+    assert SSM_VALUE not in repr(run.resources) + "".join(run.notices + run.warnings)
 
 
 def test_without_secret_sources_the_same_secret_is_an_offline_placeholder(program_project: Path) -> None:
@@ -75,5 +75,5 @@ def test_a_stack_secret_decrypted_by_the_engine_is_used_wrapped_and_without_a_wa
     assert isinstance(db_secret.inputs["stringData"], Secret)
     assert decrypted in db_secret.inputs["stringData"].reveal()
     # Neither a plain-text warning nor an offline placeholder: the value came from the stack's secrets.
-    assert run.notices == []
+    assert (run.notices, run.warnings) == ([], [])
     assert decrypted not in repr(run.resources) + repr(run.outputs)

@@ -329,7 +329,7 @@ def test_secrets_arrive_wrapped_never_plain(program_runs: dict[str, StackRun], s
         assert not (isinstance(value, str) and any(s in value for s in secrets)), f"output {name}"
     token = one(run, "aws:elasticache/replicationGroup:ReplicationGroup").inputs["authToken"]
     assert token.reveal() == PROGRAM_SECRETS["REDIS_CLUSTER_PASSWORD"]
-    assert run.notices == []
+    assert (run.notices, run.warnings) == ([], [])
 
 
 def _as_manifest(value: Any) -> Any:

@@ -74,7 +74,7 @@ BAD_VALUES = [
         "    max_replicas: 50",
         '    max_replicas: "fifty"',
         19,
-        ['scaling.autoscaler.max_replicas: found "fifty" (a string); expected an integer'],
+        ['scaling.autoscaler.max_replicas: found the string "fifty"; expected an integer'],
     ),
     (
         "min-above-max",
@@ -90,7 +90,7 @@ BAD_VALUES = [
         "    cpu_utilization: 70        # percent of requested CPU",
         "    cpu_utilization: 170",
         22,
-        ["scaling.autoscaler.cpu_utilization: found 170; expected", "100"],
+        ["scaling.autoscaler.cpu_utilization: found the integer 170; expected", "100"],
     ),
     (
         "pdb-not-below-hpa-min",
@@ -126,7 +126,7 @@ BAD_VALUES = [
         "backup_retention_days: @if($region == $primary_region, 14, 7)    # the primary keeps two weeks",
         "backup_retention_days: 3",
         24,
-        ["database.backup_retention_days: found 3; expected", "7"],
+        ["database.backup_retention_days: found the integer 3; expected", "7"],
     ),
     (
         "redis-without-tls",
@@ -151,7 +151,7 @@ BAD_VALUES = [
         'cache_ttl: @if($region == "us-east-1", "5m", "10m")             # Higher traffic in US East',
         'cache_ttl: "5 minutes"',
         12,
-        ['performance.cache_ttl: found "5 minutes" (a string); expected a duration like "500ms", "30s"'],
+        ['performance.cache_ttl: found the string "5 minutes"; expected a duration like "500ms", "30s"'],
     ),
     (
         "namespace-not-a-kubernetes-name",
@@ -159,7 +159,7 @@ BAD_VALUES = [
         'namespace: "tusk-app"',
         'namespace: "Tusk_App"',
         12,
-        ['app.namespace: found "Tusk_App" (a string); expected a Kubernetes name: lowercase letters'],
+        ['app.namespace: found the string "Tusk_App"; expected a Kubernetes name: lowercase letters'],
     ),
     (
         "redis-without-snapshots",
@@ -167,7 +167,8 @@ BAD_VALUES = [
         '    snapshot_retention_days: @if($region == "us-east-1", 7, 3)',
         "    snapshot_retention_days: 0",
         30,
-        ["distributed_cache.redis_cluster.snapshot_retention_days: found 0; expected a value of at least 1"],
+        ["distributed_cache.redis_cluster.snapshot_retention_days: found the integer 0; "
+         "expected a value of at least 1"],
     ),
     (
         "replica-region-listed-twice",
@@ -259,6 +260,20 @@ def test_wrong_type_of_a_secret_field_does_not_show_a_value() -> None:
     assert "expected a secret from @env.secure(...)" in caught.value.message
 
 
+def test_a_long_value_read_from_the_environment_is_quoted_whole() -> None:
+    # The caret snippet shows the @env(...) call, not the value: the message shows all of it, past the 40
+    # characters where the language's describe() would cut it, down to the space that makes it no URL.
+    url = "https://internal-tusk-alb-0123456789.us-east-1.elb.amazonaws.com/ health"
+    env = {**PROGRAM_SECRETS, "LOAD_BALANCER_URL": url}
+    text = (REPO / "global.tsk").read_text()
+    document = evaluate_text(text, filename="global.tsk", providers=Providers(env=env))
+    with pytest.raises(SettingsError) as caught:
+        settings_from_document(document)
+    assert caught.value.message == (
+        f'scaling.load_balancer: found the string "{url}"; expected an http:// or https:// URL without spaces'
+    )
+
+
 def test_several_problems_report_the_first_in_file_order() -> None:
     text = (REPO / "global.tsk").read_text()
     text = text.replace("    max_replicas: 50", '    max_replicas: "fifty"').replace("port: 80", 'port: "80"')
@@ -276,7 +291,7 @@ def test_several_problems_report_the_first_in_file_order() -> None:
         ('"268435455"', "limits.memory (268435455) is below requests.memory (256Mi)"),
         ('"268435456"', None),
         ('"1Gi"', None),
-        ('"0.25Gi"', 'app.resources.limits.memory: found "0.25Gi" (a string); expected a memory quantity'),
+        ('"0.25Gi"', 'app.resources.limits.memory: found the string "0.25Gi"; expected a memory quantity'),
     ],
 )
 def test_memory_limit_is_compared_with_its_request_across_units(limit: str, problem: str | None) -> None:

@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 
 from tusk_infra.tusk import Document, Providers, TuskError, evaluate_file
 from tusk_infra.tusk.values import Secret
+from tusk_infra.tusk.valuetypes import describe
 
 DocPath = tuple[str | int, ...]
 
@@ -520,17 +521,13 @@ def _block_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
 
 
 def _shown(value: Any) -> str:
-    if isinstance(value, Secret):
-        return "a secret"
-    if isinstance(value, dict):
-        return "a block"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    """A value as the language describes it in messages (never a secret's), a string quoted whole."""
+    # describe() shortens a string past 40 characters: fine beside the expression it comes from, but this is
+    # the end result, often built by an expression or read with @env, which the caret snippet does not show;
+    # the part cut off (a trailing space, a wrong suffix) may be the part that does not match.
     if isinstance(value, str):
-        return f'"{value}" (a string)'
-    return repr(value)
+        return f'the string "{value}"'
+    return describe(value)
 
 
 def _error_at(document: Document, path: DocPath, message: str) -> SettingsError:

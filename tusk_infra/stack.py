@@ -25,15 +25,8 @@ from tusk_infra.components import (
 from tusk_infra.components.app import DatabaseEndpoints
 from tusk_infra.components.network import AppOnlyAccess
 from tusk_infra.settings import RegionSettings, load_region_settings
-from tusk_infra.stack_config import (
-    CONFIG_KEYS,
-    PROJECT,
-    REGION_KEY,
-    StackConfig,
-    load_stack_file,
-    parse_stack_config,
-    stack_file_path,
-)
+from tusk_infra.stack_config import CONFIG_KEYS, PROJECT, REGION_KEY, StackConfig, parse_stack_config
+from tusk_infra.stack_file import load_stack_file, stack_file_path
 from tusk_infra.tusk import Document, Providers, TuskError
 from tusk_infra.tusk.providers import SecretSource
 

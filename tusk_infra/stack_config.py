@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tusk_infra.backends.config import STACK_KEYS as BACKEND_KEYS
-from tusk_infra.tusk import TuskError
+from tusk_infra.stack_file import StackConfigError, StackFile, source_line
+from tusk_infra.stack_file import load_stack_file as load_stack_file  # re-exported: its old home
 
 PROJECT = "tusk-infra"
 
@@ -55,12 +54,6 @@ _PATTERNS: Mapping[str, re.Pattern[str]] = {
     "database_primary_stack": re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$"),
 }
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-# libyaml when available: the same marks and values, several times faster than the pure-Python loader.
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class StackConfigError(TuskError):
-    """A Pulumi.<stack>.yaml value is missing or malformed."""
 
 
 @dataclass(frozen=True)
@@ -95,135 +88,6 @@ class StackConfig:
     def database_primary_stack_name(self) -> str:
         """The bare stack name of the database primary (organization/project/ prefix removed)."""
         return self.database_primary_stack.rsplit("/", 1)[-1]
-
-
-@dataclass(frozen=True)
-class StackFile:
-    """A Pulumi.<stack>.yaml as written: config values, which are encrypted, and where each key sits."""
-
-    path: Path
-    values: dict[str, Any]
-    secure_keys: frozenset[str]
-    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
-    # Numbers as written (`imageTag: 1.10`): the engine hands a program the text, not float('1.10') == 1.1.
-    number_texts: dict[str, str] = field(default_factory=dict)
-
-    def position(self, key: str) -> tuple[str, int, int]:
-        """file, line, column of a key (of the config block when the key is absent)."""
-        line, column = self.positions.get(key, self.positions.get("", (1, 1)))
-        return str(self.path), line, column
-
-
-def stack_file_path(project_dir: Path, stack: str) -> Path:
-    """Where a stack's settings live."""
-    return project_dir / f"Pulumi.{stack}.yaml"
-
-
-def load_stack_file(path: Path) -> StackFile:
-    """Read Pulumi.<stack>.yaml keeping each key's position; malformed YAML is a positioned error."""
-    text = read_stack_text(path)
-    try:
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as error:
-        message, line, column = yaml_problem(error)
-        raise StackConfigError(
-            message, file=str(path), line=line, column=column, source_line=_nth_line(text, line)
-        ) from None
-    return _stack_file_from_nodes(path, root)
-
-
-def read_stack_text(path: Path) -> str:
-    """The text of a stack file; unreadable or not UTF-8 is a positioned error."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        message = f"cannot read stack file: {error.strerror}"
-        raise StackConfigError(message, file=str(path), line=1, column=1) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        before = data[: error.start].decode("utf-8", errors="replace")
-        line = before.count("\n") + 1
-        column = len(before) - (before.rfind("\n") + 1) + 1
-        message = f"the stack file is not valid UTF-8: byte 0x{data[error.start]:02x} here; save it as UTF-8"
-        raise StackConfigError(message, file=str(path), line=line, column=column) from None
-
-
-def yaml_problem(error: yaml.MarkedYAMLError) -> tuple[str, int, int]:
-    """A YAML syntax error as (message, line, column): where it was noticed, and what was left open."""
-    mark = error.problem_mark
-    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    message = f"invalid YAML: {error.problem}"
-    opened = error.context_mark
-    if error.context and opened is not None and (opened.line + 1, opened.column + 1) != (line, column):
-        # "did not find expected ']'" is noticed lines after the '[' that was never closed: name that too.
-        message += f" ({error.context} at line {opened.line + 1}, column {opened.column + 1})"
-    return message, line, column
-
-
-def _nth_line(text: str, line: int) -> str | None:
-    lines = text.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else None
-
-
-def _stack_file_from_nodes(path: Path, root: yaml.Node | None) -> StackFile:
-    if root is not None and not isinstance(root, yaml.MappingNode):
-        line, column = _mark(root)
-        raise StackConfigError(
-            "expected a mapping with a 'config:' key at the top of the stack file",
-            file=str(path), line=line, column=column, source_line=_line_text(str(path), line),
-        )
-    entry = _mapping_entry(root, "config")
-    if entry is None:
-        return StackFile(path, {}, frozenset(), {"": (1, 1)})
-    config_key, config_node = entry
-    if not isinstance(config_node, yaml.MappingNode):
-        line, column = _mark(config_node)
-        raise StackConfigError("expected a mapping under 'config:'", file=str(path), line=line, column=column)
-    values: dict[str, Any] = {}
-    secure: set[str] = set()
-    number_texts: dict[str, str] = {}
-    # A missing key is reported at the `config:` line, where it would be added.
-    positions = {"": _mark(config_key)}
-    for key_node, value_node in config_node.value:
-        key = str(key_node.value)
-        if key in positions:
-            # The Pulumi CLI refuses a repeated key; YAML loaders would silently keep the last one.
-            line, column = _mark(key_node)
-            raise StackConfigError(
-                f"duplicate key {key}: already set on line {positions[key][0]}; keep one of them",
-                file=str(path), line=line, column=column, source_line=_line_text(str(path), line),
-            )
-        positions[key] = _mark(key_node)
-        value = _construct(value_node)
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            secure.add(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            number_texts[key] = str(value_node.value)
-        values[key] = value
-    return StackFile(path, values, frozenset(secure), positions, number_texts)
-
-
-def _construct(node: yaml.Node) -> Any:
-    """The Python value of a composed node (the document is parsed once, for values and positions)."""
-    loader = _LOADER("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
-
-
-def _mapping_entry(node: yaml.Node | None, name: str) -> tuple[yaml.Node, yaml.Node] | None:
-    if not isinstance(node, yaml.MappingNode):
-        return None
-    for key_node, value_node in node.value:
-        if key_node.value == name:
-            return key_node, value_node
-    return None
-
-
-def _mark(node: yaml.Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
 
 
 def config_strings(stack_file: StackFile) -> dict[str, str]:
@@ -335,13 +199,4 @@ def _unknown_file(stack: str) -> StackFile:
 
 def _error(where: StackFile, key: str, message: str) -> StackConfigError:
     file, line, column = where.position(key)
-    return StackConfigError(message, file=file, line=line, column=column, source_line=_line_text(file, line))
-
-
-def _line_text(file: str, line: int) -> str | None:
-    """The text of a line of the stack file, for the caret snippet (None if unreadable)."""
-    try:
-        lines = Path(file).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    return lines[line - 1] if 0 < line <= len(lines) else None
+    return StackConfigError(message, file=file, line=line, column=column, source_line=source_line(file, line))

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tusk_infra.backends.aws_secrets import DEFAULT_SECRET_PREFIX, SOURCE_KINDS
 from tusk_infra.backends.cloudwatch import MetricSpec
 from tusk_infra.backends.file_cache import DEFAULT_CACHE_DIR
+from tusk_infra.stack_file import load_stack_file
 from tusk_infra.tusk.errors import TuskError
 
 NAMESPACE = "tusk-infra:"
@@ -245,38 +244,8 @@ def settings_from_stack_config(
 
 
 def load_stack_settings(path: Path, stack: str, base: BackendSettings | None = None) -> BackendSettings:
-    """BackendSettings from `Pulumi.<stack>.yaml`, with errors pointing at the file's lines."""
-    config, positions = read_stack_config(path)
-    return settings_from_stack_config(config, stack=stack, file=str(path), positions=positions, base=base)
-
-
-def read_stack_config(path: Path) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
-    """The `config:` mapping of a Pulumi stack file and the line/column of each key's value."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text)
-        document = yaml.safe_load(text) or {}
-    except OSError as error:
-        raise BackendConfigError(f"cannot read the stack file: {error.strerror}", str(path)) from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise BackendConfigError(f"invalid YAML: {error.problem}", str(path), line, column) from None
-    config = document.get("config") if isinstance(document, dict) else None
-    if config is None:
-        return {}, {}
-    if not isinstance(config, dict):
-        raise BackendConfigError(f"'config' must be a mapping, found {type(config).__name__}", str(path))
-    return config, _value_positions(root)
-
-
-def _value_positions(root: yaml.Node | None) -> dict[str, tuple[int, int]]:
-    positions: dict[str, tuple[int, int]] = {}
-    if not isinstance(root, yaml.MappingNode):
-        return positions
-    for key_node, value_node in root.value:
-        if key_node.value == "config" and isinstance(value_node, yaml.MappingNode):
-            for config_key, config_value in value_node.value:
-                mark = config_value.start_mark
-                positions[str(config_key.value)] = (mark.line + 1, mark.column + 1)
-    return positions
+    """BackendSettings from `Pulumi.<stack>.yaml`; errors point at the file's line and column of the value."""
+    stack_file = load_stack_file(path, error_type=BackendConfigError)
+    return settings_from_stack_config(
+        stack_file.values, stack=stack, file=str(path), positions=stack_file.value_positions, base=base
+    )

@@ -89,8 +89,9 @@ def _context(run: StackRun, project_dir: Path | None) -> _StackContext:
 
 
 def _check_stack(context: _StackContext) -> StackCheck:
-    # The run's own notices (placeholder secrets, ...) qualify what the policies saw, so they travel along.
-    check = StackCheck(context.run.stack, [], list(context.run.notices))
+    # The run's warnings and notices (a metric's default, placeholder secrets...) qualify what the policies
+    # saw, so they travel along; warnings first, as the run met them (while global.tsk was evaluated).
+    check = StackCheck(context.run.stack, [], [*context.run.warnings, *context.run.notices])
     for policy in POLICIES:
         if context.config.levels[policy.id] == "disabled":
             continue

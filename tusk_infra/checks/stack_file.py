@@ -1,4 +1,5 @@
-"""The policy settings a stack keeps in Pulumi.<stack>.yaml, read with the position of every node."""
+"""The policy settings a stack keeps in Pulumi.<stack>.yaml, as tusk_infra.stack_file reads it: every node
+kept with its position, so an error can point into a list or mapping."""
 
 from __future__ import annotations
 
@@ -8,13 +9,8 @@ from typing import Any
 
 import yaml
 
-from tusk_infra.stack_config import (
-    POLICY_ACKNOWLEDGEMENTS_KEY,
-    POLICY_CONFIG_KEY,
-    REGION_KEY,
-    read_stack_text,
-    yaml_problem,
-)
+from tusk_infra.stack_config import POLICY_ACKNOWLEDGEMENTS_KEY, POLICY_CONFIG_KEY, REGION_KEY
+from tusk_infra.stack_file import construct, load_stack_file, node_position, source_line, stack_file_path
 from tusk_infra.tusk.errors import TuskError
 
 # The policy keys live in stack_config, which checks every tusk-infra: key of a stack file against them.
@@ -42,7 +38,7 @@ class Node:
     def error(self, message: str) -> PolicySettingsError:
         """A positioned error about this node, with the line it is on under the message."""
         return PolicySettingsError(
-            message, self.file, self.line, self.column, source_line=_line_text(self.file, self.line)
+            message, self.file, self.line, self.column, source_line=source_line(self.file, self.line)
         )
 
     def found(self) -> str:
@@ -78,25 +74,8 @@ class Node:
         return [(_wrap(k, self.file), _wrap(v, self.file)) for k, v in self.node.value]
 
 
-def _line_text(file: str, line: int) -> str | None:
-    try:
-        lines = Path(file).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    return lines[line - 1] if 0 < line <= len(lines) else None
-
-
 def _wrap(node: yaml.Node, file: str) -> Node:
-    return Node(_construct(node), file, node.start_mark.line + 1, node.start_mark.column + 1, node)
-
-
-def _construct(node: yaml.Node) -> Any:
-    """The Python value of a composed node, built from the node itself (an empty value is None)."""
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
+    return Node(construct(node), file, *node_position(node), node)
 
 
 @dataclass(frozen=True)
@@ -117,19 +96,13 @@ class StackPolicySettings:
 
 
 def read_stack_settings(project_dir: Path, stack: str) -> StackPolicySettings:
-    """Read Pulumi.<stack>.yaml; a missing file gives empty settings, malformed YAML a positioned error."""
-    path = project_dir / f"Pulumi.{stack}.yaml"
+    """Read Pulumi.<stack>.yaml; a missing file gives empty settings, a malformed one a positioned error."""
+    path = stack_file_path(project_dir, stack)
     if not path.is_file():
         return StackPolicySettings(path)
-    text = read_stack_text(path)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        message, line, column = yaml_problem(error)
-        lines = text.splitlines()
-        source_line = lines[line - 1] if 0 < line <= len(lines) else None
-        raise PolicySettingsError(message, str(path), line, column, source_line=source_line) from None
-    config = Node(None, str(path), 1, 1, root).child("config")
-    if config is None:
-        return StackPolicySettings(path)
-    return StackPolicySettings(path, {str(key.value): value for key, value in config.entries()})
+    stack_file = load_stack_file(path, error_type=PolicySettingsError)
+    keys = {
+        key: Node(stack_file.values[key], str(path), *node_position(node), node)
+        for key, node in stack_file.value_nodes.items()
+    }
+    return StackPolicySettings(path, keys)

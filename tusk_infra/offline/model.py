@@ -47,6 +47,10 @@ class StackRun:
     stack: str
     resources: list[RegisteredResource]
     outputs: dict[str, Any]
-    # The settings document evaluated from global.tsk (a tusk Document) and anything the run noticed.
+    # The settings document evaluated from global.tsk (a tusk Document).
     settings: Any = None
+    # What the run could not know offline: each secret a placeholder stood in for, and why.
     notices: list[str] = field(default_factory=list)
+    # What the run warned of, true online too: a secret stored in plain text, a metric that fell back to its
+    # default, a cache it could not open.
+    warnings: list[str] = field(default_factory=list)

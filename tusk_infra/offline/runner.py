@@ -20,15 +20,8 @@ from pulumi.runtime.sync_await import _sync_await
 from tusk_infra import stack as program
 from tusk_infra.offline.mocks import OfflineMocks, RecordingMonitor
 from tusk_infra.offline.model import UNKNOWN, RegisteredResource, StackRun
-from tusk_infra.stack_config import (
-    PROJECT,
-    StackConfig,
-    StackFile,
-    config_strings,
-    load_stack_file,
-    parse_stack_config,
-    stack_file_path,
-)
+from tusk_infra.stack_config import PROJECT, StackConfig, config_strings, parse_stack_config
+from tusk_infra.stack_file import StackFile, load_stack_file, stack_file_path
 from tusk_infra.tusk import Document, TuskError
 from tusk_infra.tusk.values import Secret
 
@@ -134,7 +127,7 @@ def _run(
     strict_secrets: bool,
 ) -> StackRun:
     monitor = _start_runtime(stack, stack_file, stack_outputs)
-    notices: list[str] = []
+    warnings: list[str] = []
     placeholders = OfflineSecrets(stack_file)
     config = parse_stack_config(stack, _raw_config(), stack_file)
     _check_primary_stack(project_dir, config)
@@ -142,14 +135,13 @@ def _run(
         project_dir,
         config,
         env=dict(env),
-        secrets=[program.StackSecrets(notices.append)],
+        secrets=[program.StackSecrets(warnings.append)],
         last_resort=placeholders,
-        warn=notices.append,
+        warn=warnings.append,
     )
-    if placeholders.used:
-        if strict_secrets:
-            raise _missing_secrets_error(stack, loaded.document, placeholders)
-        notices.extend(placeholders.notices())
+    if placeholders.used and strict_secrets:
+        raise _missing_secrets_error(stack, loaded.document, placeholders)
+    notices = placeholders.notices()
     outputs = _execute(lambda: program.build(loaded.settings, loaded.config))
     return StackRun(
         stack=stack,
@@ -157,6 +149,7 @@ def _run(
         outputs=outputs,
         settings=loaded.document,
         notices=notices,
+        warnings=warnings,
     )
 
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from tusk_infra.offline.model import RegisteredResource, StackRun
 from tusk_infra.render.plain import SecretDigests, format_path, to_plain
@@ -44,7 +44,11 @@ class StackPlan(TypedDict, total=False):
     outputs: dict[str, Any]
     settings: dict[str, Any]
     provenance: dict[str, SettingSource]
+    # The secrets a placeholder stood in for: values not available offline.
     notices: list[str]
+    # What the run warned of; only when it did, so a plan without warnings is the JSON it was before they
+    # had a key of their own.
+    warnings: list[str]
     policy: list[dict[str, Any]]
     # Only when rendering for a diff: keyed hashes of secrets, by "urn.path", "settings.path", "outputs.path".
     secret_digests: dict[str, str]
@@ -88,6 +92,8 @@ def build_stack_plan(
         "provenance": settings_provenance(run.settings, project_dir),
         "notices": list(run.notices),
     }
+    if run.warnings:
+        plan["warnings"] = list(run.warnings)
     if findings is not None:
         plan["policy"] = findings
     if digests is not None:
@@ -155,38 +161,28 @@ def _relative_file(file: str, project_dir: Path) -> str:
         return path.name
 
 
-def is_placeholder_notice(notice: str) -> bool:
-    """Whether a stack notice says a secret was a placeholder offline (the runner: "secret NAME: why; a
-    placeholder secret stands in for it offline"), rather than a warning such as a secret kept in plain text.
-
-    Read from the text because a plan's `notices` holds both, and a diff reads plans of older revisions."""
-    return notice.startswith("secret ") and "placeholder" in notice
-
-
 def merged_notices(*plans: Plan) -> tuple[str, ...]:
     """Each placeholder notice once (values not available offline), prefixed with its stacks unless every
     stack has it (stacks differ: one may have a stack secret that another lacks, and an unprefixed notice
     would then read as true of all of them)."""
-    return _merged(plans, placeholders=True)
+    return _merged(plans, "notices")
 
 
 def merged_warnings(*plans: Plan) -> tuple[str, ...]:
-    """Each other stack notice once, a warning (a secret stored in plain text, a metric that fell back to its
-    default...), named with its stacks like merged_notices."""
-    return _merged(plans, placeholders=False)
+    """Each warning once (a secret stored in plain text, a metric that fell back to its default...), named
+    with its stacks like merged_notices."""
+    return _merged(plans, "warnings")
 
 
-def _merged(plans: Iterable[Plan], *, placeholders: bool) -> tuple[str, ...]:
+def _merged(plans: Iterable[Plan], kind: Literal["notices", "warnings"]) -> tuple[str, ...]:
     stacks_of: dict[str, list[str]] = {}
     every: list[str] = []
     for plan in plans:
         for stack in plan["stacks"]:
             every = every if stack["stack"] in every else [*every, stack["stack"]]
-            for notice in stack.get("notices", []):
-                if is_placeholder_notice(notice) != placeholders:
-                    continue
-                named = stacks_of.setdefault(notice, [])
+            for message in stack.get(kind, []):
+                named = stacks_of.setdefault(message, [])
                 if stack["stack"] not in named:
                     named.append(stack["stack"])
-    return tuple(notice if len(named) == len(every) else f"{', '.join(named)}: {notice}"
-                 for notice, named in stacks_of.items())
+    return tuple(message if len(named) == len(every) else f"{', '.join(named)}: {message}"
+                 for message, named in stacks_of.items())
