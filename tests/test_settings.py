@@ -256,8 +256,14 @@ def test_wrong_type_of_a_secret_field_does_not_show_a_value() -> None:
     document = evaluate_text(text, filename="global.tsk", providers=Providers(env=dict(PROGRAM_SECRETS)))
     with pytest.raises(SettingsError) as caught:
         settings_from_document(document)
-    assert "database.primary.password" in caught.value.message
-    assert "expected a secret from @env.secure(...)" in caught.value.message
+    assert caught.value.message == (
+        "database.primary.password: found a plain string (its value is not shown); "
+        "expected a secret from @env.secure(...)"
+    )
+    assert "plain-text-password" not in caught.value.message
+    # The snippet is the line as evaluated (the edited text, not the file of that name on disk); a literal
+    # written in the file is shown there as written, an @env value never is.
+    assert "plain-text-password" in caught.value.render()
 
 
 def test_a_long_value_read_from_the_environment_is_quoted_whole() -> None:

@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 
 from tusk_infra.tusk import Document, Providers, TuskError, evaluate_file
 from tusk_infra.tusk.values import Secret
-from tusk_infra.tusk.valuetypes import describe
+from tusk_infra.tusk.valuetypes import describe, type_name
 
 DocPath = tuple[str | int, ...]
 
@@ -300,9 +300,12 @@ def _region_mismatch(document: Document, stack_region: str | None) -> SettingsEr
     declared = document.global_provenance(source[1:]) if source.startswith("$") else None
     if declared is None:
         return _error_at(document, ("global", "region"), message)
-    line_text = _line_text(declared.file, declared.line)
     return SettingsError(
-        message, file=declared.file, line=declared.line, column=declared.column, source_line=line_text
+        message,
+        file=declared.file,
+        line=declared.line,
+        column=declared.column,
+        source_line=document.line_text(declared.line),
     )
 
 
@@ -452,6 +455,9 @@ def _describe(detail: ErrorDetails, document: Document) -> str:
         close = difflib.get_close_matches(str(detail["loc"][-1]), allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown key {detail['loc'][-1]!r}{hint}; expected one of: {', '.join(allowed)}"
+    if kind == "is_instance_of":  # a secret field given a plain value: a pasted password must not be echoed
+        found = f"a plain {type_name(detail.get('input'))} (its value is not shown)"
+        return f"found {found}; expected {_expected(detail)}"
     return f"found {_shown(detail.get('input'))}; expected {_expected(detail)}"
 
 
@@ -532,16 +538,7 @@ def _shown(value: Any) -> str:
 
 def _error_at(document: Document, path: DocPath, message: str) -> SettingsError:
     file, line, column = _position(document, path)
-    return SettingsError(message, file=file, line=line, column=column, source_line=_line_text(file, line))
-
-
-def _line_text(file: str, line: int) -> str | None:
-    """The offending line of the .tsk file, for the caret snippet (None if it cannot be read)."""
-    try:
-        lines = Path(file).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    return lines[line - 1] if 0 < line <= len(lines) else None
+    return SettingsError(message, file=file, line=line, column=column, source_line=document.line_text(line))
 
 
 def _position(document: Document, path: DocPath) -> tuple[str, int, int]:
@@ -552,10 +549,4 @@ def _position(document: Document, path: DocPath) -> tuple[str, int, int]:
         except (KeyError, IndexError, TypeError, ValueError, TuskError):
             continue
         return provenance.file, provenance.line, provenance.column
-    return _document_file(document), 1, 1
-
-
-def _document_file(document: Document) -> str:
-    for _path, provenance in document.provenance_items():
-        return provenance.file
-    return "global.tsk"
+    return document.file, 1, 1

@@ -201,16 +201,8 @@ def _missing_secrets_error(stack: str, document: Document, placeholders: Offline
         file,
         line,
         column,
-        source_line=_line_text(file, line),
+        source_line=document.line_text(line),
     )
-
-
-def _line_text(file: str, line: int) -> str | None:
-    try:
-        lines = Path(file).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    return lines[line - 1] if 0 < line <= len(lines) else None
 
 
 def _secret_position(document: Document, name: str) -> tuple[str, int, int]:

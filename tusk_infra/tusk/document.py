@@ -39,6 +39,15 @@ class Document:
         self._layout = layout
         self._source = layout.source
 
+    @property
+    def file(self) -> str:
+        """The file name the document was evaluated as."""
+        return self._source.file
+
+    def line_text(self, line: int) -> str:
+        """The text of a 1-based line of the evaluated source (for caret snippets in later errors)."""
+        return self._source.line_text(line)
+
     def to_plain(self, show_secrets: bool = False) -> Any:
         """A JSON-ready copy of the data; secrets become "[secret]" unless show_secrets."""
         return _plain(self.data, show_secrets)
