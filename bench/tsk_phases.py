@@ -5,9 +5,9 @@ Run: .venv/bin/python bench/tsk_phases.py [--sizes 100,500,2000,5000,20000]
 Evaluates the documents of bench/tsk_parse.py the way `evaluate_text` does (collector paused, then switched
 back on), timing each phase in CPU time (best of several runs): loading (static lines straight into the
 tables, the rest parsed and laid out), evaluating, the collector's pass when it is switched back on, and
-freeing the result. A phase whose cost per section grows
-with the size is what makes the whole grow faster than the input. It also prints the 10x growth with the
-collector off for the whole run. Reads language internals (parser, tables, evaluator): a profile, not an API.
+freeing the result. A phase whose cost per section grows with the size is what makes the whole grow faster
+than the input. It also prints the 10x growth with the collector off for the whole run, and the memory a
+loaded layout keeps per section beside tomllib's result. Reads language internals: a profile, not an API.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import argparse
 import gc
 import sys
 import time
+import tomllib
+import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -90,7 +92,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{size:6d} sections, best of {runs:3d}: {cells}")
     growth = growth_without_collector(500, 5000, 5)
     print(f"growth 500 -> 5000 sections with the collector off: {growth:.1f}x")
+    layout_bytes, toml_bytes = memory_per_section(5000)
+    print(f"memory per section (5000 sections): layout {layout_bytes:.0f} B, tomllib's {toml_bytes:.0f} B")
     return 0
+
+
+def memory_per_section(sections: int) -> tuple[float, float]:
+    """Bytes per section the loaded layout keeps alive, and the same for tomllib's result (tracemalloc)."""
+    tsk_text, toml_text = documents(sections)
+    tracemalloc.start()
+    try:
+        layout = load(SourceText(tsk_text, "bench.tsk"))
+        layout_bytes = tracemalloc.get_traced_memory()[0]
+        del layout
+        tracemalloc.reset_peak()
+        baseline = tracemalloc.get_traced_memory()[0]
+        data = tomllib.loads(toml_text)
+        toml_bytes = tracemalloc.get_traced_memory()[0] - baseline
+        del data
+    finally:
+        tracemalloc.stop()
+    return layout_bytes / sections, toml_bytes / sections
 
 
 if __name__ == "__main__":
