@@ -583,6 +583,23 @@ def test_sqlite_connection_is_read_only_even_without_the_check(tmp_path: Path) -
     adapter.close()
 
 
+def test_text_a_query_computes_with_a_secret_parameter_stays_secret(tmp_path: Path) -> None:
+    text = (
+        'echo: @query("SELECT ? AS token", @env.secure("TOKEN"))\n'
+        'rows: @query("SELECT name, ? AS token FROM users ORDER BY name LIMIT 1", @env.secure("TOKEN"))\n'
+        'count: @query("SELECT COUNT(*) FROM users WHERE name <> ?", @env.secure("TOKEN"))\n'
+    )
+    providers = Providers(env={"TOKEN": "hunter2"}, database_url=build_database(SHOP_SQL, tmp_path))
+    document = evaluate_text(text, providers=providers)
+    assert document.data["echo"] == Secret("hunter2", "TOKEN")
+    (row,) = document.data["rows"]
+    assert isinstance(row["name"], Secret) and row["token"] == Secret("hunter2", "TOKEN")
+    assert document.data["count"] == 5  # a number derived from the secret stays plain
+    shown = json.dumps([document.to_plain(), [repr(use) for use in document.inputs]])
+    assert "hunter2" not in shown
+    assert document.to_plain()["echo"] == SECRET_MASK
+
+
 RUNAWAY_SQL = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT COUNT(*) FROM r"
 
 

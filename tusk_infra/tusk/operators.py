@@ -297,9 +297,26 @@ def _run_query(evaluator: Evaluator, node: OperatorCall, sql_node: Expr, sql: st
         result = shape_result(resources_for(evaluator).database.fetch(statement, bound))
     except QueryProblem as problem:
         raise evaluator.error(str(problem), node) from None
+    secret = next((param for param in params if isinstance(param, Secret)), None)
+    if secret is not None:
+        # `SELECT ?` hands a parameter straight back: text computed with a secret stays secret, as a
+        # string interpolated from one does. (A number or boolean derived from it stays plain.)
+        result = _text_kept_secret(result, secret.name)
     shown = ", ".join(SECRET_MASK if isinstance(p, Secret) else repr(p) for p in params)
-    evaluator.record(InputUse("query", f"{statement} [{shown}]" if params else statement, result))
+    seen = SECRET_MASK if secret is not None else result
+    evaluator.record(InputUse("query", f"{statement} [{shown}]" if params else statement, seen))
     return result
+
+
+def _text_kept_secret(value: Any, name: str) -> Any:
+    """A query result with every string in it wrapped as a Secret named after the secret parameter."""
+    if isinstance(value, str):
+        return Secret(value, name)
+    if isinstance(value, list):
+        return [_text_kept_secret(item, name) for item in value]
+    if isinstance(value, dict):
+        return {key: _text_kept_secret(item, name) for key, item in value.items()}
+    return value
 
 
 # ---- @date ----
