@@ -99,3 +99,16 @@ def test_deep_static_nesting_is_refused_at_the_limit() -> None:
     with pytest.raises(TuskError) as raised:
         evaluate(text)
     assert "nest deeper than 100 levels" in raised.value.message
+
+
+def test_key_positions_stay_right_after_a_block_is_taken_back() -> None:
+    layout = load(SourceText("a: 1\nb: 2\n", "case.tsk"))
+    root = layout.root
+    assert (root.key_start("a"), root.key_start("b")) == (0, 5)
+    block = layout.open_block(root, "c", 10)
+    assert root.key_start("c") == 10 and block.key_starts.tolist() == []
+    layout.take_back(root, "c")
+    layout.add_literal(root, "d", 20, True)  # same number of children as before the take-back
+    assert (root.key_start("b"), root.key_start("d")) == (5, 20)
+    with pytest.raises(KeyError):
+        root.key_start("c")

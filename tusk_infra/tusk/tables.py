@@ -38,7 +38,7 @@ class Entry:
 class Table:
     """A section, block or the document root: ordered children by key, and where each key is written."""
 
-    __slots__ = ("label", "start", "end", "children", "key_starts", "declared")
+    __slots__ = ("label", "start", "end", "children", "key_starts", "declared", "_positions")
 
     def __init__(self, label: str, start: int, end: int, declared: bool) -> None:
         self.label = label
@@ -48,6 +48,11 @@ class Table:
         # Where each child's key is written (a section's `[`), in the order of `children`.
         self.key_starts = array("q")
         self.declared = declared  # False for `a` when only `[a.b]` was written
+        self._positions: dict[str, int] | None = None  # key -> index, built when first asked
+
+    def forget_positions(self) -> None:
+        """Drop the key index after a child is removed (adding one shows in the length)."""
+        self._positions = None
 
     def add(self, key: str, key_start: int, child: Any) -> None:
         """Append a child (the caller has checked the key is new)."""
@@ -55,8 +60,12 @@ class Table:
         self.key_starts.append(key_start)
 
     def key_start(self, key: str) -> int:
-        """Where the child `key` is written (a search: for messages and provenance, not for loading)."""
-        return self.key_starts[list(self.children).index(key)]
+        """Where the child `key` is written. For messages and provenance, after loading: the index from
+        keys to positions is built on the first call (a settings check may ask for every key)."""
+        positions = self._positions
+        if positions is None or len(positions) != len(self.children):
+            positions = self._positions = {name: index for index, name in enumerate(self.children)}
+        return self.key_starts[positions[key]]
 
 
 def is_literal(child: Any) -> bool:
@@ -102,6 +111,7 @@ class Layout:
         assert next(reversed(table.children)) == key, "only the last child can be taken back"
         del table.children[key]
         table.key_starts.pop()
+        table.forget_positions()
 
     def _statement(self, table: Table, statement: Statement) -> None:
         if isinstance(statement, Pair):
