@@ -15,7 +15,8 @@ import psycopg
 import pytest
 
 from tusk_infra.backends.errors import BackendError
-from tusk_infra.backends.postgres import PostgresAdapter, PostgresLimits, plain_value, redact_url
+from tusk_infra.backends.postgres import PostgresAdapter, PostgresLimits, plain_value
+from tusk_infra.tusk.query import redact_url, url_passwords
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -250,6 +251,24 @@ def test_redact_url_hides_only_the_password() -> None:
         "postgresql://app:***@db.internal:6432/prod?sslmode=require"
     )
     assert redact_url("postgres://app@db/prod") == "postgres://app@db/prod"
+
+
+def test_passwords_in_the_query_string_are_hidden_too() -> None:
+    # libpq reads `password` and `sslpassword` from the query string as well as from the user-info.
+    url = "postgresql://127.0.0.1:1/db?sslmode=require&password=Other99%26Secret&sslpassword=k3y"
+    assert redact_url(url) == "postgresql://127.0.0.1:1/db?sslmode=require&password=***&sslpassword=***"
+    assert url_passwords(url) == ["Other99&Secret", "k3y"]
+    assert url_passwords("postgresql://app:s3cr%40t@db/prod") == ["s3cr@t"]
+
+
+def test_a_connection_error_never_shows_a_query_string_password() -> None:
+    adapter = PostgresAdapter(
+        "postgresql://127.0.0.1:1/db?password=Other99Secret", PostgresLimits(connect_timeout_seconds=1)
+    )
+    with pytest.raises(BackendError) as raised:
+        adapter.fetch("SELECT 1", [])
+    assert "Other99Secret" not in str(raised.value)
+    assert "password=***" in str(raised.value)
 
 
 def test_plain_value_converts_driver_types() -> None:

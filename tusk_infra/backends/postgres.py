@@ -15,11 +15,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from tusk_infra.backends.errors import BackendError
 from tusk_infra.backends.placeholders import to_psycopg
 from tusk_infra.tusk.providers import QueryAdapter, QueryResult, register_adapter
+from tusk_infra.tusk.query import redact_url, url_passwords
 from tusk_infra.tusk.sql import SqlRejected, ensure_single_select
 
 if TYPE_CHECKING:
@@ -36,25 +36,13 @@ class PostgresLimits:
     statement_timeout_ms: int = 5000
 
 
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by `***`, safe for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 class PostgresAdapter:
     """A QueryAdapter over one psycopg connection, opened on first use."""
 
     def __init__(self, url: str, limits: PostgresLimits = PostgresLimits()) -> None:
         self._url = url
         self._limits = limits
-        self._password = unquote(urlsplit(url).password or "")
+        self._passwords = url_passwords(url)
         self._display = redact_url(url)
         self._connection: psycopg.Connection[Any] | None = None
 
@@ -149,8 +137,8 @@ class PostgresAdapter:
         """The error's text on one line, without the password or any bound value (one may be a secret)."""
         text = " ".join(str(error).split()) or type(error).__name__
         text = text.replace(self._url, self._display)
-        if self._password:
-            text = text.replace(self._password, "***")
+        for password in self._passwords:
+            text = text.replace(password, "***")
         # Longest first, so a value containing another is hidden whole. Very short values are left alone:
         # hiding "a" would garble the message and cannot hide anything worth protecting.
         for value in sorted((p for p in params if isinstance(p, str) and len(p) >= 3), key=len, reverse=True):

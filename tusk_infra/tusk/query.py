@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import tusk_infra.tusk.sqlite_adapter  # noqa: F401  (registers the built-in sqlite adapter)
 from tusk_infra.tusk.providers import ADAPTERS, ProviderError, QueryAdapter, QueryResult
@@ -93,8 +93,19 @@ def _plain(value: Any) -> Any:
 
 
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@/\s]*@")
+# libpq also reads passwords from the query string: postgresql://db/prod?password=...&sslpassword=...
+_QUERY_PASSWORD = re.compile(r"([?&](?:ssl)?password=)[^&#\s]*", re.IGNORECASE)
 
 
 def redact_url(text: str) -> str:
-    """Hide the password part of any URL in text (`postgresql://user:***@host/db`)."""
-    return _URL_PASSWORD.sub(r"\1***@", text)
+    """Hide the passwords of any URL in text (`postgresql://user:***@host/db?password=***`)."""
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
+
+
+def url_passwords(url: str) -> list[str]:
+    """The passwords written in a database URL (user-info and query string), decoded: the strings an error
+    from the driver must never show."""
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else []
+    found += [value for key, value in parse_qsl(parts.query) if key.lower() in ("password", "sslpassword")]
+    return [unquote(value) for value in found if value]
