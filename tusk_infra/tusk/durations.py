@@ -24,6 +24,6 @@ def duration_seconds(value: Any) -> float:
             if seconds > 0:
                 return seconds
     raise ValueProblem(
-        f'invalid duration {describe(value)}: expected a number with a unit like "30s", "5m", "1h", "1d" '
-        "or a positive number of seconds"
+        f"invalid duration: found {describe(value)}; expected a number with a unit like "
+        '"30s", "5m", "1h", "1d" or a positive number of seconds'
     )

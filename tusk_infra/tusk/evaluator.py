@@ -32,11 +32,12 @@ from tusk_infra.tusk.valuetypes import MISSING, ValueProblem, as_text, describe
 class MissingInput:
     """An environment variable (or secret) an expression needed but nobody set."""
 
-    __slots__ = ("name", "offset", "secret")
+    __slots__ = ("name", "offset", "span", "secret")
 
-    def __init__(self, name: str, offset: int, secret: bool) -> None:
+    def __init__(self, name: str, offset: int, span: int, secret: bool) -> None:
         self.name = name
         self.offset = offset
+        self.span = span  # the whole `@env(...)` call, for the caret line
         self.secret = secret
 
 
@@ -140,7 +141,7 @@ class Evaluator:
 
     def note_missing(self, name: str, node: Expr, secret: bool) -> Any:
         """Remember an unset variable and carry on with a placeholder, so all of them get reported."""
-        self.missing.append(MissingInput(name, node.start, secret))
+        self.missing.append(MissingInput(name, node.start, node.end - node.start, secret))
         return MISSING
 
     def _const(self, node: Const) -> Any:
@@ -342,7 +343,7 @@ class Evaluator:
         noun = "environment variable is" if len(items) == 1 else f"{len(items)} environment variables are"
         first = items[0]
         error = self.source.error(
-            f"{noun} not set: {described}", first.offset, len(first.name), MissingEnvironment
+            f"{noun} not set: {described}", first.offset, first.span, MissingEnvironment
         )
         assert isinstance(error, MissingEnvironment)
         error.names = tuple(item.name for item in items)

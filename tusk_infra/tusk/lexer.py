@@ -209,6 +209,13 @@ class TokenStream:
                 return _OPENER[kind], _CLOSER[kind], opened_at
         return None
 
+    def open_block(self) -> int | None:
+        """The offset of the innermost block opener (`{` or `>`) still open."""
+        for kind, opened_at in reversed(self.stack):
+            if kind in (BLOCK_BRACE, BLOCK_ANGLE):
+                return opened_at
+        return None
+
     def _bracket(self, value: str, start: int, at_start: bool, after_key: bool) -> str | None:
         """Push or pop the bracket stack; returns the synthetic token type, if the bracket is one."""
         if len(self.stack) >= MAX_NESTING and value in "([{>":

@@ -102,7 +102,20 @@ def _unexpected_token(source: SourceText, stream: TokenStream, unexpected: Unexp
         if unclosed is not None:
             return unclosed
     message = between_items or describe_unexpected(kind, text, unexpected.expected)
+    if kind in ("SECTION_OPEN", "SECTION_HEADER") and "BLOCK_CLOSE" in unexpected.expected:
+        message += _open_block(source, stream)
     return source.error(message, start, max(1, end - start))
+
+
+def _open_block(source: SourceText, stream: TokenStream) -> str:
+    """` (the block 'name' opened on line N is still open)`: which block a misplaced header sits in."""
+    opened_at = stream.open_block()
+    if opened_at is None:
+        return ""
+    line, column = source.line_col(opened_at)
+    name = source.line_text(line)[: column - 1].strip()
+    named = f" '{name}'" if name.isidentifier() else ""
+    return f" (the block{named} opened on line {line} is still open)"
 
 
 def _unclosed_before(source: SourceText, stream: TokenStream, offset: int, text: str) -> TuskError | None:

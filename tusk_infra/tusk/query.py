@@ -47,7 +47,10 @@ class Database:
         if self._adapter is not None:
             return self._adapter
         if not self.url:
-            raise QueryProblem("@query needs a database: pass --db URL (or Providers.database_url)")
+            raise QueryProblem(
+                "@query needs a database: pass --db URL, set TUSK_DATABASE_URL, or set "
+                "tusk-infra:databaseUrl in the stack file (Providers.database_url from Python)"
+            )
         scheme = urlsplit(self.url).scheme.split("+")[0]
         factory = ADAPTERS.get(scheme)
         if factory is None:
