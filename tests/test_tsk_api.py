@@ -414,6 +414,16 @@ def test_file_declaration_wins_over_a_caller_variable() -> None:
     assert document.warnings == tuple(warnings)
 
 
+def test_a_caller_variable_the_file_never_mentions_is_reported_with_the_likely_name() -> None:
+    document = evaluate_text(
+        "r: $region\nt: @if(false, $team, 0)", variables={"regoin": "x", "region": "y", "team": "infra"}
+    )
+    # `team` sits in a branch not taken: mentioned, so not a mistake.
+    assert document.warnings == (
+        "--var regoin is not used: the file never mentions $regoin (did you mean '$region'?)",
+    )
+
+
 # ---- @if, @metrics ----
 class CountingMetrics:
     def __init__(self, values: dict[str, float]) -> None:

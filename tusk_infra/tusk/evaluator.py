@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -68,7 +69,17 @@ class Evaluator:
         data = self.materialize(self.layout.root)
         if self.missing:
             raise self._missing_error()
+        self._warn_unused_variables()
         return data
+
+    def _warn_unused_variables(self) -> None:
+        """A caller variable the file never mentions is most likely misspelt (`--var regoin=...`). (One
+        mentioned only in a branch not taken this time is fine.)"""
+        mentioned = _referenced_names(self.source.text)
+        for name in self.variables:
+            if name not in mentioned:
+                hint = suggestion(name, mentioned, "$")
+                self.warn(f"--var {name} is not used: the file never mentions ${name}{hint}")
 
     def materialize(self, table: Table) -> dict[str, Any]:
         """A table as a plain dict, evaluating whatever is still pending."""
@@ -352,6 +363,14 @@ class Evaluator:
     def source_of(self, node: Expr) -> str:
         """The source text of an expression."""
         return self.source.text[node.start : node.end]
+
+
+def _referenced_names(text: str) -> set[str]:
+    """The `$name` heads written anywhere in the text (what a caller variable could have been meant for)."""
+    return set(_REFERENCE.findall(text))
+
+
+_REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def _method_hint(key: str) -> str:
