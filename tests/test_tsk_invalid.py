@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tsk.cases import INVALID_DIR, case_inputs, read_json, tsk_files
 
-from tusk_infra.tusk import TuskError, evaluate_file
+from tusk_infra.tusk import TuskError, evaluate_file, evaluate_text
 
 INVALID_CASES = tsk_files(INVALID_DIR)
 
@@ -32,3 +32,14 @@ def test_invalid_case(case: Path, tmp_path: Path) -> None:
     assert "^" in rendered[-1]
     for secret in expect.get("never_shown", []):
         assert secret not in error.render()
+
+
+def test_a_long_line_is_shown_around_the_error() -> None:
+    text = "a: " + "1 + " * 3000 + "x\n"
+    with pytest.raises(TuskError) as raised:
+        evaluate_text(text, filename="long.tsk")
+    _, _, shown, caret = raised.value.render().splitlines()
+    assert shown.startswith("1 | ...") and shown.endswith("+ x")
+    assert len(shown) < 200
+    # The caret still sits under the offending word.
+    assert shown[caret.index("^")] == "x"

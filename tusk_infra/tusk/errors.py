@@ -37,10 +37,25 @@ class TuskError(Exception):
             return str(self)
         gutter = str(self.line)
         pad = " " * len(gutter)
-        shown = self.source_line.expandtabs(1).rstrip("\r\n")
-        width = max(1, min(self.span, len(shown) - self.column + 1))
-        caret = " " * (self.column - 1) + "^" * width
+        shown, column = _window(self.source_line.expandtabs(1).rstrip("\r\n"), self.column)
+        width = max(1, min(self.span, len(shown) - column + 1))
+        caret = " " * (column - 1) + "^" * width
         return f"{self}\n{pad} |\n{gutter} | {shown}\n{pad} | {caret}"
+
+
+# A longer line is cut to this many characters around the column (a minified or generated line can be huge).
+SNIPPET_WIDTH = 160
+
+
+def _window(line: str, column: int) -> tuple[str, int]:
+    """The part of a long line around `column`, with '...' where it was cut, and the column within it."""
+    if len(line) <= SNIPPET_WIDTH:
+        return line, column
+    start = max(0, min(column - 1 - SNIPPET_WIDTH // 4, len(line) - SNIPPET_WIDTH))
+    end = start + SNIPPET_WIDTH
+    prefix = "..." if start > 0 else ""
+    suffix = "..." if end < len(line) else ""
+    return prefix + line[start:end] + suffix, column - start + len(prefix)
 
 
 class MissingEnvironment(TuskError):
