@@ -105,7 +105,7 @@ BAD_VALUES = [
         "us-east-1",
         "    max_replicas: 50",
         "    max_replica: 50",
-        18,
+        5,  # the misspelt key itself, not its value
         [
             "unknown key 'max_replica' (did you mean 'max_replicas'?); "
             "expected one of: min_replicas, max_replicas"
@@ -117,7 +117,7 @@ BAD_VALUES = [
         "us-east-1",
         '    timezone: "Europe/London"',
         '    timezon: "Europe/London"',
-        14,
+        5,
         ["regional_config.eu_west_1.timezon: unknown key 'timezon' (did you mean 'timezone'?)"],
     ),
     (
@@ -288,6 +288,11 @@ def test_several_problems_report_the_first_in_file_order() -> None:
         settings_from_document(document)
     assert caught.value.message.startswith("scaling.autoscaler.max_replicas:")
     assert caught.value.message.endswith("(and 1 more problem)")
+    # The other one is listed under the first's snippet, positioned, so one run shows both.
+    (also,) = caught.value.also
+    port_line = text.splitlines().index('port: "80"') + 1
+    assert also == f'global.tsk:{port_line}:7: app.port: found the string "80"; expected an integer'
+    assert caught.value.render().splitlines()[-1] == f"also: {also}"
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,23 @@ Percent = Annotated[int, Field(ge=1, le=100)]
 
 
 class SettingsError(TuskError):
-    """global.tsk evaluated, but a value has the wrong type, is out of range or contradicts another one."""
+    """global.tsk evaluated, but a value has the wrong type, is out of range or contradicts another one.
+
+    `also` holds the other problems found in the same pass (`file:line:col: message`, in file order), so
+    one run shows everything to fix; render() lists them under the first problem's snippet."""
+
+    also: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        shown = self.also[:_ALSO_SHOWN]
+        more = len(self.also) - len(shown)
+        lines = [super().render(), *(f"also: {line}" for line in shown)]
+        if more:
+            lines.append(f"also: ... and {more} more")
+        return "\n".join(lines)
+
+
+_ALSO_SHOWN = 10
 
 
 class _Section(BaseModel):
@@ -420,21 +436,44 @@ def _memory_bytes(quantity: str) -> int:
 
 
 def _translate(error: ValidationError, document: Document) -> SettingsError:
-    """Turn pydantic's first error (in file order) into a positioned SettingsError."""
-    problems = sorted(error.errors(), key=lambda detail: _sort_key(document, detail))
-    first = problems[0]
-    path = _doc_path(first["loc"])
-    message = f"{_dotted(path)}: {_describe(first, document)}"
-    if len(problems) > 1:
-        message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-    return _error_at(document, path, message)
+    """Turn pydantic's errors into one positioned SettingsError: the first in file order, the rest listed."""
+    problems = sorted(
+        (_Problem(document, detail) for detail in _deduplicated(error.errors())), key=lambda p: p.order
+    )
+    first, *others = problems
+    message = first.message
+    if others:
+        message += f" (and {len(others)} more problem{'s' if len(others) > 1 else ''})"
+    failure = _error_at_position(document, first.at, message, first.span)
+    failure.also = tuple(f"{problem.location}: {problem.message}" for problem in others)
+    return failure
 
 
-def _sort_key(document: Document, detail: ErrorDetails) -> tuple[bool, int, int]:
-    # A missing key sorts last: its position is only its block's, and it is often the other half of a typo
-    # whose misspelt key (reported first, with a suggestion) is the one to fix.
-    line, column = _position(document, _doc_path(detail["loc"]))[1:]
-    return detail["type"] == "missing", line, column
+class _Problem:
+    """One pydantic error as the user sees it: where (an unknown key at the key itself) and what."""
+
+    def __init__(self, document: Document, detail: ErrorDetails) -> None:
+        path = _doc_path(detail["loc"])
+        at = document.key_location(path) if detail["type"] == "extra_forbidden" else None
+        self.at: tuple[str, int, int] = at or _position(document, path)
+        self.span = len(str(path[-1])) if at is not None else 1  # the whole misspelt key
+        self.message = f"{_dotted(path)}: {_describe(detail, document)}"
+        # A missing key sorts last: its position is only its block's, and it is often the other half of a
+        # typo whose misspelt key (reported first, with a suggestion) is the one to fix.
+        self.order = (detail["type"] == "missing", self.at[1], self.at[2])
+
+    @property
+    def location(self) -> str:
+        file, line, column = self.at
+        return f"{file}:{line}:{column}"
+
+
+def _deduplicated(details: list[ErrorDetails]) -> list[ErrorDetails]:
+    """One error per location (a union field can fail once per alternative)."""
+    first: dict[str, ErrorDetails] = {}
+    for detail in details:
+        first.setdefault(repr(detail["loc"]), detail)
+    return list(first.values())
 
 
 def _doc_path(loc: Sequence[Any]) -> DocPath:
@@ -537,8 +576,16 @@ def _shown(value: Any) -> str:
 
 
 def _error_at(document: Document, path: DocPath, message: str) -> SettingsError:
-    file, line, column = _position(document, path)
-    return SettingsError(message, file=file, line=line, column=column, source_line=document.line_text(line))
+    return _error_at_position(document, _position(document, path), message)
+
+
+def _error_at_position(
+    document: Document, at: tuple[str, int, int], message: str, span: int = 1
+) -> SettingsError:
+    file, line, column = at
+    return SettingsError(
+        message, file=file, line=line, column=column, source_line=document.line_text(line), span=span
+    )
 
 
 def _position(document: Document, path: DocPath) -> tuple[str, int, int]:

@@ -60,6 +60,22 @@ class Document:
         """Where the value at `path` came from: file:line:col, expression text and the inputs it used."""
         return self._locate(_split_path(path))[1]
 
+    def key_location(self, path: PathLike) -> tuple[str, int, int] | None:
+        """file, line and column where the key at `path` is written: for a key of a section or block (an
+        object literal's keys are inside an expression: None there, as for a path that does not exist)."""
+        table = self._layout.root
+        parts = _split_path(path)
+        for depth, key in enumerate(parts):
+            if str(key) not in table.children:
+                return None
+            child = table.children[str(key)]
+            if depth == len(parts) - 1:
+                return (self._source.file, *self._source.line_col(table.key_start(str(key))))
+            if not isinstance(child, Table):
+                return None
+            table = child
+        return None
+
     def global_provenance(self, name: str) -> Provenance | None:
         """Where the global `$name` is declared (its expression and inputs), or None if the file has none."""
         entry = self._layout.globals.get(name)
