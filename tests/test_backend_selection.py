@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -281,6 +282,9 @@ def test_eval_with_secrets_from_aws_needs_a_stack_for_the_default_prefix(tmp_pat
         subprocess.run, cwd=REPO, env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True,
         timeout=60, check=False,
     )  # fmt: skip
+    # In a project with the stack, since --stack reads Pulumi.<stack>.yaml beside the file.
+    for name in ("Pulumi.yaml", "Pulumi.us-west-2.yaml"):
+        shutil.copy2(REPO / name, tmp_path / name)
     source = tmp_path / "s.tsk"
     source.write_text('a: @env.secure("TOKEN")\n')
     command = [sys.executable, "-m", "tusk_infra", "eval", str(source), "--secrets-from", "ssm"]

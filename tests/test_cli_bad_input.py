@@ -369,3 +369,19 @@ def test_preview_names_the_stacks_a_notice_is_about(tmp_path: Path) -> None:
     warnings, placeholders = after_heading.split("\nnotice: rendered with placeholders")
     assert warnings.startswith("  - us-west-2: tusk-infra:DB_PRIMARY_PASSWORD is stored in plain text")
     assert "plain text" not in placeholders and expected in placeholders
+
+
+@pytest.mark.parametrize("command", ["preview", "check"])
+def test_an_eks_cluster_of_another_region_is_refused_at_the_context(command: str, tmp_path: Path) -> None:
+    # It used to pass: two stacks would have written the same Kubernetes object names into one cluster.
+    project = project_copy(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    other = "arn:aws:eks:us-east-1:111122223333:cluster/tusk-use1"
+    edit(stack_file, "arn:aws:eks:us-west-2:111122223333:cluster/tusk-usw2", other)
+    line = next(number for number, text in enumerate(stack_file.read_text().splitlines(), 1) if other in text)
+    column = stack_file.read_text().splitlines()[line - 1].index(other) + 1
+    stderr = assert_clean_error(tusk_infra(command, "--stack", "us-west-2", "--project-dir", str(project)))
+    assert stderr.splitlines()[0].startswith(
+        f"{stack_file}:{line}:{column}: tusk-infra:kubeContext: EKS cluster 'tusk-use1' is in 'us-east-1', "
+        "but the stack's aws:region is 'us-west-2'"
+    )

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+from conftest import PROGRAM_SECRETS
 from tsk.cases import SEED_DIR, VALID_DIR, build_database
+
+from tusk_infra.offline.model import StackRun
 
 REPO = Path(__file__).resolve().parents[1]
 SHOP_SQL = Path(__file__).parent / "tsk" / "fixtures" / "shop.sql"
@@ -290,3 +295,126 @@ def test_sample_file_evaluates_with_defaults_and_per_region() -> None:
         "10.20.0.0/16",
         "30s",
     )
+
+
+# --- --stack NAME: the inputs the program gives global.tsk for that stack ---
+
+STACK_SECRETS = ("--env", f"REDIS_CLUSTER_PASSWORD={'r' * 20}", "--env", "DB_PRIMARY_PASSWORD=canary-XYZ-123")
+
+
+def stack_project(tmp_path: Path) -> Path:
+    """global.tsk and the Pulumi files in a folder of their own, to edit."""
+    for path in [REPO / "global.tsk", *REPO.glob("Pulumi*.yaml")]:
+        shutil.copy2(path, tmp_path / path.name)
+    return tmp_path
+
+
+def test_explain_with_a_stack_uses_the_stacks_region() -> None:
+    # It used to print 16 with `env REGION = "us-east-1" (not set; default used)`: us-east-1's value.
+    result = tusk("explain", "global.tsk", "performance.worker_count", "--stack", "us-west-2", *STACK_SECRETS)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "performance.worker_count = 8",
+        f"  defined at global.tsk:{_line_of(REPO / 'global.tsk', 'worker_count:')}:15",
+        '  expression: @if($region == "us-east-1", 16, 8)',
+        "  inputs:",
+        '    env REGION = "us-west-2"',
+    ]
+
+
+@pytest.mark.parametrize("stack", ["us-east-1", "us-west-2", "eu-west-1"])
+def test_eval_with_a_stack_gives_the_document_the_program_evaluates(
+    stack: str, program_runs: dict[str, StackRun]
+) -> None:
+    secrets = [f"--env={name}={value}" for name, value in PROGRAM_SECRETS.items()]
+    result = tusk("eval", "global.tsk", "--stack", stack, "--show-secrets", *secrets)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == program_runs[stack].settings.to_plain(show_secrets=True)
+
+
+def test_the_stack_wins_over_the_process_environment_and_env_options_win_over_the_stack() -> None:
+    path = ("explain", "global.tsk", "global.zone", "--stack", "eu-west-1", *STACK_SECRETS)
+    from_stack = tusk(*path, env={"ZONE": "us-west-2b"})
+    assert '    env ZONE = "eu-west-1a"' in from_stack.stdout.splitlines(), from_stack.stderr
+    overridden = tusk(*path, "--env", "ZONE=eu-west-1c")
+    assert '    env ZONE = "eu-west-1c"' in overridden.stdout.splitlines(), overridden.stderr
+
+
+def test_a_plain_stack_secret_is_used_with_a_warning_and_never_shown(tmp_path: Path) -> None:
+    project = stack_project(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    stack_file.write_text(stack_file.read_text() + "  tusk-infra:DB_PRIMARY_PASSWORD: canary-XYZ-123\n")
+    result = tusk("eval", str(project / "global.tsk"), "--stack", "us-west-2",
+                  "--env", f"REDIS_CLUSTER_PASSWORD={'r' * 20}")
+    assert result.returncode == 0, result.stderr
+    assert "canary-XYZ-123" not in result.stdout + result.stderr
+    assert result.stderr == (
+        "warning: tusk-infra:DB_PRIMARY_PASSWORD is stored in plain text; set it with "
+        "`pulumi config set --secret tusk-infra:DB_PRIMARY_PASSWORD ...`\n"
+    )
+
+
+def test_an_encrypted_stack_secret_is_named_as_such_when_missing(tmp_path: Path) -> None:
+    project = stack_project(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    stack_file.write_text(stack_file.read_text() + "  tusk-infra:DB_PRIMARY_PASSWORD:\n    secure: v1:AAAA\n")
+    result = tusk("eval", str(project / "global.tsk"), "--stack", "us-west-2",
+                  "--env", f"REDIS_CLUSTER_PASSWORD={'r' * 20}")
+    assert result.returncode == 1 and result.stdout == ""
+    line = _line_of(project / "global.tsk", '@env.secure("DB_PRIMARY_PASSWORD")')
+    assert result.stderr.splitlines()[0].endswith(
+        f"environment variable is not set: DB_PRIMARY_PASSWORD (secret, line {line}); set it in the "
+        "environment or with --env NAME=VALUE (tusk-infra:DB_PRIMARY_PASSWORD is encrypted in "
+        "Pulumi.us-west-2.yaml: only the Pulumi CLI decrypts)"
+    )
+
+
+def test_the_stacks_live_backend_settings_apply(tmp_path: Path) -> None:
+    # The stack file names the database @query reads; nothing on the command line does.
+    project = stack_project(tmp_path)
+    database = build_database(SHOP_SQL, tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    stack_file.write_text(stack_file.read_text() + f"  tusk-infra:databaseUrl: {database}\n")
+    source = project / "users.tsk"
+    source.write_text('region: @env("REGION", "nowhere")\n'
+                      'users: @query("SELECT COUNT(*) FROM users WHERE active = 1")\n')
+    result = tusk("eval", str(source), "--stack", "us-west-2")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"region": "us-west-2", "users": 4}
+
+
+def test_a_broken_stack_file_is_a_positioned_error(tmp_path: Path) -> None:
+    project = stack_project(tmp_path)
+    stack_file = project / "Pulumi.us-west-2.yaml"
+    stack_file.write_text(stack_file.read_text().replace("aws:region: us-west-2", "aws:region: us-wst-2"))
+    result = tusk("eval", str(project / "global.tsk"), "--stack", "us-west-2", *STACK_SECRETS)
+    assert result.returncode == 1 and result.stdout == ""
+    line = _line_of(stack_file, "aws:region:")
+    assert result.stderr.splitlines()[0] == (
+        f"{stack_file}:{line}:15: aws:region: found 'us-wst-2'; expected an AWS region: did you mean "
+        "us-west-2 or us-west-1?"
+    )
+
+
+@pytest.mark.parametrize("command", [("eval", "global.tsk"), ("explain", "global.tsk", "global.region")])
+def test_an_unknown_stack_is_a_usage_error_naming_the_stacks(command: tuple[str, ...]) -> None:
+    result = tusk(*command, "--stack", "no-such-stack", *STACK_SECRETS)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "tusk-infra: error: --stack no-such-stack: no stack 'no-such-stack' (no Pulumi.no-such-stack.yaml in "
+        ".); the stacks are: us-east-1, eu-west-1, us-west-2\n"
+    )
+
+
+def test_a_stack_for_a_file_outside_a_project_is_a_usage_error() -> None:
+    sample = str(REPO / "examples" / "sample.tsk")
+    result = tusk("eval", sample, "--stack", "us-west-2")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"tusk-infra: error: --stack us-west-2: no Pulumi.yaml in {REPO / 'examples'}: --stack reads "
+        "Pulumi.us-west-2.yaml from the project directory holding FILE, as the program does\n"
+    )
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(number for number, line in enumerate(path.read_text().splitlines(), 1) if text in line)

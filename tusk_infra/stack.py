@@ -12,7 +12,6 @@ import pulumi
 import pulumi_aws
 import pulumi_kubernetes
 
-from tusk_infra.backends.config import BackendSettings, settings_from_stack_config
 from tusk_infra.backends.selection import build_providers
 from tusk_infra.components import (
     PostgresCluster,
@@ -27,6 +26,8 @@ from tusk_infra.components.network import AppOnlyAccess
 from tusk_infra.settings import RegionSettings, load_region_settings
 from tusk_infra.stack_config import CONFIG_KEYS, PROJECT, REGION_KEY, StackConfig, parse_stack_config
 from tusk_infra.stack_file import load_stack_file, stack_file_path
+from tusk_infra.stack_inputs import StackSecrets as ConfigSecrets
+from tusk_infra.stack_inputs import stack_backend_settings, stack_env
 from tusk_infra.tusk import Document, Providers, TuskError
 from tusk_infra.tusk.providers import SecretSource
 
@@ -45,22 +46,13 @@ class LoadedStack:
     document: Document
 
 
-class StackSecrets:
-    """`@env.secure(NAME)` after the environment: the stack's secret config `tusk-infra:NAME`."""
+class StackSecrets(ConfigSecrets):
+    """`@env.secure(NAME)` after the environment: the stack's secret config `tusk-infra:NAME`, decrypted by
+    the engine that handed it to the program."""
 
     def __init__(self, warn: Callable[[str], None] = lambda message: None) -> None:
-        self._config = pulumi.Config(PROJECT)
-        self._warn = warn
-
-    def lookup(self, name: str) -> str | None:
-        """The decrypted value the engine handed to the program, or None when the stack has no such key."""
-        value = self._config.get(name)
-        if value is not None and not pulumi.runtime.is_config_secret(self._config.full_key(name)):
-            self._warn(
-                f"{self._config.full_key(name)} is stored in plain text; "
-                f"set it with `pulumi config set --secret {self._config.full_key(name)} ...`"
-            )
-        return value
+        # By full key, as pulumi.Config(PROJECT).get(NAME) reads it.
+        super().__init__(pulumi.runtime.get_config, pulumi.runtime.is_config_secret, warn)
 
 
 def raw_stack_config() -> dict[str, str | None]:
@@ -93,25 +85,15 @@ def load(
     `@env.secure` looks in `env`, then `secrets`, then the live sources the stack config enables
     (SSM / Secrets Manager), then `last_resort` (offline placeholders)."""
     # The stack's identity reaches the evaluation through the env mapping it reads, never os.environ.
-    injected = {**env, "REGION": config.region, "ZONE": config.zone, "INSTANCE_ID": config.instance}
+    injected = stack_env(config, env)
     providers = build_providers(
-        _backend_settings(config), Providers(env=injected, secrets=secrets, warn=warn)
+        stack_backend_settings(config), Providers(env=injected, secrets=secrets, warn=warn)
     )
     if last_resort is not None:
         providers.secrets = (*providers.secrets, last_resort)
     settings, document = load_region_settings(project_dir / SETTINGS_FILE, providers=providers)
     _check_roles(config, settings)
     return LoadedStack(config, settings, document)
-
-
-def _backend_settings(config: StackConfig) -> BackendSettings:
-    """Live backends (metrics, secrets, cache, database) as the stack file sets them; offline if unset."""
-    if config.source is None:
-        return BackendSettings(stack=config.stack)
-    source = config.source
-    return settings_from_stack_config(
-        source.values, stack=config.stack, file=str(source.path), positions=source.positions
-    )
 
 
 def _check_roles(config: StackConfig, settings: RegionSettings) -> None:

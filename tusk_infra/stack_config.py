@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tusk_infra.aws_regions import known_regions, nearest_regions
 from tusk_infra.backends.config import STACK_KEYS as BACKEND_KEYS
 from tusk_infra.stack_file import StackConfigError, StackFile, source_line
 from tusk_infra.stack_file import load_stack_file as load_stack_file  # re-exported: its old home
@@ -53,7 +54,8 @@ _PATTERNS: Mapping[str, re.Pattern[str]] = {
     "image_tag": re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
     "database_primary_stack": re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$"),
 }
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+# An EKS cluster's ARN, as `aws eks update-kubeconfig` names the kubeconfig context it writes.
+_EKS_CLUSTER_ARN = re.compile(r"^arn:[^:]+:eks:(?P<region>[^:]*):[^:]*:cluster/(?P<name>.+)$")
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,7 @@ def parse_stack_config(
     where = stack_file or _unknown_file(stack)
     if stack_file is not None:
         _check_known_keys(stack_file)
-    region = _required(raw, REGION_KEY, where)
-    if not _REGION.match(region):
-        message = f"{REGION_KEY}: found {region!r}; expected an AWS region like 'us-east-1'"
-        raise _error(where, REGION_KEY, message)
+    region = _region(raw, where)
     fields: dict[str, Any] = {}
     for name, key, kind, required in CONFIG_KEYS:
         full_key = f"{PROJECT}:{key}"
@@ -129,6 +128,7 @@ def parse_stack_config(
         fields[name] = None if text is None else _typed(name, full_key, kind, text, where)
     config = StackConfig(stack=stack, region=region, source=stack_file, **fields)
     _check_zones(config, where)
+    _check_kube_context(config, where)
     return config
 
 
@@ -158,11 +158,35 @@ def _suggestion(name: str) -> str:
     return f"expected one of {', '.join(sorted(KNOWN_KEYS))}, or an UPPER_CASE secret name"
 
 
+def _region(raw: Mapping[str, str | None], where: StackFile) -> str:
+    """aws:region, one AWS knows: a misspelt one would otherwise surface as every zone being elsewhere."""
+    region = _required(raw, REGION_KEY, where)
+    if region in known_regions():
+        return region
+    near = nearest_regions(region)
+    hint = (f": did you mean {' or '.join(near)}?" if near else
+            " like 'us-east-1' (a region newer than the installed boto3? upgrade boto3, whose list this is)")
+    raise _value_error(where, REGION_KEY, f"{REGION_KEY}: found {region!r}; expected an AWS region{hint}")
+
+
 def _required(raw: Mapping[str, str | None], key: str, where: StackFile) -> str:
     value = raw.get(key)
     if value is None or value == "":
+        misspelt = _misspelling_of(key, where)
+        if misspelt is not None:
+            raise _error(where, misspelt, f"missing {key}; found {misspelt} here: did you mean {key}?")
         raise _error(where, key, f"missing {key}; set it with `pulumi config set {key} <value>`")
     return value
+
+
+def _misspelling_of(key: str, where: StackFile) -> str | None:
+    """A key written in the file that nothing reads and that is spelt nearly like the missing `key`
+    (`aws:regoin`). Only tusk-infra: keys are all known; aws: has many more the provider reads."""
+    if key in where.positions:
+        return None  # written without a value: reported at the key itself
+    unread = {written.lower(): written for written in where.values if written not in KNOWN_KEYS}
+    close = difflib.get_close_matches(key.lower(), unread, n=1, cutoff=0.8)
+    return unread[close[0]] if close else None
 
 
 def _typed(name: str, key: str, kind: str, text: str, where: StackFile) -> Any:
@@ -193,10 +217,32 @@ def _check_zones(config: StackConfig, where: StackFile) -> None:
             raise _error(where, f"{PROJECT}:zones", message)
 
 
+def _check_kube_context(config: StackConfig, where: StackFile) -> None:
+    """An EKS cluster named by its ARN must be in the stack's own region: two stacks deploying into one
+    cluster would write the same Kubernetes object names. A plain context name says nothing of its region."""
+    key = f"{PROJECT}:kubeContext"
+    cluster = _EKS_CLUSTER_ARN.match(config.kube_context)
+    if cluster is not None and cluster["region"] != config.region:
+        raise _value_error(where, key, (
+            f"{key}: EKS cluster {cluster['name']!r} is in {cluster['region']!r}, but the stack's "
+            f"{REGION_KEY} is {config.region!r}; expected a cluster in {config.region!r} (two stacks in one "
+            "cluster would write the same Kubernetes object names)"
+        ))
+
+
 def _unknown_file(stack: str) -> StackFile:
     return StackFile(Path(f"Pulumi.{stack}.yaml"), {}, frozenset())
 
 
 def _error(where: StackFile, key: str, message: str) -> StackConfigError:
-    file, line, column = where.position(key)
+    return _positioned(where.position(key), message)
+
+
+def _value_error(where: StackFile, key: str, message: str) -> StackConfigError:
+    """An error at a key's value: the value is what is wrong, not the key."""
+    return _positioned(where.value_position(key), message)
+
+
+def _positioned(position: tuple[str, int, int], message: str) -> StackConfigError:
+    file, line, column = position
     return StackConfigError(message, file=file, line=line, column=column, source_line=source_line(file, line))

@@ -43,6 +43,14 @@ class StackFile:
         line, column = self.positions.get(key, self.positions.get("", (1, 1)))
         return str(self.path), line, column
 
+    def value_position(self, key: str) -> tuple[str, int, int]:
+        """file, line, column of a key's value (of the key, or the config block, when there is no value)."""
+        node = self.value_nodes.get(key)
+        if node is None or node.value in ("", None):
+            return self.position(key)
+        line, column = node_position(node)
+        return str(self.path), line, column
+
     @property
     def value_positions(self) -> dict[str, tuple[int, int]]:
         """Where each key's value starts (line, column)."""

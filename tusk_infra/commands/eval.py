@@ -7,11 +7,14 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from tusk_infra.backends.config import BackendOptionError
 from tusk_infra.backends.selection import add_backend_arguments, build_providers, settings_from_args
 from tusk_infra.commands import write_output
+from tusk_infra.commands.stack_option import ChosenStack, choose_stack
+from tusk_infra.project import ProjectError
 from tusk_infra.tusk import MissingEnvironment, Providers, StaticMetrics, TuskError, evaluate_file
 from tusk_infra.tusk.document import Document
 
@@ -35,7 +38,7 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set an environment variable for @env (overrides the process environment)",
+        help="set an environment variable for @env (overrides the process environment and --stack's inputs)",
     )
     parser.add_argument(
         "--var",
@@ -57,9 +60,10 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stack",
         metavar="NAME",
-        help="the stack this evaluation is for, e.g. us-west-2: fills {stack} in the AWS secret prefix "
-        "(default /tusk-infra/{stack}/) and in CloudWatch dimensions; it does not read Pulumi.<stack>.yaml, "
-        "so pass the stack's inputs with --env (e.g. --env REGION=us-west-2)",
+        help="evaluate as the program does for this stack, e.g. us-west-2: reads Pulumi.NAME.yaml beside "
+        "FILE and passes its REGION, ZONE and INSTANCE_ID (over the process environment; --env still "
+        "overrides), its plain-text tusk-infra:NAME secrets and its live-backend settings (the options "
+        "below override them); also fills {stack} in the AWS secret prefix and CloudWatch dimensions",
     )
     add_backend_arguments(parser)
 
@@ -67,20 +71,23 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
 def evaluate_from_args(args: argparse.Namespace) -> Document:
     """Evaluate args.file with the inputs given on the command line; usage errors exit 2.
 
-    Offline unless a backend option (or TUSK_DATABASE_URL) asks for more. A backend option whose value cannot
-    be used is a usage error, found before the file is evaluated.
+    Offline unless a backend option (or TUSK_DATABASE_URL, or the --stack's file) asks for more. A backend
+    option whose value cannot be used, or an unknown stack, is a usage error, found before the file is
+    evaluated.
     """
-    env = dict(os.environ)
-    env.update(_pairs(args.env, "--env"))
+    explicit_env = _pairs(args.env, "--env")
     metrics = {name: _number(value, name) for name, value in _pairs(args.metric, "--metric").items()}
     variables = _pairs(args.var, "--var")
+    stack = _chosen_stack(args)
+    warn = _warn_on_stderr
     offline = Providers(
-        env=env,
+        env={**(stack.env(os.environ) if stack else os.environ), **explicit_env},
+        secrets=[stack.secrets(warn)] if stack else [],
         metrics=StaticMetrics(metrics) if metrics else None,
         database_url=args.db,
-        warn=lambda message: print(f"warning: {message}", file=sys.stderr),
+        warn=warn,
     )
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, base=stack.backends() if stack else None)
     if settings.secret_sources and "{stack}" in settings.secret_prefix and not settings.stack:
         _usage_error(
             f"--secrets-from needs a stack name for the secret prefix {settings.secret_prefix!r}: "
@@ -93,8 +100,33 @@ def evaluate_from_args(args: argparse.Namespace) -> Document:
     try:
         return evaluate_file(args.file, variables=variables, providers=providers)
     except MissingEnvironment as missing:
-        them = "it" if len(missing.names) == 1 else "them"
-        raise missing.with_hint(f"set {them} in the environment or with --env NAME=VALUE") from None
+        raise missing.with_hint(_how_to_set(missing.names, stack)) from None
+
+
+def _chosen_stack(args: argparse.Namespace) -> ChosenStack | None:
+    """The --stack's config (None without --stack); an unknown one is a usage error naming the stacks."""
+    if args.stack is None:
+        return None
+    try:
+        return choose_stack(args.file, args.stack)
+    except ProjectError as error:
+        _usage_error(f"--stack {args.stack}: {error}")
+
+
+def _how_to_set(names: Sequence[str], stack: ChosenStack | None) -> str:
+    them = "it" if len(names) == 1 else "them"
+    hint = f"set {them} in the environment or with --env NAME=VALUE"
+    encrypted = stack.encrypted(names) if stack else []
+    if stack and encrypted:
+        # Said, so nobody wonders why a secret the stack file holds was not used.
+        verb = "is" if len(encrypted) == 1 else "are"
+        hint += (f" ({', '.join(encrypted)} {verb} encrypted in {stack.stack_file.path.name}: "
+                 "only the Pulumi CLI decrypts)")
+    return hint
+
+
+def _warn_on_stderr(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,9 +17,15 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from tusk_infra import project
 from tusk_infra import stack as program
 from tusk_infra.offline.mocks import OfflineMocks, RecordingMonitor
 from tusk_infra.offline.model import UNKNOWN, RegisteredResource, StackRun
+
+# Re-exported: preview, check and the tests select stacks through the runner.
+from tusk_infra.project import ProjectError as ProjectError
+from tusk_infra.project import discover_stacks as discover_stacks
+from tusk_infra.project import select_stacks as select_stacks
 from tusk_infra.stack_config import PROJECT, StackConfig, config_strings, parse_stack_config
 from tusk_infra.stack_file import StackFile, load_stack_file, stack_file_path
 from tusk_infra.tusk import Document, TuskError
@@ -32,58 +38,6 @@ ORGANIZATION = "organization"
 _UNRUN_PRIMARY_OUTPUTS: Mapping[str, Any] = {name: UNKNOWN for name in program.PRIMARY_OUTPUTS}
 
 
-def discover_stacks(project_dir: Path) -> list[str]:
-    """The stacks of the project (from Pulumi.<stack>.yaml files), the database primary's first."""
-    return _primary_first(_stack_files(project_dir, _stack_names(project_dir)))
-
-
-class ProjectError(Exception):
-    """The directory is not a tusk-infra project, or a stack name is not one of its stacks."""
-
-
-def select_stacks(project_dir: Path, stack: str | None) -> list[str]:
-    """The stacks a command runs: `stack` if the project has it, else all of them.
-
-    A directory without Pulumi.yaml, a project without any Pulumi.<stack>.yaml and an unknown stack name are
-    ProjectErrors, so no command ever reports success over zero stacks."""
-    if not (project_dir / "Pulumi.yaml").is_file():
-        raise ProjectError(f"no Pulumi.yaml in {project_dir}; run it in the project directory or pass "
-                           "--project-dir")
-    names = _stack_names(project_dir)
-    if not names:
-        raise ProjectError(f"no stacks in {project_dir}: expected at least one Pulumi.<stack>.yaml "
-                           "beside Pulumi.yaml")
-    if stack is None:
-        return names
-    if stack not in names:
-        known = _primary_first(_stack_files(project_dir, names))
-        raise ProjectError(f"no stack '{stack}' (no Pulumi.{stack}.yaml in {project_dir}); the stacks are: "
-                           f"{', '.join(known)}")
-    return [stack]
-
-
-def _stack_names(project_dir: Path) -> list[str]:
-    return sorted(
-        path.name[len("Pulumi.") : -len(".yaml")]
-        for path in project_dir.glob("Pulumi.*.yaml")
-        if path.name != "Pulumi.yaml"
-    )
-
-
-def _stack_files(project_dir: Path, stacks: Sequence[str]) -> dict[str, StackFile]:
-    return {name: load_stack_file(stack_file_path(project_dir, name)) for name in stacks}
-
-
-def _primary_first(stack_files: Mapping[str, StackFile]) -> list[str]:
-    primaries = {_named_primary(stack_file) for stack_file in stack_files.values()}
-    return sorted(stack_files, key=lambda name: (name not in primaries, name))
-
-
-def _named_primary(stack_file: StackFile) -> str | None:
-    value = stack_file.values.get(f"{PROJECT}:databasePrimaryStack")
-    return value.rsplit("/", 1)[-1] if isinstance(value, str) else None
-
-
 def run_stacks(
     project_dir: Path,
     stacks: Sequence[str] | None = None,
@@ -94,10 +48,11 @@ def run_stacks(
     """Run several stacks in one process, the database primary first, serving its outputs to the replicas.
 
     `env` is the only environment global.tsk sees ({} if None: hermetic); commands pass os.environ."""
-    stack_files = _stack_files(project_dir, list(stacks) if stacks is not None else _stack_names(project_dir))
+    names = list(stacks) if stacks is not None else project.stack_names(project_dir)
+    stack_files = project.stack_files(project_dir, names)
     served: dict[str, Mapping[str, Any]] = {}
     runs = []
-    for name in _primary_first(stack_files):
+    for name in project.primary_first(stack_files):
         run = _run(project_dir, name, stack_files[name], env or {}, served, strict_secrets)
         served[name] = run.outputs
         runs.append(run)
@@ -163,7 +118,7 @@ def _check_primary_stack(project_dir: Path, config: StackConfig) -> None:
     if not stack_file_path(project_dir, name).is_file():
         key = f"{PROJECT}:databasePrimaryStack"
         raise config.error(key, f"{key} names stack '{name}', but the project has no Pulumi.{name}.yaml; "
-                                f"the stacks are: {', '.join(_stack_names(project_dir))}")
+                                f"the stacks are: {', '.join(project.stack_names(project_dir))}")
 
 
 class OfflineSecrets:

@@ -1,0 +1,62 @@
+"""What a stack hands global.tsk besides the file itself: its identity as `@env` values, its secret config for
+`@env.secure`, and the live backends its stack file enables.
+
+The program (tusk_infra.stack) and `tusk-infra eval/explain --stack` both take a stack's inputs from here,
+so evaluating for a stack by hand gives what `pulumi up` gives. Free of pulumi's runtime: eval must not pay
+for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from tusk_infra.backends.config import BackendSettings, settings_from_stack_config
+from tusk_infra.stack_config import PROJECT, StackConfig, config_strings
+from tusk_infra.stack_file import StackFile
+
+
+def stack_env(config: StackConfig, env: Mapping[str, str]) -> dict[str, str]:
+    """`env` with the stack's region, zone and instance as global.tsk's `@env` reads them; the stack wins, so
+    a REGION left in the shell cannot make one stack evaluate as another."""
+    return {**env, "REGION": config.region, "ZONE": config.zone, "INSTANCE_ID": config.instance}
+
+
+def stack_backend_settings(config: StackConfig) -> BackendSettings:
+    """Live backends (metrics, secrets, cache, database) as the stack file sets them; offline if unset."""
+    if config.source is None:
+        return BackendSettings(stack=config.stack)
+    source = config.source
+    return settings_from_stack_config(
+        source.values, stack=config.stack, file=str(source.path), positions=source.positions
+    )
+
+
+class StackSecrets:
+    """`@env.secure(NAME)` after the environment: the stack's secret config `tusk-infra:NAME`."""
+
+    def __init__(
+        self,
+        value: Callable[[str], str | None],
+        encrypted: Callable[[str], bool],
+        warn: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        # Both take the full key (tusk-infra:NAME): the value as the program receives it, and whether the
+        # stack stores it encrypted.
+        self._value = value
+        self._encrypted = encrypted
+        self._warn = warn
+
+    def lookup(self, name: str) -> str | None:
+        """The value of tusk-infra:NAME, or None when the stack has no such key; a plain-text one warns."""
+        key = f"{PROJECT}:{name}"
+        value = self._value(key)
+        if value is not None and not self._encrypted(key):
+            self._warn(f"{key} is stored in plain text; set it with `pulumi config set --secret {key} ...`")
+        return value
+
+
+def stack_file_secrets(stack_file: StackFile, warn: Callable[[str], None]) -> StackSecrets:
+    """The secret config a stack file holds readably: only plain-text values (an encrypted one needs the
+    Pulumi CLI to decrypt, so it is not there)."""
+    plain = config_strings(stack_file)
+    return StackSecrets(plain.get, lambda key: key in stack_file.secure_keys, warn)
