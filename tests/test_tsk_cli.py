@@ -174,7 +174,10 @@ def test_missing_environment_is_one_error_naming_all() -> None:
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"{SEED_DIR / 'distributed.tsk'}:14:12: 10 environment variables are not set:")
     assert "REDIS_CLUSTER_PASSWORD (secret, line 15)" in first and "DB_REPLICA_EU_WEST_1 (line 38)" in first
-    assert first.endswith("; set them in the environment or with --env NAME=VALUE")
+    assert first.endswith(
+        "; set them in the environment or with --env NAME=VALUE "
+        "(a secret belongs in the environment, e.g. exported from your secret store, not in --env)"
+    )
 
 
 def test_one_missing_variable_says_how_to_set_it(tmp_path: Path) -> None:

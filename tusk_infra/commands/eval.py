@@ -100,7 +100,7 @@ def evaluate_from_args(args: argparse.Namespace) -> Document:
     try:
         return evaluate_file(args.file, variables=variables, providers=providers)
     except MissingEnvironment as missing:
-        raise missing.with_hint(_how_to_set(missing.names, stack)) from None
+        raise missing.with_hint(_how_to_set(missing.names, missing.secret_names, stack)) from None
 
 
 def _chosen_stack(args: argparse.Namespace) -> ChosenStack | None:
@@ -113,9 +113,12 @@ def _chosen_stack(args: argparse.Namespace) -> ChosenStack | None:
         _usage_error(f"--stack {args.stack}: {error}")
 
 
-def _how_to_set(names: Sequence[str], stack: ChosenStack | None) -> str:
+def _how_to_set(names: Sequence[str], secrets: Sequence[str], stack: ChosenStack | None) -> str:
     them = "it" if len(names) == 1 else "them"
     hint = f"set {them} in the environment or with --env NAME=VALUE"
+    if secrets:
+        # A value on the command line lands in shell history and in `ps` for everyone on the machine.
+        hint += " (a secret belongs in the environment, e.g. exported from your secret store, not in --env)"
     encrypted = stack.encrypted(names) if stack else []
     if stack and encrypted:
         # Said, so nobody wonders why a secret the stack file holds was not used.

@@ -62,6 +62,7 @@ class MissingEnvironment(TuskError):
     """Environment variables (or secrets) the file reads but nobody set; a command can add how to set them."""
 
     names: tuple[str, ...] = ()
+    secret_names: tuple[str, ...] = ()  # those of `names` read with @env.secure
 
     def with_hint(self, hint: str) -> MissingEnvironment:
         """The same error with `; {hint}` after the message."""
@@ -74,6 +75,7 @@ class MissingEnvironment(TuskError):
             span=self.span,
         )
         error.names = self.names
+        error.secret_names = self.secret_names
         return error
 
 

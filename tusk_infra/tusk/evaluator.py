@@ -358,6 +358,7 @@ class Evaluator:
         )
         assert isinstance(error, MissingEnvironment)
         error.names = tuple(item.name for item in items)
+        error.secret_names = tuple(item.name for item in items if item.secret)
         return error
 
     def source_of(self, node: Expr) -> str:
