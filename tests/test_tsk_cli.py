@@ -175,8 +175,8 @@ def test_missing_environment_is_one_error_naming_all() -> None:
     assert first.startswith(f"{SEED_DIR / 'distributed.tsk'}:14:12: 10 environment variables are not set:")
     assert "REDIS_CLUSTER_PASSWORD (secret, line 15)" in first and "DB_REPLICA_EU_WEST_1 (line 38)" in first
     assert first.endswith(
-        "; set them in the environment or with --env NAME=VALUE "
-        "(a secret belongs in the environment, e.g. exported from your secret store, not in --env)"
+        "; set them in the environment or with --env NAME=VALUE; "
+        "a secret belongs in the environment (exported from your secret store), not in --env"
     )
 
 
@@ -368,7 +368,8 @@ def test_an_encrypted_stack_secret_is_named_as_such_when_missing(tmp_path: Path)
     assert result.stderr.splitlines()[0].endswith(
         f"environment variable is not set: DB_PRIMARY_PASSWORD (secret, line {line}); set it in the "
         "environment or with --env NAME=VALUE (tusk-infra:DB_PRIMARY_PASSWORD is encrypted in "
-        "Pulumi.us-west-2.yaml: only the Pulumi CLI decrypts)"
+        "Pulumi.us-west-2.yaml: only the Pulumi CLI decrypts); a secret belongs in the environment "
+        "(exported from your secret store), not in --env"
     )
 
 

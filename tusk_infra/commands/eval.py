@@ -116,15 +116,15 @@ def _chosen_stack(args: argparse.Namespace) -> ChosenStack | None:
 def _how_to_set(names: Sequence[str], secrets: Sequence[str], stack: ChosenStack | None) -> str:
     them = "it" if len(names) == 1 else "them"
     hint = f"set {them} in the environment or with --env NAME=VALUE"
-    if secrets:
-        # A value on the command line lands in shell history and in `ps` for everyone on the machine.
-        hint += " (a secret belongs in the environment, e.g. exported from your secret store, not in --env)"
     encrypted = stack.encrypted(names) if stack else []
     if stack and encrypted:
         # Said, so nobody wonders why a secret the stack file holds was not used.
         verb = "is" if len(encrypted) == 1 else "are"
         hint += (f" ({', '.join(encrypted)} {verb} encrypted in {stack.stack_file.path.name}: "
                  "only the Pulumi CLI decrypts)")
+    if secrets:
+        # A value on the command line lands in shell history and in `ps` for everyone on the machine.
+        hint += "; a secret belongs in the environment (exported from your secret store), not in --env"
     return hint
 
 
