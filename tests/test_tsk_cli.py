@@ -422,3 +422,10 @@ def test_a_stack_for_a_file_outside_a_project_is_a_usage_error() -> None:
 
 def _line_of(path: Path, text: str) -> int:
     return next(number for number, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+@pytest.mark.parametrize("path", ["", "a..b", ".a", "a."])
+def test_explain_refuses_a_path_with_an_empty_part(path: str) -> None:
+    result = tusk("explain", str(SEED_DIR / "global.tsk"), path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"expected keys joined by dots, like performance.worker_count, found {path!r}" in result.stderr

@@ -17,11 +17,23 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("explain", help="show where a value of a .tsk file comes from")
     parser.add_argument("file", metavar="FILE", help="the .tsk file to evaluate")
     parser.add_argument(
-        "path", metavar="DOTTED.PATH", help="the value to explain, e.g. performance.worker_count"
+        "path",
+        metavar="DOTTED.PATH",
+        type=_dotted_path,
+        help="the value to explain, e.g. performance.worker_count",
     )
     add_input_arguments(parser)
     parser.add_argument("--show-secrets", action="store_true", help="print secret values instead of [secret]")
     parser.set_defaults(handler=run)
+
+
+def _dotted_path(text: str) -> str:
+    """A path of keys (and list indexes) joined by dots; an empty part is a usage error."""
+    if not text or "" in text.split("."):
+        raise argparse.ArgumentTypeError(
+            f"expected keys joined by dots, like performance.worker_count, found {text!r}"
+        )
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
