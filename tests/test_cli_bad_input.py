@@ -385,3 +385,16 @@ def test_an_eks_cluster_of_another_region_is_refused_at_the_context(command: str
         f"{stack_file}:{line}:{column}: tusk-infra:kubeContext: EKS cluster 'tusk-use1' is in 'us-east-1', "
         "but the stack's aws:region is 'us-west-2'"
     )
+
+
+def test_a_misspelt_option_is_reported_with_the_subcommands_usage() -> None:
+    result = tusk_infra("preview", "--all-stacks", "--fromat", "json")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[0].startswith("usage: tusk-infra preview ")
+    error = result.stderr.splitlines()[-1]
+    assert error == "tusk-infra preview: error: unrecognized arguments: --fromat json"
+
+
+def test_version() -> None:
+    result = tusk_infra("--version")
+    assert result.returncode == 0 and result.stdout.startswith("tusk-infra ")

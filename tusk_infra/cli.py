@@ -7,6 +7,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from tusk_infra.commands import OutputError
 
@@ -26,15 +27,22 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tusk-infra",
         description="Evaluate global.tsk, preview and check every region stack, offline.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('tusk-infra')}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_name in COMMANDS.values():
         importlib.import_module(f"tusk_infra.commands.{module_name}").register(subparsers)
+    for command_parser in subparsers.choices.values():
+        command_parser.set_defaults(command_parser=command_parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code (2 for usage errors)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # Said by the subcommand's parser, so the usage shown is the one with the options that exist.
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:
