@@ -1,12 +1,16 @@
 # shellcheck shell=sh
 # A throwaway PostgreSQL server for the SQL tests, under <repo>/.pgtest/.
 #
-#   . ./scripts/pgtest.sh start    # install (Debian, as root) if needed, init, start; export TUSK_TEST_POSTGRES_URL
-#   . ./scripts/pgtest.sh stop     # stop it and unset the variable
+#   . ./scripts/pgtest.sh start   # install (Debian, as root) if needed, init, start; export TUSK_TEST_POSTGRES_URL
+#   . ./scripts/pgtest.sh stop    # stop it and unset the variable (bash only: see below)
+#   sh scripts/pgtest.sh run CMD  # run CMD (and its arguments) with the server and the variable, then stop the
+#                                 # server if this run started it; exit with CMD's status (`make test`)
+#   sh scripts/pgtest.sh stop     # stop it, from any shell (`make pgstop`)
 #
-# It is SOURCED (by `make test`, so by /bin/sh = dash): it never calls `exit`, never changes `set -e`, and
-# keeps its helpers in functions it removes afterwards. dash ignores arguments to `.`, so no argument means
-# `start`. Run from the repository root, or set PGTEST_REPO.
+# SOURCED, it behaves as a guest: it never calls `exit`, never changes `set -e`, and keeps its helpers in
+# functions it removes afterwards. dash (/bin/sh here) ignores arguments to `.`, so sourced by dash it always
+# starts, whatever follows the file name: to stop from there, run it as a command. Run from the repository
+# root, or set PGTEST_REPO.
 
 _pgtest_log() {
     printf 'pgtest: %s\n' "$*" >&2
@@ -109,6 +113,10 @@ _pgtest_running() {
     _pgtest_as_owner "$1/pg_ctl" status -D "$2" >/dev/null 2>&1
 }
 
+_pgtest_stop_server() {
+    _pgtest_as_owner "$1/pg_ctl" stop -m fast -w -D "$2" >/dev/null && _pgtest_log "stopped"
+}
+
 _pgtest_start_server() {
     _pgtest_bin="$1" _pgtest_data="$2" _pgtest_state="$3"
     _pgtest_port="$(_pgtest_free_port)" || { _pgtest_log "no free port found"; return 1; }
@@ -158,18 +166,30 @@ _pgtest_lock() {
     done
 }
 
-_pgtest_start() {
-    _pgtest_repo="${PGTEST_REPO:-$PWD}"
-    _pgtest_state="$_pgtest_repo/.pgtest"
-    mkdir -p "$_pgtest_state" && chmod 755 "$_pgtest_state" || return 1
+# Runs "$@" holding the lock of $_pgtest_state.
+_pgtest_with_lock() {
     _pgtest_lock "$_pgtest_state" || return 1
-    _pgtest_start_locked
-    _pgtest_status=$?
+    "$@"
+    _pgtest_locked_status=$?
     rmdir "$_pgtest_state/lock"
-    return "$_pgtest_status"
+    return "$_pgtest_locked_status"
+}
+
+_pgtest_prepare_state() {
+    _pgtest_state="${PGTEST_REPO:-$PWD}/.pgtest"
+    mkdir -p "$_pgtest_state" && chmod 755 "$_pgtest_state"
+}
+
+_pgtest_start() {
+    _pgtest_prepare_state || return 1
+    _pgtest_with_lock _pgtest_start_locked || return 1
+    # A server started here is a person's: a stale mark from a run killed before it could stop its own must not
+    # make a later run stop this one. (One already running keeps its mark: a run's own tests source this file.)
+    [ -z "$_pgtest_started" ] || rm -f "$_pgtest_state/started-by-run"
 }
 
 _pgtest_start_locked() {
+    _pgtest_started=
     _pgtest_bin="$(_pgtest_find_bindir)" || { _pgtest_install && _pgtest_bin="$(_pgtest_find_bindir)"; } \
         || { _pgtest_log "PostgreSQL server binaries not found"; return 1; }
     if [ "$(id -u)" = 0 ]; then
@@ -182,6 +202,7 @@ _pgtest_start_locked() {
     fi
     if ! _pgtest_running "$_pgtest_bin" "$_pgtest_data"; then
         _pgtest_start_server "$_pgtest_bin" "$_pgtest_data" "$_pgtest_state" || return 1
+        _pgtest_started=1
     fi
     _pgtest_create_database "$_pgtest_state" || { _pgtest_log "could not create the test database"; return 1; }
     _pgtest_port="$(cat "$_pgtest_state/port")"
@@ -193,23 +214,82 @@ _pgtest_start_locked() {
 _pgtest_stop() {
     _pgtest_state="${PGTEST_REPO:-$PWD}/.pgtest"
     unset TUSK_TEST_POSTGRES_URL
+    rm -f "$_pgtest_state/started-by-run"
     [ -f "$_pgtest_state/datadir" ] || { _pgtest_log "nothing to stop"; return 0; }
     _pgtest_data="$(cat "$_pgtest_state/datadir")"
-    _pgtest_bin="$(_pgtest_find_bindir)" || return 1
+    _pgtest_bin="$(_pgtest_find_bindir)" \
+        || { _pgtest_log "no pg_ctl found to stop the server of $_pgtest_data"; return 1; }
     if _pgtest_running "$_pgtest_bin" "$_pgtest_data"; then
-        _pgtest_as_owner "$_pgtest_bin/pg_ctl" stop -m fast -w -D "$_pgtest_data" >/dev/null && _pgtest_log "stopped"
+        _pgtest_stop_server "$_pgtest_bin" "$_pgtest_data"
     else
         _pgtest_log "not running"
     fi
+}
+
+# `run`: every run holds a lease (.pgtest/runs/<pid>) while its command runs, so that of two runs sharing the
+# server, the last one out stops it; and only a server a run started (.pgtest/started-by-run) is stopped.
+_pgtest_run() {
+    [ "$#" -gt 0 ] || { _pgtest_usage; return 2; }
+    _pgtest_prepare_state || return 1
+    _pgtest_with_lock _pgtest_run_begin || return 1
+    # On Ctrl-C or a kill the command ends first (it gets the signal too); the server is stopped after it.
+    trap : INT TERM HUP
+    "$@"
+    _pgtest_run_status=$?
+    trap - INT TERM HUP
+    _pgtest_with_lock _pgtest_run_end
+    return "$_pgtest_run_status"
+}
+
+_pgtest_run_begin() {
+    if ! _pgtest_start_locked; then
+        # A server this run started and then could not set up is not left behind.
+        [ -z "$_pgtest_started" ] || _pgtest_stop_server "$_pgtest_bin" "$_pgtest_data"
+        return 1
+    fi
+    mkdir -p "$_pgtest_state/runs" && : >"$_pgtest_state/runs/$$" || return 1
+    [ -z "$_pgtest_started" ] || : >"$_pgtest_state/started-by-run"
+}
+
+_pgtest_run_end() {
+    rm -f "$_pgtest_state/runs/$$"
+    # Leases of runs that were killed before they could end.
+    for _pgtest_lease in "$_pgtest_state"/runs/*; do
+        [ -e "$_pgtest_lease" ] || continue
+        kill -0 "${_pgtest_lease##*/}" 2>/dev/null || rm -f "$_pgtest_lease"
+    done
+    if [ -f "$_pgtest_state/started-by-run" ] && [ -z "$(ls -A "$_pgtest_state/runs")" ]; then
+        _pgtest_stop
+    fi
+}
+
+_pgtest_usage() {
+    _pgtest_log "usage: . ./scripts/pgtest.sh [start|stop]   or   sh scripts/pgtest.sh stop|run COMMAND [ARG...]"
 }
 
 _pgtest_main() {
     case "${1:-start}" in
         start) _pgtest_start ;;
         stop) _pgtest_stop ;;
-        *) _pgtest_log "usage: . ./scripts/pgtest.sh [start|stop]"; return 2 ;;
+        *) _pgtest_usage; return 2 ;;
     esac
 }
+
+# Run as a command: $0 names this file. (Sourced, $0 is the caller's: its shell or script.)
+_pgtest_command() {
+    case "${1:-}" in
+        stop) _pgtest_stop ;;
+        run) shift; _pgtest_run "$@" ;;
+        start) _pgtest_log "start exports TUSK_TEST_POSTGRES_URL into your shell, so source it:" \
+            ". ./scripts/pgtest.sh start; or run a command with it: sh scripts/pgtest.sh run COMMAND"; return 2 ;;
+        *) _pgtest_usage; return 2 ;;
+    esac
+}
+
+if [ "${0##*/}" = pgtest.sh ]; then
+    _pgtest_command "$@"
+    exit
+fi
 
 # dash passes no arguments to a sourced file (the caller's own $1 would show through), so only bash's are read.
 if [ -n "${BASH_VERSION:-}" ]; then
@@ -219,9 +299,11 @@ else
 fi
 _pgtest_status=$?
 unset -f _pgtest_log _pgtest_as_owner _pgtest_find_bindir _pgtest_install _pgtest_free_port _pgtest_random \
-    _pgtest_pick_datadir _pgtest_init _pgtest_running _pgtest_start_server _pgtest_admin_sql \
-    _pgtest_create_database _pgtest_lock _pgtest_start _pgtest_start_locked _pgtest_stop _pgtest_main
+    _pgtest_pick_datadir _pgtest_init _pgtest_running _pgtest_stop_server _pgtest_start_server \
+    _pgtest_admin_sql _pgtest_create_database _pgtest_lock _pgtest_with_lock _pgtest_prepare_state _pgtest_start \
+    _pgtest_start_locked _pgtest_stop _pgtest_run _pgtest_run_begin _pgtest_run_end _pgtest_usage _pgtest_main \
+    _pgtest_command
 unset _pgtest_dir _pgtest_port _pgtest_state _pgtest_waited _pgtest_psql _pgtest_candidate _pgtest_bin \
-    _pgtest_data _pgtest_repo _pgtest_home _pgtest_serverlog
+    _pgtest_data _pgtest_home _pgtest_serverlog _pgtest_started _pgtest_locked_status
 # `return` only works when sourced; `(exit N)` sets the status either way without ending the caller's shell.
 eval "unset _pgtest_status; return $_pgtest_status 2>/dev/null || (exit $_pgtest_status)"

@@ -78,9 +78,10 @@ def test_setting_change_is_explained_by_its_global_tsk_source() -> None:
     markdown = render_markdown(diff)
     assert ('- `performance.worker_count`: `8` → `16` (global.tsk:44 `@if($region == "us-east-1", 16, 8)`)'
             in markdown)
-    assert '- ✏️ update `kubernetes:core/v1:ConfigMap` `app-config`\n  - `data.WORKER_COUNT`: `"8"` → `"16"`' \
-        in markdown
-    assert "| `us-east-1` | 0 | 1 | 0 | 0 | n/a |" in markdown
+    # A ConfigMap's data is immutable to the Kubernetes provider: the new count comes with a new ConfigMap.
+    assert ('- 🔁 **REPLACE** `kubernetes:core/v1:ConfigMap` `app-config` — forced by `data`\n'
+            '  - `data.WORKER_COUNT`: `"8"` → `"16"` **(forces replacement)**') in markdown
+    assert "| `us-east-1` | 0 | 0 | **1** | 0 | n/a |" in markdown
     report = json.loads(diff_json(diff))
     assert report["changed"] is True
     assert report["stacks"][0]["settings"] == [{
@@ -90,7 +91,7 @@ def test_setting_change_is_explained_by_its_global_tsk_source() -> None:
     }]
     assert changes_of(report, "us-east-1")["app-config"]["changes"] == [{
         "path": "data.WORKER_COUNT", "before": "8", "after": "16", "secret_changed": False,
-        "forces_replacement": False}]
+        "forces_replacement": True}]
 
 
 def test_changed_secret_reads_secret_changed_and_never_shows_a_value() -> None:
@@ -117,7 +118,6 @@ def test_unchanged_secret_and_unknowns_are_no_change() -> None:
 
 @pytest.mark.parametrize("change, name, reason", [
     ({"encrypted": False}, "db", "storageEncrypted"),
-    ({"node_type": "cache.r6g.xlarge"}, "cache", "nodeType (non-cluster group)"),
     ({"selector": "web"}, "app", "spec.selector"),
 ])
 def test_replace_on_change_properties_are_flagged(change: dict[str, Any], name: str, reason: str) -> None:
@@ -129,9 +129,11 @@ def test_replace_on_change_properties_are_flagged(change: dict[str, Any], name: 
     assert "[!CAUTION]" in markdown and "**1 resource(s) will be REPLACED**" in markdown
 
 
-def test_node_type_of_a_cluster_mode_group_is_an_update() -> None:
-    diff = diff_plans(plan(stack_run(groups=3)), plan(stack_run(groups=3, node_type="cache.r6g.xlarge")),
-                      base_label="a", head_label="b")
+@pytest.mark.parametrize("groups", [1, 3])
+def test_node_type_of_a_replication_group_is_an_update(groups: int) -> None:
+    # node_type has no ForceNew in the provider, with or without cluster mode: ElastiCache resizes in place.
+    resized = stack_run(groups=groups, node_type="cache.r6g.xlarge")
+    diff = diff_plans(plan(stack_run(groups=groups)), plan(resized), base_label="a", head_label="b")
     assert changes_of(json.loads(diff_json(diff)), "us-east-1")["cache"]["action"] == "update"
 
 
@@ -143,7 +145,7 @@ def test_deleted_resource_is_flagged_loudly() -> None:
     assert "**1 resource(s) will be DELETED**" in markdown
 
 
-def test_stacks_on_one_side_are_all_create_or_all_delete() -> None:
+def test_a_stack_only_at_head_is_all_create_and_one_only_at_base_is_removed() -> None:
     base = plan(stack_run(), stack_run("eu-central-1"))
     head = plan(stack_run(), stack_run("ap-south-1"))
     diff = diff_plans(base, head, base_label="a", head_label="b")
@@ -156,8 +158,30 @@ def test_stacks_on_one_side_are_all_create_or_all_delete() -> None:
     assert [s["stack"] for s in report["stacks"]] == ["us-east-1", "ap-south-1", "eu-central-1"]
     assert by_stack["ap-south-1"]["status"] == "created"
     assert by_stack["ap-south-1"]["counts"] == {"create": 5, "update": 0, "replace": 0, "delete": 0}
-    assert by_stack["eu-central-1"]["counts"] == {"create": 0, "update": 0, "replace": 0, "delete": 5}
     assert by_stack["us-east-1"]["status"] == "unchanged"
+
+
+def test_a_removed_stack_deletes_nothing_and_says_what_destroy_would_delete() -> None:
+    # A stack file gone from the repository orphans the stack; `pulumi destroy` would delete its resources.
+    diff = diff_plans(plan(stack_run(), stack_run("eu-central-1")), plan(stack_run()), base_label="a",
+                      head_label="b")
+    removed = next(s for s in json.loads(diff_json(diff))["stacks"] if s["stack"] == "eu-central-1")
+    assert removed["status"] == "removed" and removed["resources"] == []
+    assert removed["counts"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}
+    names = sorted(r["name"] for r in removed["destroy_would_delete"])
+    assert names == ["app", "app-config", "app-pdb", "cache", "db"]
+    markdown = render_markdown(diff)
+    assert "| `eu-central-1` (**stack removed**) | — | — | — | — | n/a |" in markdown
+    assert ("> [!WARNING]\n> **Stack `eu-central-1` is removed from the repository** (no "
+            "`Pulumi.eu-central-1.yaml` at `b`). This change deletes none of its 5 resource(s): they keep "
+            "running, orphaned (no longer updated from here), until someone runs "
+            "`pulumi destroy --stack eu-central-1`, which would delete all of them (listed below).\n"
+            ) in markdown
+    assert ("### `eu-central-1` (**stack removed**)\n\n**Nothing here is deleted by this change.** The stack "
+            "is no longer in the repository; `pulumi destroy --stack eu-central-1` would delete these 5 "
+            "resource(s):\n\n- `") in markdown
+    assert "\n- `aws:rds/instance:Instance` `db`\n" in markdown
+    assert "DELETE" not in markdown and "[!CAUTION]" not in markdown
 
 
 def test_policy_violations_are_counted_and_new_ones_listed() -> None:
@@ -182,9 +206,9 @@ def test_long_reports_collapse_each_stack_and_keep_the_summary_whole() -> None:
     markdown = render_markdown(diff_plans(base, head, base_label="a", head_label="b"), rerun_hint="rerun")
     assert len(markdown) <= COMMENT_LIMIT
     assert markdown.count("<details>") == 40 and markdown.count("</details>") == 40
-    assert all(f"| `{r}` | 0 | 1 | **1** | **1** | n/a |" in markdown for r in regions)
+    assert all(f"| `{r}` | 0 | 0 | **2** | **1** | n/a |" in markdown for r in regions)
     assert "more line(s) omitted; run `rerun` for all of it." in markdown
-    assert "<summary><b>region-00</b>: 1 to update, 1 to replace, 1 to delete</summary>" in markdown
+    assert "<summary><b>region-00</b>: 2 to replace, 1 to delete</summary>" in markdown
     # Values stay inside code spans, so HTML in a value never opens a tag in the comment.
     assert "(unset) → `\"<b>x</b><b>x</b>" in markdown.replace("*", "")
 

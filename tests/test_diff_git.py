@@ -163,9 +163,12 @@ def test_worker_count_change_is_explained_by_its_source(reports: Reports,
     assert [s["path"] for s in east["settings"]] == ["performance.worker_count"]
     assert east["settings"][0]["source"]["location"].startswith(f"global.tsk:{line}:")
     changes = [c for r in east["resources"] for c in r["changes"]]
+    # The ConfigMap's data is immutable to the Kubernetes provider: a new count is a new ConfigMap.
     assert {"path": "data.WORKER_COUNT", "before": "16", "after": "24", "secret_changed": False,
-            "forces_replacement": False} in changes
-    assert east["counts"]["create"] == east["counts"]["delete"] == east["counts"]["replace"] == 0
+            "forces_replacement": True} in changes
+    assert east["counts"]["create"] == east["counts"]["delete"] == 0
+    replaced = [r["type"] for r in east["resources"] if r["action"] == "replace"]
+    assert replaced == ["kubernetes:core/v1:ConfigMap"]
     assert stack_entry(data, "us-west-2")["status"] == "unchanged"
 
 
@@ -298,3 +301,61 @@ def test_revision_without_its_own_code_is_refused(tmp_path: Path) -> None:
     assert "has no tusk_infra package" in result.stderr
     assert "cannot be rendered with its own code" in result.stderr
     assert list(scratch.iterdir()) == []
+
+
+def working_tree_diff(tmp_path: Path, change: Callable[[Path], None]) -> tuple[str, dict[str, Any]]:
+    """The Markdown and JSON of `diff --base HEAD` after `change` to a fresh copy of the project."""
+    root, scratch = tmp_path / "repo", tmp_path / "scratch"
+    root.mkdir()
+    scratch.mkdir()
+    build_repo(root)
+    change(root)
+    json_path = tmp_path / "diff.json"
+    result = DiffRepo(root, scratch).diff("--base", "HEAD", "--json-output", str(json_path))
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8"))
+    return result.stdout, data
+
+
+def resource_entry(data: dict[str, Any], stack: str, type_: str) -> dict[str, Any]:
+    entry: dict[str, Any] = next(r for r in stack_entry(data, stack)["resources"] if r["type"] == type_)
+    return entry
+
+
+def test_a_new_vpc_replaces_the_security_group(tmp_path: Path) -> None:
+    # The new-user report: a changed vpcId read as an update; AWS cannot move a group to another VPC.
+    text, data = working_tree_diff(tmp_path, lambda r: edit(
+        r / "Pulumi.us-west-2.yaml", "vpcId: vpc-0b225e0c9d2f4a1b7", "vpcId: vpc-0feedface0000001"))
+    group = resource_entry(data, "us-west-2", "aws:ec2/securityGroup:SecurityGroup")
+    assert group["action"] == "replace" and group["replace_reasons"] == ["vpcId"]
+    assert ("`vpcId`: `\"vpc-0b225e0c9d2f4a1b7\"` → `\"vpc-0feedface0000001\"` **(forces replacement)**"
+            in text)
+
+
+def test_a_new_postgres_major_version_replaces_the_parameter_group_and_warns(tmp_path: Path) -> None:
+    # The new-user report: engine_version "17" read as updates; the parameter group's family and name force
+    # a new one, and AWS refuses the instance's major upgrade without allowMajorVersionUpgrade.
+    text, data = working_tree_diff(tmp_path, lambda r: edit(r / "global.tsk", 'engine_version: "16"',
+                                                            'engine_version: "17"'))
+    group = resource_entry(data, "us-east-1", "aws:rds/parameterGroup:ParameterGroup")
+    assert group["action"] == "replace" and group["replace_reasons"] == ["family", "name"]
+    instance = resource_entry(data, "us-east-1", "aws:rds/instance:Instance")
+    version = next(c for c in instance["changes"] if c["path"] == "engineVersion")
+    assert version["warning"].startswith("a major-version upgrade (16 → 17): AWS refuses it unless")
+    assert "> [!WARNING]\n> **1 change(s) will be refused by AWS as written**" in text
+
+
+def test_a_removed_stack_file_is_reported_as_orphaned_not_deleted(tmp_path: Path) -> None:
+    # The new-user report: `git rm Pulumi.eu-west-1.yaml` read "22 resource(s) will be DELETED"; removing
+    # the file destroys nothing until someone runs `pulumi destroy` on the stack.
+    text, data = working_tree_diff(tmp_path, lambda r: git(r, "rm", "-q", "Pulumi.eu-west-1.yaml"))
+    removed = stack_entry(data, "eu-west-1")
+    assert removed["status"] == "removed" and removed["resources"] == []
+    assert set(removed["counts"].values()) == {0}
+    count = len(removed["destroy_would_delete"])
+    assert count >= 10
+    assert "will be DELETED" not in text and "❌ **DELETE**" not in text
+    assert ("> [!WARNING]\n> **Stack `eu-west-1` is removed from the repository** (no "
+            f"`Pulumi.eu-west-1.yaml` at `working tree`). This change deletes none of its {count} resource(s)"
+            ) in text
+    assert f"`pulumi destroy --stack eu-west-1` would delete these {count} resource(s):" in text

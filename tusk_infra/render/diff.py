@@ -18,10 +18,12 @@ from tusk_infra.render.plan import (
     merged_warnings,
 )
 from tusk_infra.render.replacements import replace_reason
+from tusk_infra.render.upgrade_warnings import change_warning
 from tusk_infra.tusk.values import SECRET_MASK
 
 Action = Literal["create", "update", "replace", "delete"]
-StackStatus = Literal["created", "deleted", "changed", "unchanged"]
+# "removed": the stack file is gone at head. That deletes nothing: the stack lives on until `pulumi destroy`.
+StackStatus = Literal["created", "removed", "changed", "unchanged"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete")
 
 
@@ -37,13 +39,15 @@ ABSENT = Absent()
 
 @dataclass(frozen=True)
 class PropertyChange:
-    """One leaf that differs, `before -> after`; `secret`: both sides are secret and the value changed."""
+    """One leaf that differs, `before -> after`; `secret`: both sides are secret and the value changed;
+    `warning`: why the cloud will refuse the change as written (see upgrade_warnings)."""
 
     path: str
     before: Any
     after: Any
     secret: bool = False
     replace_reason: str | None = None
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,8 @@ class StackDiff:
     status: StackStatus
     resources: tuple[ResourceChange, ...] = ()
     settings: tuple[SettingChange, ...] = ()
+    # A removed stack's resources: the change deletes none of them; `pulumi destroy` on the stack would.
+    orphaned: tuple[ResourceChange, ...] = ()
     # Policy violations at head (None: the head's program has no policy results) and those new since base.
     violations: int | None = None
     new_findings: tuple[dict[str, Any], ...] = ()
@@ -81,6 +87,11 @@ class StackDiff:
     def count(self, action: Action) -> int:
         """How many resources get `action`."""
         return sum(1 for change in self.resources if change.action == action)
+
+    @property
+    def refused_changes(self) -> tuple[PropertyChange, ...]:
+        """The property changes the cloud will refuse as written (each has its `warning`)."""
+        return tuple(change for resource in self.resources for change in resource.changes if change.warning)
 
 
 @dataclass(frozen=True)
@@ -100,7 +111,7 @@ class PlanDiff:
 
 
 def diff_plans(base: Plan, head: Plan, *, base_label: str, head_label: str) -> PlanDiff:
-    """Compare every stack of two plans; stacks on one side only are all-create or all-delete."""
+    """Compare every stack of two plans; a stack only at head is all-create, one only at base is removed."""
     base_stacks = {stack["stack"]: stack for stack in base["stacks"]}
     head_stacks = {stack["stack"]: stack for stack in head["stacks"]}
     # Head's order (primary first), then stacks that only the base had.
@@ -115,12 +126,13 @@ def diff_plans(base: Plan, head: Plan, *, base_label: str, head_label: str) -> P
 
 def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> StackDiff:
     """One stack's resource and settings changes and its policy results."""
+    if head is None and base is not None:
+        return StackDiff(stack=name, status="removed", orphaned=tuple(_orphaned(base)))
     empty: StackPlan = {"stack": name, "resources": [], "settings": {}, "provenance": {}}
     before, after = base or empty, head or empty
     resources = tuple(_resource_changes(before, after))
     settings = tuple(_setting_changes(before, after)) if base and head else ()
-    status: StackStatus = "created" if base is None else "deleted" if head is None else (
-        "changed" if resources or settings else "unchanged")
+    status: StackStatus = "created" if base is None else "changed" if resources or settings else "unchanged"
     findings = _open_findings(after.get("policy"))
     return StackDiff(
         stack=name,
@@ -150,6 +162,13 @@ def _resource_changes(base: StackPlan, head: StackPlan) -> Iterator[ResourceChan
             yield ResourceChange(urn, resource["type"], resource["name"], "delete")
 
 
+def _orphaned(base: StackPlan) -> Iterator[ResourceChange]:
+    # What `pulumi destroy` would delete: every resource it manages (a stack reference is only read).
+    for resource in base["resources"]:
+        if resource["type"] not in READ_TYPES:
+            yield ResourceChange(resource["urn"], resource["type"], resource["name"], "delete")
+
+
 def _created_inputs(resource: ResourcePlan) -> tuple[PropertyChange, ...]:
     return tuple(
         PropertyChange(format_path(parse_path(path)), ABSENT, value)
@@ -165,7 +184,8 @@ def _resource_property_changes(
         before["inputs"], after["inputs"], _digests(base, root), _digests(head, root)
     ):
         reason = replace_reason(after["type"], change_path, before["inputs"], after["inputs"])
-        yield PropertyChange(format_path(change_path), old, new, secret, reason)
+        warning = change_warning(after["type"], change_path, before["inputs"], after["inputs"])
+        yield PropertyChange(format_path(change_path), old, new, secret, reason, warning)
     if before["provider"] != after["provider"]:
         yield PropertyChange("(provider)", before["provider"], after["provider"], False, "provider")
 

@@ -36,6 +36,8 @@ def stack_data(stack: StackDiff) -> dict[str, Any]:
             {**change_data(setting.change), "source": setting.source} for setting in stack.settings
         ],
         "resources": [resource_data(resource) for resource in stack.resources],
+        # A removed stack ("status": "removed"): the change deletes none of these; `pulumi destroy` would.
+        "destroy_would_delete": [{"urn": r.urn, "type": r.type, "name": r.name} for r in stack.orphaned],
     }
 
 
@@ -59,4 +61,6 @@ def change_data(change: PropertyChange) -> dict[str, Any]:
         data["before"] = change.before
     if change.after is not ABSENT:
         data["after"] = change.after
+    if change.warning is not None:
+        data["warning"] = change.warning
     return data

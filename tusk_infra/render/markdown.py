@@ -23,7 +23,7 @@ COLLAPSE_OVER = 60_000
 COMMENT_LIMIT = 65_000
 _ICONS: dict[Action, str] = {"create": "➕ create", "update": "✏️ update", "replace": "🔁 **REPLACE**",
                              "delete": "❌ **DELETE**"}
-_STATUS_NOTE = {"created": " (new stack)", "deleted": " (**stack removed**)", "unchanged": " (no changes)",
+_STATUS_NOTE = {"created": " (new stack)", "removed": " (**stack removed**)", "unchanged": " (no changes)",
                 "changed": ""}
 
 
@@ -71,10 +71,12 @@ def _summary(diff: PlanDiff) -> str:
         counts = " | ".join(_count_cell(stack, action) for action in ACTIONS)
         name = f"{code(stack.stack)}{_STATUS_NOTE[stack.status]}"
         lines.append(f"| {name} | {counts} | {_policy_cell(stack)} |")
-    return "\n".join(lines) + "\n" + _warning(diff)
+    return "\n".join(lines) + "\n" + _removed_alert(diff) + _warning(diff)
 
 
 def _count_cell(stack: StackDiff, action: Action) -> str:
+    if stack.status == "removed":
+        return "—"  # the change acts on no resource of a removed stack; the alert says what destroy would do
     count = stack.count(action)
     return f"**{count}**" if count and action in ("replace", "delete") else str(count)
 
@@ -86,14 +88,35 @@ def _policy_cell(stack: StackDiff) -> str:
     return f"{stack.violations}{new}"
 
 
+def _removed_alert(diff: PlanDiff) -> str:
+    # A removed stack file destroys nothing; the stack is orphaned, which a reviewer must still notice.
+    lines = [_removed_line(stack, diff.head_label) for stack in diff.stacks if stack.status == "removed"]
+    if not lines:
+        return ""
+    return "\n> [!WARNING]\n" + "\n>\n".join(lines) + "\n"
+
+
+def _removed_line(stack: StackDiff, head_label: str) -> str:
+    stack_file, destroy = code(f"Pulumi.{stack.stack}.yaml"), code(f"pulumi destroy --stack {stack.stack}")
+    return (f"> **Stack {code(stack.stack)} is removed from the repository** (no {stack_file} at "
+            f"{code(head_label)}). This change deletes none of its {len(stack.orphaned)} resource(s): they "
+            f"keep running, orphaned (no longer updated from here), until someone runs {destroy}, which "
+            "would delete all of them (listed below).")
+
+
 def _warning(diff: PlanDiff) -> str:
     deletes = sum(stack.count("delete") for stack in diff.stacks)
     replaces = sum(stack.count("replace") for stack in diff.stacks)
-    if not deletes and not replaces:
-        return ""
-    totals = ((deletes, "DELETED"), (replaces, "REPLACED"))
-    parts = [f"**{n} resource(s) will be {what}**" for n, what in totals if n]
-    return f"\n> [!CAUTION]\n> {' and '.join(parts)}: data in them may be lost. Review them below.\n"
+    refused = sum(len(stack.refused_changes) for stack in diff.stacks)
+    text = ""
+    if deletes or replaces:
+        totals = ((deletes, "DELETED"), (replaces, "REPLACED"))
+        parts = [f"**{n} resource(s) will be {what}**" for n, what in totals if n]
+        text += f"\n> [!CAUTION]\n> {' and '.join(parts)}: data in them may be lost. Review them below.\n"
+    if refused:
+        text += (f"\n> [!WARNING]\n> **{refused} change(s) will be refused by AWS as written**: "
+                 "see ⚠️ below for each and its fix.\n")
+    return text
 
 
 def stack_section(stack: StackDiff) -> str:
@@ -103,6 +126,8 @@ def stack_section(stack: StackDiff) -> str:
 
 def stack_body(stack: StackDiff) -> str:
     """Settings changes with their global.tsk source, resource changes, new policy violations."""
+    if stack.status == "removed":
+        return _orphaned_body(stack)
     blocks: list[str] = []
     if stack.settings:
         blocks.append("**Settings from global.tsk**\n\n" + "\n".join(
@@ -113,6 +138,13 @@ def stack_body(stack: StackDiff) -> str:
         blocks.append("**New policy violations**\n\n" + "\n".join(
             f"- {_finding_text(finding)}" for finding in stack.new_findings))
     return "\n\n".join(blocks) + "\n"
+
+
+def _orphaned_body(stack: StackDiff) -> str:
+    destroy = code(f"pulumi destroy --stack {stack.stack}")
+    lines = [f"- {code(resource.type)} {code(resource.name)}" for resource in stack.orphaned]
+    return (f"**Nothing here is deleted by this change.** The stack is no longer in the repository; "
+            f"{destroy} would delete these {len(stack.orphaned)} resource(s):\n\n" + "\n".join(lines) + "\n")
 
 
 def _resource_lines(resource: ResourceChange) -> str:
@@ -131,6 +163,8 @@ def _change_text(change: PropertyChange) -> str:
         text = f"{code(change.path)}: {_value(change.before)} → {_value(change.after)}"
     if change.replace_reason:
         text += " **(forces replacement)**"
+    if change.warning:
+        text += f" ⚠️ **{_inline(change.warning)}**"
     return text
 
 
@@ -178,6 +212,8 @@ def _collapsed(summary: str, diff: PlanDiff, budget: int, rerun_hint: str) -> st
 def _details_summary(stack: StackDiff) -> str:
     counts = ", ".join(f"{stack.count(a)} to {a}" for a in ("create", "update", "replace", "delete")
                        if stack.count(a))
+    if stack.status == "removed":
+        counts = f"none deleted by this change; pulumi destroy would delete {len(stack.orphaned)}"
     return f"<b>{_html(stack.stack)}</b>{_html(_STATUS_NOTE[stack.status].replace('**', ''))}: {counts}"
 
 
