@@ -7,7 +7,9 @@ from typing import Any
 
 from tusk_infra.render.diff import ABSENT, ACTIONS, PlanDiff, PropertyChange, ResourceChange, StackDiff
 
-DIFF_FORMAT = "tusk-infra/diff@1"
+# @2: a stack whose file was removed is "removed" (with destroy_would_delete), no longer "deleted";
+# resource changes may carry a "warning".
+DIFF_FORMAT = "tusk-infra/diff@2"
 
 
 def diff_json(diff: PlanDiff) -> str:
