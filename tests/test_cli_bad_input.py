@@ -409,6 +409,9 @@ def test_the_event_loop_pulumi_leaves_behind_is_closed_before_exit() -> None:
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    _close_event_loop()
-    assert loop.is_closed()
-    _close_event_loop()  # nothing left to close: no error
+    try:
+        _close_event_loop()
+        assert loop.is_closed()
+        _close_event_loop()  # nothing left to close: no error
+    finally:
+        asyncio.set_event_loop(asyncio.new_event_loop())  # later tests in this process run Pulumi again

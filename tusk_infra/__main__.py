@@ -1,5 +1,5 @@
 """`python -m tusk_infra` is the `tusk-infra` command."""
 
-from tusk_infra.cli import main
+from tusk_infra.cli import console
 
-raise SystemExit(main())
+raise SystemExit(console())

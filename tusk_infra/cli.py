@@ -44,8 +44,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         # Said by the subcommand's parser, so the usage shown is the one with the options that exist.
         args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return _run(args)
+
+
+def console() -> int:
+    """The process entry point (console script, `python -m tusk_infra`): main(), then the process's
+    event loop closed before the interpreter shuts down. (main() alone leaves the loop to in-process
+    callers, such as tests, that go on using Pulumi's runtime.)"""
     try:
-        return _run(args)
+        return main()
     finally:
         _close_event_loop()
 
@@ -93,4 +100,4 @@ def _discard_stdout() -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(console())

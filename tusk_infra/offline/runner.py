@@ -7,6 +7,7 @@ runs first; its outputs are served to the replica stacks' StackReference.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,21 @@ def _run(
     strict_secrets: bool,
 ) -> StackRun:
     monitor = _start_runtime(stack, stack_file, stack_outputs)
+    try:
+        return _run_program(project_dir, stack, stack_file, env, monitor, strict_secrets)
+    except BaseException:
+        _cancel_pending_work()
+        raise
+
+
+def _run_program(
+    project_dir: Path,
+    stack: str,
+    stack_file: StackFile,
+    env: Mapping[str, str],
+    monitor: RecordingMonitor,
+    strict_secrets: bool,
+) -> StackRun:
     warnings: list[str] = []
     placeholders = OfflineSecrets(stack_file)
     config = parse_stack_config(stack, _raw_config(), stack_file)
@@ -187,6 +203,20 @@ def _start_runtime(
     )
     pulumi.runtime.set_all_config(config_strings(stack_file), [])
     return monitor
+
+
+def _cancel_pending_work() -> None:
+    """Cancel what the runtime scheduled for a stack whose run failed (set_mocks registers the root stack at
+    once), and let the cancellations finish: left pending, each task is reported on stderr when the process
+    exits ('Task was destroyed but it is pending!'), after the error the user should read."""
+    loop = asyncio.get_event_loop()
+    if loop.is_running() or loop.is_closed():
+        return
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def _raw_config() -> dict[str, str | None]:
