@@ -39,7 +39,9 @@ def assert_clean_error(result: subprocess.CompletedProcess[str], code: int = 1) 
     """The run failed with `code`, printed nothing on stdout, no traceback and no secret; its stderr."""
     assert result.returncode == code, (result.returncode, result.stdout[:500], result.stderr)
     assert not result.stdout, result.stdout[:500]
-    assert "Traceback" not in result.stderr, result.stderr
+    # Nothing after the error either: no traceback, no asyncio noise from work the failed run left behind.
+    for noise in ("Traceback", "Exception ignored", "Task was destroyed", "RuntimeWarning"):
+        assert noise not in result.stderr, result.stderr
     for value in SECRETS.values():
         assert value not in result.stderr
     return result.stderr
