@@ -12,7 +12,12 @@ import pytest
 from tusk_infra.tusk import Providers, TuskError, evaluate_text
 from tusk_infra.tusk.errors import SourceText
 from tusk_infra.tusk.loader import load
-from tusk_infra.tusk.tables import Entry, Table, is_literal
+from tusk_infra.tusk.tables import Entry, Table
+
+
+def is_literal(child: object) -> bool:
+    """A table child that is a literal's plain value (what the loader stores), not a Table or an Entry."""
+    return not isinstance(child, Table | Entry)
 
 
 def layout_of(text: str) -> Table:

@@ -75,6 +75,8 @@ class Evaluator:
     def _warn_unused_variables(self) -> None:
         """A caller variable the file never mentions is most likely misspelt (`--var regoin=...`). (One
         mentioned only in a branch not taken this time is fine.)"""
+        if not self.variables:  # the usual case: no scan of the text at all
+            return
         mentioned = _referenced_names(self.source.text)
         for name in self.variables:
             if name not in mentioned:

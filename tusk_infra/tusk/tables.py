@@ -68,11 +68,6 @@ class Table:
         return self.key_starts[positions[key]]
 
 
-def is_literal(child: Any) -> bool:
-    """A child that is a literal's value rather than a Table or an Entry."""
-    return child.__class__ is not Entry and child.__class__ is not Table
-
-
 class Layout:
     """The root table and the globals of one file."""
 
