@@ -1,10 +1,11 @@
-# The two commands a new machine needs: `make preview` (the main job) and `make test`.
+# The two commands a new machine needs: `make preview` (the main job) and `make test`. CI (.ci/run) also runs
+# `make check`: the live deployment (global.tsk, Pulumi.*.yaml) checked by the tool itself.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install preview test pgstop lint bench clean
+.PHONY: install preview test check fixtures-sync pgstop lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,22 @@ preview: $(STAMP)
 # runs pytest with it, stops it again (passed, failed or interrupted) and exits with pytest's status.
 test: $(STAMP)
 	sh ./scripts/pgtest.sh run $(BIN)/pytest
+
+# The live configuration, checked by the tool (not by the tests, which run on tests/fixtures/project): the policy
+# pack over every stack, then every stack's preview. Bad input fails with the tool's FILE:LINE:COL errors.
+check: $(STAMP)
+	$(BIN)/tusk-infra check --all-stacks
+	$(BIN)/tusk-infra preview --all-stacks
+
+# Deliberate, never automatic: copies the live global.tsk, Pulumi.yaml and Pulumi.<stack>.yaml over the tests'
+# fixture project (stale stack files there removed). Then regenerate the goldens and review both diffs
+# (tests/fixtures/README.md).
+fixtures-sync:
+	rm -f tests/fixtures/project/Pulumi.*.yaml
+	cp global.tsk Pulumi.yaml Pulumi.*.yaml tests/fixtures/project/
+	@git status --short -- tests/fixtures/project
+	@echo "fixtures-sync: now run TUSK_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_preview_cli.py -p no:xdist," \
+	      "review git diff tests/fixtures tests/golden, then make test"
 
 # Stops a throwaway PostgreSQL left running (by `. ./scripts/pgtest.sh start`, or a test run that was killed).
 pgstop:

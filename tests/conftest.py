@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,27 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
+# The repository: its code, scripts/, grammar/, __main__.py. Never its global.tsk or Pulumi.*.yaml: those are
+# the shipped deployment, which `make check` checks with the tool itself (editing them never breaks a test).
 REPO = Path(__file__).resolve().parent.parent
+# The project the tool's tests run against: a frozen copy of the deployment's global.tsk, Pulumi.yaml and
+# Pulumi.<stack>.yaml files (tests/fixtures/README.md: refreshed only on purpose, with `make fixtures-sync`).
+PROJECT_DIR = Path(__file__).resolve().parent / "fixtures" / "project"
+# Its stacks, in deploy order (the database primary's first).
+PROJECT_STACKS = ("us-east-1", "eu-west-1", "us-west-2")
+
+
+def project_files(project_dir: Path = PROJECT_DIR) -> list[Path]:
+    """The files that make a project: global.tsk, Pulumi.yaml and every Pulumi.<stack>.yaml."""
+    return [project_dir / "global.tsk", *sorted(project_dir.glob("Pulumi*.yaml"))]
+
+
+def copy_project(destination: Path, source: Path = PROJECT_DIR) -> Path:
+    """A copy of a project's files in `destination` (created if need be), for a test to edit."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for path in project_files(source):
+        shutil.copy2(path, destination / path.name)
+    return destination
 
 
 @pytest.fixture(scope="session")
@@ -44,18 +65,16 @@ PROGRAM_SECRETS = {
 
 @pytest.fixture(scope="session")
 def program_runs() -> dict[str, object]:
-    """Every real stack run once under mocks (primary first), keyed by stack name."""
+    """Every stack of the fixture project run once under mocks (primary first), keyed by stack name."""
     from tusk_infra.offline.runner import run_stacks
 
-    return {run.stack: run for run in run_stacks(REPO, env=PROGRAM_SECRETS)}
+    return {run.stack: run for run in run_stacks(PROJECT_DIR, env=PROGRAM_SECRETS)}
 
 
 @pytest.fixture
 def program_project(tmp_path: Path) -> Path:
-    """A copy of the project's global.tsk and stack files that a test may edit."""
-    for path in [REPO / "global.tsk", REPO / "Pulumi.yaml", *REPO.glob("Pulumi.*-*.yaml")]:
-        (tmp_path / path.name).write_text(path.read_text())
-    return tmp_path
+    """A copy of the fixture project's global.tsk and stack files that a test may edit."""
+    return copy_project(tmp_path)
 
 
 @pytest.fixture

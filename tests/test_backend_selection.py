@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from conftest import PROJECT_DIR, REPO
 
 from tusk_infra.backends.aws_secrets import ParameterStoreSource, SecretsManagerSource
 from tusk_infra.backends.cloudwatch import CloudWatchMetrics, MetricSpec
@@ -34,8 +35,6 @@ from tusk_infra.backends.selection import (
 from tusk_infra.tusk import TuskError
 from tusk_infra.tusk.builtin_providers import StaticMetrics
 from tusk_infra.tusk.providers import ADAPTERS, Providers
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def write_stack(tmp_path: Path, body: str) -> Path:
@@ -104,7 +103,7 @@ def test_full_stack_config_is_read(tmp_path: Path) -> None:
 
 
 def test_the_projects_own_stacks_configure_nothing_live() -> None:
-    stacks = sorted(REPO.glob("Pulumi.*.yaml"))
+    stacks = sorted(PROJECT_DIR.glob("Pulumi.*.yaml"))
     stacks = [path for path in stacks if path.name != "Pulumi.yaml"]
     assert stacks, "expected the project's stack files"
     for path in stacks:
@@ -284,7 +283,7 @@ def test_eval_with_secrets_from_aws_needs_a_stack_for_the_default_prefix(tmp_pat
     )  # fmt: skip
     # In a project with the stack, since --stack reads Pulumi.<stack>.yaml beside the file.
     for name in ("Pulumi.yaml", "Pulumi.us-west-2.yaml"):
-        shutil.copy2(REPO / name, tmp_path / name)
+        shutil.copy2(PROJECT_DIR / name, tmp_path / name)
     source = tmp_path / "s.tsk"
     source.write_text('a: @env.secure("TOKEN")\n')
     command = [sys.executable, "-m", "tusk_infra", "eval", str(source), "--secrets-from", "ssm"]
@@ -367,7 +366,8 @@ NO_NETWORK = textwrap.dedent(
 
 def test_nothing_configured_means_no_network_and_no_aws_or_driver_loaded(tmp_path: Path) -> None:
     run = subprocess.run(
-        [sys.executable, "-c", NO_NETWORK, str(REPO / "Pulumi.us-east-1.yaml"), str(tmp_path / "global.tsk")],
+        [sys.executable, "-c", NO_NETWORK, str(PROJECT_DIR / "Pulumi.us-east-1.yaml"),
+         str(tmp_path / "global.tsk")],
         capture_output=True, text=True, timeout=60, check=False,
         env={key: value for key, value in os.environ.items() if key != "TUSK_DATABASE_URL"},
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,15 +12,8 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from conftest import PROJECT_DIR, copy_project
 
-REPO = Path(__file__).resolve().parent.parent
-PROJECT_FILES = (
-    "Pulumi.yaml",
-    "Pulumi.us-east-1.yaml",
-    "Pulumi.us-west-2.yaml",
-    "Pulumi.eu-west-1.yaml",
-    "global.tsk",
-)
 _KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 SECRET_CANARY = "canary-Secret-7f3a9c2e51"
 
@@ -45,11 +37,8 @@ ACK_NO_REASON = """  tusk-infra:policyAcknowledgements:
 
 
 def project_copy(root: Path, name: str, edit: Callable[[Path], None] | None = None) -> Path:
-    """A copy of the project's stack files and global.tsk, with one edit applied."""
-    target = root / name
-    target.mkdir()
-    for file in PROJECT_FILES:
-        shutil.copy(REPO / file, target / file)
+    """A copy of the fixture project's stack files and global.tsk, with one edit applied."""
+    target = copy_project(root / name)
     if edit is not None:
         edit(target)
     return target
@@ -78,7 +67,7 @@ def check(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env["REDIS_CLUSTER_PASSWORD"] = SECRET_CANARY
     return subprocess.run(
         [sys.executable, "-m", "tusk_infra", "check", "--project-dir", str(project), *args],
-        cwd=REPO,
+        cwd=project,
         env=env,
         capture_output=True,
         text=True,
@@ -142,7 +131,7 @@ def test_hpa_maximum_of_80_fails_naming_the_policy(runs: dict[str, subprocess.Co
     # The line a reviewer must edit, traced through global.tsk's provenance.
     line = next(
         n
-        for n, text in enumerate((REPO / "global.tsk").read_text().splitlines(), 1)
+        for n, text in enumerate((PROJECT_DIR / "global.tsk").read_text().splitlines(), 1)
         if text == HPA_MAX[0].rstrip("\n")
     )
     assert f"from: global.tsk:{line}:" in result.stdout
@@ -175,7 +164,7 @@ def test_a_mandatory_acknowledgement_without_reason_is_a_positioned_error(
     assert result.returncode == 1
     assert result.stdout == ""
     first = result.stderr.splitlines()[0]
-    lines = (REPO / "Pulumi.us-east-1.yaml").read_text().count("\n")
+    lines = (PROJECT_DIR / "Pulumi.us-east-1.yaml").read_text().count("\n")
     assert first.endswith(
         "acknowledging mandatory policy 'connection-budget' for 'app-us-east-1-deployment' needs a reason: "
         "say why the violation is accepted (reason: ...)"
@@ -224,7 +213,7 @@ def test_sarif_points_at_the_global_tsk_line(runs: dict[str, subprocess.Complete
     assert location["artifactLocation"]["uri"] == "global.tsk"
     line = next(
         n
-        for n, text in enumerate((REPO / "global.tsk").read_text().splitlines(), 1)
+        for n, text in enumerate((PROJECT_DIR / "global.tsk").read_text().splitlines(), 1)
         if text == HPA_MAX[0].rstrip("\n")
     )
     assert location["region"]["startLine"] == line and bounds["level"] == "error"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import PROJECT_DIR
 from tusk_policy import BY_ID, POLICIES, Resource
 
 from tusk_infra.checks import check_runs
@@ -12,12 +11,10 @@ from tusk_infra.checks.engine_view import policy_resources
 from tusk_infra.offline.model import StackRun
 from tusk_infra.offline.runner import run_stacks
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="module")
 def runs() -> list[StackRun]:
-    return run_stacks(REPO, env={})
+    return run_stacks(PROJECT_DIR, env={})
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +23,7 @@ def resources(runs: list[StackRun]) -> dict[str, list[Resource]]:
 
 
 def test_no_mandatory_policy_is_violated(runs: list[StackRun]) -> None:
-    result = check_runs(runs, REPO)
+    result = check_runs(runs, PROJECT_DIR)
     assert [f"{f.stack} {f.policy}: {f.message}" for f in result.findings if f.is_mandatory] == []
     # The stacks together too: the primary's budget counts every region's writers.
     assert result.passed and [s.stack for s in result.stacks] == [

@@ -12,13 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import PROJECT_DIR, REPO, copy_project
 
-REPO = Path(__file__).resolve().parent.parent
 _KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 SECRETS = {"DB_PRIMARY_PASSWORD": "canary-XYZ-123", "REDIS_CLUSTER_PASSWORD": "canary-ABC-456-0123456789"}
 
 
-def tusk_infra(*args: str, cwd: Path = REPO, stdout: int | None = None) -> subprocess.CompletedProcess[str]:
+def tusk_infra(
+    *args: str, cwd: Path = PROJECT_DIR, stdout: int | None = None
+) -> subprocess.CompletedProcess[str]:
     """`python -m tusk_infra ARGS` in a fresh process with the secrets set and nothing else of ours."""
     env = {name: value for name, value in os.environ.items() if name in _KEEP}
     env.update(SECRETS)
@@ -48,12 +50,9 @@ def assert_clean_error(result: subprocess.CompletedProcess[str], code: int = 1) 
 
 
 def project_copy(destination: Path) -> Path:
-    """global.tsk and the Pulumi files in a folder of their own (the code stays the repository's)."""
-    project = destination / "project"
-    project.mkdir()
-    for path in [REPO / "global.tsk", *REPO.glob("Pulumi*.yaml")]:
-        shutil.copy2(path, project / path.name)
-    return project
+    """The fixture project's global.tsk and Pulumi files in a folder of their own (the code stays the
+    repository's)."""
+    return copy_project(destination / "project")
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -73,7 +72,7 @@ def test_outside_the_project_is_an_error_not_a_pass(command: str, tmp_path: Path
 
 @pytest.mark.parametrize("command", ["preview", "check"])
 def test_a_project_without_stacks_is_an_error(command: str, tmp_path: Path) -> None:
-    shutil.copy2(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copy2(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     stderr = assert_clean_error(tusk_infra(command, "--all-stacks", "--project-dir", str(tmp_path)))
     assert stderr == (f"tusk-infra {command}: no stacks in {tmp_path}: expected at least one "
                       "Pulumi.<stack>.yaml beside Pulumi.yaml\n")
@@ -204,7 +203,8 @@ def test_diff_refuses_an_unwritable_output_before_rendering(
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 @pytest.mark.parametrize(
     "args",
-    [("eval", "examples/sample.tsk"), ("preview", "--stack", "us-east-1"), ("check", "--stack", "us-east-1",
+    [("eval", str(REPO / "examples" / "sample.tsk")), ("preview", "--stack", "us-east-1"),
+     ("check", "--stack", "us-east-1",
                                                                             "--format", "sarif")],
 )
 def test_a_full_disk_on_stdout_is_one_line_not_a_traceback(args: tuple[str, ...]) -> None:
@@ -227,7 +227,7 @@ def test_strict_secrets_says_why_an_encrypted_secret_is_unavailable(tmp_path: Pa
     result = subprocess.run(
         [sys.executable, "-m", "tusk_infra", "preview", "--stack", "us-west-2", "--strict-secrets",
          "--project-dir", str(project)],
-        cwd=REPO, env=env_without_redis, capture_output=True, text=True, timeout=300, check=False,
+        cwd=project, env=env_without_redis, capture_output=True, text=True, timeout=300, check=False,
     )
     stderr = assert_clean_error(result)
     lines = stderr.splitlines()
@@ -358,7 +358,7 @@ def test_preview_names_the_stacks_a_notice_is_about(tmp_path: Path) -> None:
     env.update(PYTHONPATH=str(REPO), REDIS_CLUSTER_PASSWORD=SECRETS["REDIS_CLUSTER_PASSWORD"])
     result = subprocess.run(
         [sys.executable, "-m", "tusk_infra", "preview", "--all-stacks", "--project-dir", str(project)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     assert result.returncode == 0, result.stderr
     expected = ("  - us-east-1, eu-west-1: secret DB_PRIMARY_PASSWORD: not in the environment and no stack "

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_preview_cli import REPO, offline_env, tusk_infra
+from conftest import REPO, copy_project, project_files
+from test_preview_cli import offline_env, tusk_infra
 
 SECRET_NAME = "REDIS_CLUSTER_PASSWORD"
 OLD_SECRET, NEW_SECRET = "CANARY-3c1e-old-redis-token", "CANARY-3c1e-new-redis-token"
@@ -79,12 +80,16 @@ def add_region(root: Path) -> None:
 
 
 def build_repo(root: Path) -> None:
+    """The repository's code (diff renders each revision with its own) around the fixture project: the live
+    global.tsk and Pulumi.*.yaml at the top level are left out."""
     files = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
+    deployment = {path.name for path in project_files(REPO)}
     for name in filter(None, files):
         source = REPO / name
-        if source.is_file():
+        if source.is_file() and name not in deployment:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, root / name)
+    copy_project(root)
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.email", "test@example.com")
     git(root, "config", "user.name", "test")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from conftest import PROGRAM_SECRETS, REPO
+from conftest import PROGRAM_SECRETS, PROJECT_DIR, REPO
 
 from tusk_infra import stack as program
 from tusk_infra.backends.config import STACK_KEYS as BACKEND_KEYS
@@ -26,7 +26,7 @@ from tusk_infra.tusk.values import Secret
 
 
 def test_discover_puts_the_database_primary_first() -> None:
-    assert runner.discover_stacks(REPO) == ["us-east-1", "eu-west-1", "us-west-2"]
+    assert runner.discover_stacks(PROJECT_DIR) == ["us-east-1", "eu-west-1", "us-west-2"]
 
 
 def test_discover_follows_the_stack_files_not_a_fixed_name(program_project: Path) -> None:
@@ -39,12 +39,12 @@ def test_discover_follows_the_stack_files_not_a_fixed_name(program_project: Path
 
 
 def test_runs_given_in_any_order_still_run_the_primary_first() -> None:
-    runs = runner.run_stacks(REPO, ["us-west-2", "us-east-1"], env=PROGRAM_SECRETS)
+    runs = runner.run_stacks(PROJECT_DIR, ["us-west-2", "us-east-1"], env=PROGRAM_SECRETS)
     assert [run.stack for run in runs] == ["us-east-1", "us-west-2"]
 
 
 def test_missing_secrets_become_placeholders_with_notices() -> None:
-    run = runner.run_stack(REPO, "us-east-1", env={})
+    run = runner.run_stack(PROJECT_DIR, "us-east-1", env={})
     assert run.notices == [
         "secret REDIS_CLUSTER_PASSWORD: not in the environment and no stack secret "
         "tusk-infra:REDIS_CLUSTER_PASSWORD; a placeholder secret stands in for it offline",
@@ -67,9 +67,9 @@ def test_strict_secrets_fail_at_the_first_secure_call_before_any_resource(
 
     monkeypatch.setattr(runner, "RecordingMonitor", Capturing)
     with pytest.raises(TuskError) as caught:
-        runner.run_stack(REPO, "us-west-2", env={"DB_PRIMARY_PASSWORD": "x"}, strict_secrets=True)
+        runner.run_stack(PROJECT_DIR, "us-west-2", env={"DB_PRIMARY_PASSWORD": "x"}, strict_secrets=True)
     error = caught.value
-    line = (REPO / "global.tsk").read_text().splitlines()[error.line - 1]
+    line = (PROJECT_DIR / "global.tsk").read_text().splitlines()[error.line - 1]
     assert '@env.secure("REDIS_CLUSTER_PASSWORD")' in line
     assert error.message.startswith(
         "stack us-west-2: secrets not available offline (--strict-secrets): REDIS_CLUSTER_PASSWORD: "
@@ -175,7 +175,9 @@ def test_a_misspelt_stack_key_is_named_where_it_is_written(program_project: Path
     assert [task for task in asyncio.all_tasks(loop) if not task.done()] == []
 
 
-@pytest.mark.parametrize("stack_path", sorted(REPO.glob("Pulumi.*-*.yaml")), ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "stack_path", sorted(PROJECT_DIR.glob("Pulumi.*-*.yaml")), ids=lambda path: path.name
+)
 def test_the_projects_stack_files_use_only_known_keys(stack_path: Path) -> None:
     stack_file = load_stack_file(stack_path)
     stack = stack_path.name.removeprefix("Pulumi.").removesuffix(".yaml")
@@ -248,10 +250,11 @@ def _canonical(runs: list[StackRun]) -> str:
     return repr([(run.stack, run.resources, run.outputs, run.notices, run.warnings) for run in runs])
 
 
-def test_runs_repeat_identically_in_one_process() -> None:
-    first = _canonical(runner.run_stacks(REPO, env=PROGRAM_SECRETS))
+def test_runs_repeat_identically_in_one_process(program_runs: dict[str, StackRun]) -> None:
+    # program_runs ran the same stacks earlier in this process (it is session-scoped): run them once more.
+    first = _canonical(list(program_runs.values()))
     assert "Secret()" in first and "Unknown()" in first
-    assert first == _canonical(runner.run_stacks(REPO, env=PROGRAM_SECRETS))
+    assert first == _canonical(runner.run_stacks(PROJECT_DIR, env=PROGRAM_SECRETS))
 
 
 def test_output_is_byte_identical_across_hash_seeds() -> None:
@@ -263,7 +266,7 @@ def test_output_is_byte_identical_across_hash_seeds() -> None:
     processes = [
         subprocess.Popen(
             [sys.executable, "-c", script],
-            cwd=REPO,
+            cwd=PROJECT_DIR,
             env={**os.environ, "PYTHONHASHSEED": seed},
             stdout=subprocess.PIPE,
             text=True,
@@ -275,14 +278,18 @@ def test_output_is_byte_identical_across_hash_seeds() -> None:
     assert len(outputs) == 1 and "[('us-east-1', [RegisteredResource(" in outputs.pop()
 
 
-def test_main_registers_the_same_program_and_exports_its_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_main_registers_the_same_program_and_exports_its_outputs(
+    program_project: Path, program_runs: dict[str, StackRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name, value in PROGRAM_SECRETS.items():
         monkeypatch.setenv(name, value)
-    expected = runner.run_stack(REPO, "us-east-1", env=PROGRAM_SECRETS)
-    stack_file = load_stack_file(REPO / "Pulumi.us-east-1.yaml")
+    expected = program_runs["us-east-1"]
+    # The repository's real entry point, in a copy of the fixture project: it reads the project beside it.
+    (program_project / "__main__.py").write_text((REPO / "__main__.py").read_text())
+    stack_file = load_stack_file(program_project / "Pulumi.us-east-1.yaml")
     monitor = runner._start_runtime("us-east-1", stack_file, {})
-    # The real entry point, run as Pulumi's Python host runs a project directory.
-    runner._execute(lambda: runpy.run_path(str(REPO / "__main__.py")) and {})
+    # Run as Pulumi's Python host runs a project directory.
+    runner._execute(lambda: runpy.run_path(str(program_project / "__main__.py")) and {})
     assert sorted(r.urn for r in monitor.registered) == sorted(r.urn for r in expected.resources)
 
 

@@ -1,7 +1,11 @@
 """`tusk-infra preview` run the way a user runs it: goldens per stack, errors, determinism across hash seeds.
 
-Regenerate the goldens after an intended change with:
-    TUSK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_preview_cli.py
+The goldens (tests/golden/preview/<stack>.txt|json) are the previews of the fixture project
+(tests/fixtures/project), never of the live global.tsk/Pulumi.*.yaml, so editing the deployment leaves them
+alone.
+Regenerate them after an intended change to the tool's output, or after `make fixtures-sync`, with:
+    TUSK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_preview_cli.py -p no:xdist
+then review `git diff tests/golden` (README: "Tests").
 """
 
 from __future__ import annotations
@@ -9,7 +13,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -17,10 +20,10 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+from conftest import PROJECT_DIR, REPO, copy_project
 
 from tusk_infra.cli import main
 
-REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "preview"
 STACKS = ("us-east-1", "us-west-2", "eu-west-1")
 UPDATE_GOLDEN = os.environ.get("TUSK_UPDATE_GOLDEN") == "1"
@@ -37,7 +40,7 @@ def offline_env(**extra: str) -> dict[str, str]:
 
 
 def tusk_infra(
-    *args: str, env: dict[str, str] | None = None, cwd: Path = REPO
+    *args: str, env: dict[str, str] | None = None, cwd: Path = PROJECT_DIR
 ) -> subprocess.CompletedProcess[str]:
     """`python -m tusk_infra ARGS` in a fresh process, stdout not a TTY."""
     return subprocess.run([sys.executable, "-m", "tusk_infra", *args], cwd=cwd, env=env or offline_env(),
@@ -61,7 +64,7 @@ def tusk_infra_in_process(*args: str, env: dict[str, str] | None = None) -> subp
 def previews() -> dict[tuple[str, str], subprocess.CompletedProcess[str]]:
     """Each stack's preview in both formats."""
     return {(stack, fmt): tusk_infra_in_process("preview", "--stack", stack, "--format", fmt,
-                                                "--project-dir", str(REPO))
+                                                "--project-dir", str(PROJECT_DIR))
             for stack in STACKS for fmt in ("text", "json")}
 
 
@@ -116,7 +119,8 @@ def test_all_stacks_is_byte_identical_across_runs_and_hash_seeds() -> None:
 
 
 def test_strict_secrets_is_an_error_pointing_at_global_tsk() -> None:
-    result = tusk_infra_in_process("preview", "--all-stacks", "--strict-secrets", "--project-dir", str(REPO))
+    result = tusk_infra_in_process("preview", "--all-stacks", "--strict-secrets", "--project-dir",
+                                   str(PROJECT_DIR))
     assert result.returncode == 1
     assert result.stdout == ""
     first = result.stderr.splitlines()[0]
@@ -127,7 +131,7 @@ def test_strict_secrets_is_an_error_pointing_at_global_tsk() -> None:
 def test_strict_secrets_passes_when_every_secret_is_set() -> None:
     env = offline_env(**{name: f"value-of-{name.lower()}" for name in secret_names()})
     result = tusk_infra_in_process("preview", "--stack", "us-east-1", "--strict-secrets", "--project-dir",
-                                   str(REPO), env=env)
+                                   str(PROJECT_DIR), env=env)
     assert result.returncode == 0, result.stderr
     assert "notice:" not in result.stdout
 
@@ -146,11 +150,11 @@ def test_bad_global_tsk_gives_a_positioned_error_and_no_output(tmp_path: Path) -
 
 
 def test_unknown_stack_is_a_clear_error() -> None:
-    result = tusk_infra_in_process("preview", "--stack", "mars-north-1", "--project-dir", str(REPO))
+    result = tusk_infra_in_process("preview", "--stack", "mars-north-1", "--project-dir", str(PROJECT_DIR))
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (f"tusk-infra preview: no stack 'mars-north-1' (no Pulumi.mars-north-1.yaml "
-                             f"in {REPO}); the stacks are: us-east-1, eu-west-1, us-west-2\n")
+                             f"in {PROJECT_DIR}); the stacks are: us-east-1, eu-west-1, us-west-2\n")
 
 
 def test_stack_or_all_stacks_is_required() -> None:
@@ -161,18 +165,16 @@ def test_stack_or_all_stacks_is_required() -> None:
 
 def secret_names() -> list[str]:
     """Every `@env.secure(NAME)` global.tsk reads."""
-    names = re.findall(r'@env\.secure\(\s*"([^"]+)"', (REPO / "global.tsk").read_text(encoding="utf-8"))
+    text = (PROJECT_DIR / "global.tsk").read_text(encoding="utf-8")
+    names = re.findall(r'@env\.secure\(\s*"([^"]+)"', text)
     assert names, "global.tsk reads no secrets: the secret tests would prove nothing"
     return sorted(set(names))
 
 
 def copy_project_files(destination: Path) -> Path:
-    """global.tsk and the Pulumi stack files, for tests that break them (the code stays the repository's)."""
-    project = destination / "project"
-    project.mkdir()
-    for path in [REPO / "global.tsk", *REPO.glob("Pulumi*.yaml")]:
-        shutil.copy2(path, project / path.name)
-    return project
+    """The fixture project's global.tsk and Pulumi stack files, for tests that break them (the code stays the
+    repository's)."""
+    return copy_project(destination / "project")
 
 
 def test_missing_project_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The Pulumi program for every real stack, under mocks: resources, flags, HPA values, replicas, secrets."""
+"""The Pulumi program for every stack of the fixture project (tests/fixtures/project), under mocks: resources,
+flags, HPA values, replicas, secrets."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from conftest import PROGRAM_SECRETS, REPO
+from conftest import PROGRAM_SECRETS, PROJECT_DIR
 
 from tusk_infra.offline.model import UNKNOWN, RegisteredResource, StackRun
 from tusk_infra.offline.runner import run_stack
@@ -172,7 +173,7 @@ def test_parameter_group_carries_max_connections(program_runs: dict[str, StackRu
 def test_replica_reads_the_primary_arn_from_the_stack_reference(stack: str) -> None:
     arn = "arn:aws:rds:us-east-1:111122223333:db:tusklang-app-us-east-1"
     served = {"us-east-1": {"databaseArn": arn, "databaseAddress": "primary.example.internal"}}
-    run = run_stack(REPO, stack, env=PROGRAM_SECRETS, stack_outputs=served)
+    run = run_stack(PROJECT_DIR, stack, env=PROGRAM_SECRETS, stack_outputs=served)
     instance = one(run, "aws:rds/instance:Instance", "-replica").inputs
     assert instance["replicateSourceDb"] == arn
     assert instance["storageEncrypted"] is True and instance["kmsKeyId"] is UNKNOWN
@@ -378,8 +379,9 @@ def test_stack_outputs(program_runs: dict[str, StackRun], stack: str) -> None:
     assert (outputs["namespace"], outputs["deployment"]) == ("tusk-app", "tusklang-app")
 
 
-def test_the_repo_stack_files_are_the_ones_run() -> None:
-    assert sorted(p.name for p in REPO.glob("Pulumi.*-*.yaml")) == sorted(f"Pulumi.{s}.yaml" for s in STACKS)
+def test_the_fixture_stack_files_are_the_ones_run() -> None:
+    stack_files = sorted(p.name for p in PROJECT_DIR.glob("Pulumi.*-*.yaml"))
+    assert stack_files == sorted(f"Pulumi.{s}.yaml" for s in STACKS)
 
 
 def test_the_program_follows_an_edited_global_tsk(program_project: Path) -> None:

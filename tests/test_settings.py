@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PROGRAM_SECRETS, REPO
+from conftest import PROGRAM_SECRETS, PROJECT_DIR
 
 from tusk_infra.offline import runner
 from tusk_infra.offline.mocks import RecordingMonitor
@@ -15,7 +15,7 @@ from tusk_infra.tusk import Providers, TuskError, evaluate_text
 
 def region_settings(region: str, zone: str):  # type: ignore[no-untyped-def]
     env = {"REGION": region, "ZONE": zone, **PROGRAM_SECRETS}
-    return load_region_settings(REPO / "global.tsk", providers=Providers(env=env))[0]
+    return load_region_settings(PROJECT_DIR / "global.tsk", providers=Providers(env=env))[0]
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,8 @@ def test_regional_differences(
 
 def test_global_tsk_evaluates_with_nothing_but_the_secrets() -> None:
     # The defaults make the file stand alone: region us-east-1, no other variable needed.
-    settings = load_region_settings(REPO / "global.tsk", providers=Providers(env=dict(PROGRAM_SECRETS)))[0]
+    providers = Providers(env=dict(PROGRAM_SECRETS))
+    settings = load_region_settings(PROJECT_DIR / "global.tsk", providers=providers)[0]
     assert settings.region == "us-east-1" and settings.global_.deployment_id == "unknown"
 
 
@@ -249,7 +250,7 @@ def test_short_redis_token_reports_its_length_never_its_value(program_project: P
 
 def test_wrong_type_of_a_secret_field_does_not_show_a_value() -> None:
     text = (
-        (REPO / "global.tsk")
+        (PROJECT_DIR / "global.tsk")
         .read_text()
         .replace('password: @env.secure("DB_PRIMARY_PASSWORD")', 'password: "plain-text-password"')
     )
@@ -271,7 +272,7 @@ def test_a_long_value_read_from_the_environment_is_quoted_whole() -> None:
     # characters where the language's describe() would cut it, down to the space that makes it no URL.
     url = "https://internal-tusk-alb-0123456789.us-east-1.elb.amazonaws.com/ health"
     env = {**PROGRAM_SECRETS, "LOAD_BALANCER_URL": url}
-    text = (REPO / "global.tsk").read_text()
+    text = (PROJECT_DIR / "global.tsk").read_text()
     document = evaluate_text(text, filename="global.tsk", providers=Providers(env=env))
     with pytest.raises(SettingsError) as caught:
         settings_from_document(document)
@@ -281,7 +282,7 @@ def test_a_long_value_read_from_the_environment_is_quoted_whole() -> None:
 
 
 def test_several_problems_report_the_first_in_file_order() -> None:
-    text = (REPO / "global.tsk").read_text()
+    text = (PROJECT_DIR / "global.tsk").read_text()
     text = text.replace("    max_replicas: 50", '    max_replicas: "fifty"').replace("port: 80", 'port: "80"')
     document = evaluate_text(text, filename="global.tsk", providers=Providers(env=dict(PROGRAM_SECRETS)))
     with pytest.raises(SettingsError) as caught:
@@ -307,7 +308,8 @@ def test_several_problems_report_the_first_in_file_order() -> None:
 )
 def test_memory_limit_is_compared_with_its_request_across_units(limit: str, problem: str | None) -> None:
     # The request is 256Mi = 268435456 bytes; 256M (decimal) is less.
-    text = (REPO / "global.tsk").read_text().replace('        memory: "512Mi"', f"        memory: {limit}")
+    text = (PROJECT_DIR / "global.tsk").read_text()
+    text = text.replace('        memory: "512Mi"', f"        memory: {limit}")
     document = evaluate_text(text, filename="global.tsk", providers=Providers(env=dict(PROGRAM_SECRETS)))
     if problem is None:
         assert settings_from_document(document).app.resources.limits.memory == limit.strip('"')
@@ -319,7 +321,7 @@ def test_memory_limit_is_compared_with_its_request_across_units(limit: str, prob
 
 
 def _global_tsk_with(tmp_path: Path, old: str, new: str) -> Path:
-    text = (REPO / "global.tsk").read_text()
+    text = (PROJECT_DIR / "global.tsk").read_text()
     assert old in text
     path = tmp_path / "global.tsk"
     path.write_text(text.replace(old, new, 1))

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import boto3
 import pytest
+from conftest import PROJECT_DIR
 
 from tusk_infra import aws_regions
 from tusk_infra.stack_config import StackConfigError, config_strings, load_stack_file, parse_stack_config
 
-REPO = Path(__file__).resolve().parent.parent
 KUBE_CONTEXT = "tusk-infra:kubeContext: arn:aws:eks:us-west-2:111122223333:cluster/tusk-usw2"
 
 
 def west_stack_file(tmp_path: Path, old: str, new: str) -> Path:
-    """The project's Pulumi.us-west-2.yaml with one edit."""
-    text = (REPO / "Pulumi.us-west-2.yaml").read_text(encoding="utf-8")
+    """The fixture project's Pulumi.us-west-2.yaml with one edit."""
+    text = (PROJECT_DIR / "Pulumi.us-west-2.yaml").read_text(encoding="utf-8")
     assert old in text, f"Pulumi.us-west-2.yaml no longer contains {old!r}: update this test"
     path = tmp_path / "Pulumi.us-west-2.yaml"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")

@@ -4,28 +4,26 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PROGRAM_SECRETS
+from conftest import PROGRAM_SECRETS, PROJECT_DIR, REPO, copy_project
 from tsk.cases import SEED_DIR, VALID_DIR, build_database
 
 from tusk_infra.offline.model import StackRun
 
-REPO = Path(__file__).resolve().parents[1]
 SHOP_SQL = Path(__file__).parent / "tsk" / "fixtures" / "shop.sql"
 
 
 def tusk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `python -m tusk_infra ARGS` with a clean environment (plus env)."""
+    """Run `python -m tusk_infra ARGS` in the fixture project with a clean environment (plus env)."""
     clean = {"PATH": os.environ.get("PATH", ""), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "tusk_infra", *args],
-        cwd=REPO,
+        cwd=PROJECT_DIR,
         env=clean,
         capture_output=True,
         text=True,
@@ -193,7 +191,7 @@ def test_one_missing_variable_says_how_to_set_it(tmp_path: Path) -> None:
 
 
 def test_a_secret_read_with_plain_env_is_an_error_that_never_shows_it(tmp_path: Path) -> None:
-    text = (REPO / "global.tsk").read_text()
+    text = (PROJECT_DIR / "global.tsk").read_text()
     plain = 'min_replicas: @env("DB_PRIMARY_PASSWORD")'
     assert "min_replicas: 3" in text
     source = tmp_path / "global.tsk"
@@ -306,10 +304,8 @@ STACK_SECRETS = ("--env", f"REDIS_CLUSTER_PASSWORD={'r' * 20}", "--env", "DB_PRI
 
 
 def stack_project(tmp_path: Path) -> Path:
-    """global.tsk and the Pulumi files in a folder of their own, to edit."""
-    for path in [REPO / "global.tsk", *REPO.glob("Pulumi*.yaml")]:
-        shutil.copy2(path, tmp_path / path.name)
-    return tmp_path
+    """The fixture project's global.tsk and Pulumi files in a folder of their own, to edit."""
+    return copy_project(tmp_path)
 
 
 def test_explain_with_a_stack_uses_the_stacks_region() -> None:
@@ -318,7 +314,7 @@ def test_explain_with_a_stack_uses_the_stacks_region() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "performance.worker_count = 8",
-        f"  defined at global.tsk:{_line_of(REPO / 'global.tsk', 'worker_count:')}:15",
+        f"  defined at global.tsk:{_line_of(PROJECT_DIR / 'global.tsk', 'worker_count:')}:15",
         '  expression: @if($region == "us-east-1", 16, 8)',
         "  inputs:",
         '    env REGION = "us-west-2"',
