@@ -20,7 +20,6 @@ from tusk_infra.tusk.errors import TuskError
 from tusk_infra.tusk.input_files import read_input_bytes
 
 
-
 class StackConfigError(TuskError):
     """A Pulumi.<stack>.yaml cannot be read, or a value in it is missing or malformed."""
 
@@ -192,7 +191,9 @@ def _stack_file_from_nodes(path: Path, root: yaml.Node | None, error_type: type[
     return StackFile(path, values, frozenset(secure), positions, number_texts, value_nodes)
 
 
-def _refuse_unplain(path: Path, key_node: yaml.Node, value_node: yaml.Node, error_type: type[TuskError]) -> None:
+def _refuse_unplain(
+    path: Path, key_node: yaml.Node, value_node: yaml.Node, error_type: type[TuskError]
+) -> None:
     """A key or value that is not a plain, bounded config value is an error at its position."""
     for node in (key_node, value_node):
         problem = yaml_core.plain_value_problem(node)

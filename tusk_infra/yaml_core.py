@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from yaml._yaml import CParser
 
 # The composed document may expand (through aliases) to at most this many nodes, and nest this deep. A real
 # stack file has a few dozen nodes and a depth of four; these leave room for large policy configs.
@@ -45,7 +46,7 @@ _CORE_TYPES: tuple[tuple[str, str, str], ...] = (
 
 
 class CoreResolver(yaml.resolver.BaseResolver):
-    """Implicit scalar types of the YAML 1.2 core schema (no dates, no yes/no, no sexagesimal, no 012 octal)."""
+    """Implicit scalars of the YAML 1.2 core schema: no dates, no yes/no, no sexagesimal, no 012 octal."""
 
 
 for _tag, _first, _pattern in _CORE_TYPES:
@@ -67,33 +68,17 @@ class CoreConstructor(yaml.constructor.SafeConstructor):
         return sign * int(digits, 10)
 
 
-CoreConstructor.add_constructor("tag:yaml.org,2002:int", CoreConstructor.construct_core_int)
+CoreConstructor.add_constructor(
+    "tag:yaml.org,2002:int", CoreConstructor.construct_core_int  # type: ignore[type-var]
+)
 
-if hasattr(yaml, "CParser"):
+class CoreLoader(CParser, CoreConstructor, CoreResolver):
+    """libyaml's parser (fast, the same marks as before) with the core schema's resolver and constructor."""
 
-    class CoreLoader(yaml.CParser, CoreConstructor, CoreResolver):  # type: ignore[misc]
-        """libyaml's parser (fast, the same marks) with the core schema's resolver and constructor."""
-
-        def __init__(self, stream: str) -> None:
-            yaml.CParser.__init__(self, stream)
-            CoreConstructor.__init__(self)
-            CoreResolver.__init__(self)
-
-else:  # pragma: no cover - libyaml is in the wheels of every supported platform
-
-    class CoreLoader(  # type: ignore[no-redef]
-        yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer,
-        CoreConstructor, CoreResolver,
-    ):
-        """The pure-Python parser with the core schema's resolver and constructor."""
-
-        def __init__(self, stream: str) -> None:
-            yaml.reader.Reader.__init__(self, stream)
-            yaml.scanner.Scanner.__init__(self)
-            yaml.parser.Parser.__init__(self)
-            yaml.composer.Composer.__init__(self)
-            CoreConstructor.__init__(self)
-            CoreResolver.__init__(self)
+    def __init__(self, stream: str) -> None:
+        CParser.__init__(self, stream)
+        CoreConstructor.__init__(self)
+        CoreResolver.__init__(self)
 
 
 @dataclass(frozen=True)
@@ -180,6 +165,9 @@ def _node_problem(node: yaml.Node, depth: int) -> PlainValueProblem | None:
         for key, _value in node.value:
             if not isinstance(key, yaml.ScalarNode):
                 return _problem(key, "a mapping key must be a plain string, not a list or mapping")
+            if key.value == "<<" and not key.style:
+                # YAML 1.1's merge key: go-yaml merges, PyYAML's 1.2 reading would keep a key named "<<".
+                return _problem(key, "found a merge key (<<); write the merged keys out")
     if isinstance(node, yaml.ScalarNode):
         return _scalar_problem(node)
     return None

@@ -10,8 +10,8 @@ from typing import Any
 
 from tusk_infra.tusk.document import Document
 from tusk_infra.tusk.errors import SourceText, TuskError
-from tusk_infra.tusk.input_files import read_input_bytes
 from tusk_infra.tusk.evaluator import Evaluator, unique_inputs
+from tusk_infra.tusk.input_files import read_input_bytes
 from tusk_infra.tusk.loader import load
 from tusk_infra.tusk.operators import Resources
 from tusk_infra.tusk.providers import Providers
