@@ -60,7 +60,7 @@ def run_cli(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> Outc
 
 
 def assert_positioned_error(outcome: Outcome, file: str, canaries: Iterable[str] = ()) -> None:
-    """Exit 1, nothing on stdout, `FILE:LINE:COL: message` first, no traceback or noise, no canary anywhere."""
+    """Exit 1, nothing on stdout, `FILE:LINE:COL: message` first, no traceback, no canary anywhere."""
     assert outcome.returncode == 1, (outcome.returncode, outcome.stdout[:300], outcome.stderr[:2000])
     assert not outcome.stdout, outcome.stdout[:300]
     first = outcome.first_error_line

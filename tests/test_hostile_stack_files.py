@@ -3,10 +3,10 @@ the offending value, within the hard bounds, with no traceback and no secret —
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
-
 from hostile import assert_positioned_error, run_cli
 
 STACK = "us-west-2"
@@ -120,14 +120,18 @@ def test_a_date_is_a_string_as_pulumi_reads_it(program_project: Path) -> None:
     ],
     ids=["duplicate", "yaml-error", "unclosed-quote", "quoted-key"],
 )
-def test_a_snippet_never_shows_a_plain_text_secret(program_project: Path, command: str, appended: str) -> None:
+def test_a_snippet_never_shows_a_plain_text_secret(
+    program_project: Path, command: str, appended: str
+) -> None:
     _write_case(program_project, INSTANCE, appended)
     outcome = run_cli(*COMMANDS[command], cwd=program_project)
     assert_positioned_error(outcome, STACK_FILE, canaries=[PASSWORD, PASSWORD[7:]])
 
 
 @pytest.mark.parametrize("kind", ["device", "directory", "fifo", "oversized"])
-def test_only_a_regular_file_of_bounded_size_is_read(program_project: Path, tmp_path: Path, kind: str) -> None:
+def test_only_a_regular_file_of_bounded_size_is_read(
+    program_project: Path, tmp_path: Path, kind: str
+) -> None:
     if kind == "device":
         target = Path("/dev/zero")
     elif kind == "directory":
@@ -135,8 +139,6 @@ def test_only_a_regular_file_of_bounded_size_is_read(program_project: Path, tmp_
         target.mkdir()
     elif kind == "fifo":
         target = tmp_path / "a-pipe.tsk"
-        import os
-
         os.mkfifo(target)
     else:
         target = tmp_path / "big.tsk"
