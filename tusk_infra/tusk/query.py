@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -15,11 +16,15 @@ class QueryProblem(Exception):
     """No database, an unknown scheme, or the adapter failed; the message never contains a password."""
 
 
-def _cause(failure: Exception) -> str:
+def _cause(failure: Exception, secret_bound: bool = False) -> str:
     # An adapter's ProviderError is written to be shown; any other error's text might quote a bound value.
-    if isinstance(failure, ProviderError):
-        return redact_url(failure.message)
-    return f"{type(failure).__name__} from the adapter"
+    if not isinstance(failure, ProviderError):
+        return f"{type(failure).__name__} from the adapter"
+    if secret_bound and failure.quotes_values:
+        # The database's own text may echo a parameter transformed (upper(?), reverse(?), substr(?, 2)),
+        # which no scrubbing of the exact value can catch: its class only.
+        return f"{failure.kind} (the database's message is not shown: a parameter is a secret)"
+    return redact_url(failure.message)
 
 
 class Database:
@@ -29,13 +34,13 @@ class Database:
         self.url = url
         self._adapter: QueryAdapter | None = None
 
-    def fetch(self, sql: str, params: list[Any]) -> QueryResult:
-        """Run one checked SELECT."""
+    def fetch(self, sql: str, params: list[Any], *, secret_bound: bool = False) -> QueryResult:
+        """Run one checked SELECT; with `secret_bound`, a failure is reported by its class only."""
         adapter = self._open()
         try:
             return adapter.fetch(sql, params)
         except Exception as failure:
-            raise QueryProblem(f"the query failed: {_cause(failure)}") from None
+            raise QueryProblem(f"the query failed: {_cause(failure, secret_bound)}") from None
 
     def close(self) -> None:
         """Close the connection if one was opened."""
@@ -85,6 +90,11 @@ def _plain(value: Any) -> Any:
         raise QueryProblem(
             f"the query returned {shown}, beyond the language's 64-bit integers; "
             "cast it in SQL (::float8 or ::text)"
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON has no NaN or Infinity, and no setting means one: refuse rather than print invalid JSON.
+        raise QueryProblem(
+            f"the query returned {value!r}, which is not a finite number; filter it out or cast it in SQL"
         )
     if value is None or isinstance(value, bool | int | float | str):
         return value
