@@ -621,7 +621,8 @@ def test_a_query_that_would_show_a_secret_through_its_shape_is_refused(tmp_path:
     secret = "7351"  # digits: `? + 0` would print it as a number
     text = f'value: @query("{sql}", @env.secure("TOKEN"))\n'
     providers = Providers(env={"TOKEN": secret}, database_url=build_database(SHOP_SQL, tmp_path))
-    with pytest.raises(TuskError, match="a query with a secret parameter must return one text value") as caught:
+    refusal = "a query with a secret parameter must return one text value"
+    with pytest.raises(TuskError, match=refusal) as caught:
         evaluate_text(text, providers=providers)
     assert secret not in caught.value.render()
     for code in (str(ord(secret[0])), str(len(secret))):
