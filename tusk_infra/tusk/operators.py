@@ -6,6 +6,7 @@ external goes through a provider (tusk_infra/tusk/providers.py).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from functools import partial
@@ -190,6 +191,9 @@ def _ask_metric(evaluator: Evaluator, node: OperatorCall, name: str) -> Any:
         raise evaluator.error(f"metric '{name}' is not a number: {describe(value)}", node)
     if isinstance(value, int) and not fits_int64(value):
         raise evaluator.error(f"metric '{name}' is beyond the language's 64-bit integers", node)
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON cannot carry it and no comparison with it means anything.
+        raise evaluator.error(f"metric '{name}' is not a finite number ({value!r})", node)
     return value
 
 
