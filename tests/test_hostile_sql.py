@@ -168,3 +168,37 @@ def test_a_server_that_stops_answering_after_the_handshake_hits_the_client_deadl
     assert_positioned_error(outcome, "q.tsk", canaries=["pw@"])
     assert "client-side deadline" in outcome.first_error_line
     assert outcome.seconds < 15
+
+
+BAD_URLS = {
+    "space-in-password": "postgresql://u:pa ssX9@127.0.0.1:1/x",
+    "slash-in-password": "postgresql://u:pa/ssX9@127.0.0.1:1/x",
+    "at-in-password": "postgresql://u:p@ssX9@127.0.0.1:1/x",
+    "hash-in-password": "postgresql://u:pa#ssX9@127.0.0.1:1/x",
+    "bracket-sqlite": "sqlite://[x/db",
+    "bracket-postgres": "postgresql://[::1:1/x",
+    "port-out-of-range": "postgresql://u:ssX9@127.0.0.1:99999/x",
+}
+
+
+@pytest.mark.parametrize("where", ["option", "environment"])
+@pytest.mark.parametrize("url", BAD_URLS.values(), ids=BAD_URLS.keys())
+def test_a_malformed_database_url_is_a_positioned_error_without_its_password(
+    tmp_path: Path, url: str, where: str
+) -> None:
+    name = _write(tmp_path, '@query("SELECT 1")')
+    if where == "option":
+        outcome = run_cli("eval", name, "--db", url, cwd=tmp_path)
+    else:
+        outcome = run_cli("eval", name, cwd=tmp_path, env={"TUSK_DATABASE_URL": url})
+    assert_positioned_error(outcome, "q.tsk", canaries=["ssX9"])
+    assert "database URL" in outcome.first_error_line
+
+
+def test_a_sqlite_path_may_hold_an_at_sign(tmp_path: Path) -> None:
+    path = tmp_path / "a@b.db"
+    sqlite3.connect(path).close()
+    name = _write(tmp_path, '@query("SELECT 42")')
+    outcome = run_cli("eval", name, "--db", f"sqlite:///{path}", cwd=tmp_path)
+    assert outcome.returncode == 0, outcome.stderr
+    assert "42" in outcome.stdout

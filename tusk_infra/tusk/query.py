@@ -56,6 +56,7 @@ class Database:
                 "@query needs a database: pass --db URL, set TUSK_DATABASE_URL, or set "
                 "tusk-infra:databaseUrl in the stack file (Providers.database_url from Python)"
             )
+        check_database_url(self.url)
         scheme = urlsplit(self.url).scheme.split("+")[0]
         factory = ADAPTERS.get(scheme)
         if factory is None:
@@ -103,6 +104,31 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
         return {key: _plain(item) for key, item in value.items()}
     return str(value)
+
+
+# Characters a user name or password must percent-encode: written raw, parsers disagree on where the
+# password ends (urllib, libpq), and the part one of them takes for a host name lands in its error message.
+_RAW_IN_USERINFO = " /@#?[]\\"
+
+
+def check_database_url(url: str) -> None:
+    """Refuse a database URL that cannot be parsed, or whose user-info holds a character it must encode.
+
+    The message never shows the URL's user-info: it may be a password however it is written."""
+    scheme, separator, rest = url.partition("://")
+    # Only a URL with an authority (`scheme://user:password@host/...`) has user-info: not sqlite:///path.
+    has_authority = separator and not rest.startswith("/") and scheme.split("+")[0] != "sqlite"
+    userinfo = rest.rpartition("@")[0] if has_authority else ""
+    if userinfo and any(character in userinfo for character in _RAW_IN_USERINFO):
+        raise QueryProblem(
+            f"the database URL ({scheme}://***@...) has a user name or password with a character that must "
+            "be percent-encoded: write @ / space # ? [ ] \\ as %40 %2F %20 %23 %3F %5B %5D %5C"
+        )
+    try:
+        urlsplit(url).port  # noqa: B018  (parsing the port is what may fail)
+    except ValueError as problem:
+        shown = f"{scheme}://***@{rest.rpartition('@')[2]}" if userinfo else url
+        raise QueryProblem(f"the database URL {shown} is not valid: {problem}") from None
 
 
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@/\s]*@")
