@@ -90,11 +90,16 @@ def test_a_directory_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
         FileCache(blocker)
 
 
-def test_a_corrupt_cache_file_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_corrupt_cache_file_is_set_aside_with_one_warning(tmp_path: Path) -> None:
     (tmp_path / CACHE_FILE_NAME).write_bytes(b"this is not sqlite" * 100)
-    expected = r"the persistent cache in .*: file is not a database; choose a directory you can write to$"
-    with pytest.raises(BackendError, match=expected):
-        FileCache(tmp_path)
+    warnings: list[str] = []
+    cache = FileCache(tmp_path, warn=warnings.append)
+    cache.put("k", 1, 60)
+    assert cache.get("k") == CacheHit(1)
+    (aside,) = tmp_path.glob(f"{CACHE_FILE_NAME}.damaged-*")
+    assert aside.read_bytes() == b"this is not sqlite" * 100
+    assert len(warnings) == 1
+    assert f"set it aside as {aside.name}" in warnings[0] and "file is not a database" in warnings[0]
 
 
 def test_a_failing_cache_degrades_with_one_warning(tmp_path: Path) -> None:

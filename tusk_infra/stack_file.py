@@ -8,16 +8,16 @@ expected), whichever part reads it first. It imports none of them: they build on
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tusk_infra import yaml_core
 from tusk_infra.tusk.errors import TuskError
-
-# libyaml when available: the same marks and values, several times faster than the pure-Python loader.
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from tusk_infra.tusk.input_files import read_input_bytes
 
 
 class StackConfigError(TuskError):
@@ -67,22 +67,24 @@ def load_stack_file(path: Path, error_type: type[TuskError] = StackConfigError) 
     is not a mapping of config keys is a positioned error of `error_type` (the error its caller reports)."""
     text = _read_text(path, error_type)
     try:
-        root = yaml.compose(text, Loader=_LOADER)
+        root = yaml_core.compose(text)
     except yaml.MarkedYAMLError as error:
         message, line, column = _yaml_problem(error)
         raise error_type(
             message, file=str(path), line=line, column=column, source_line=_nth_line(text, line)
         ) from None
+    except yaml.reader.ReaderError as error:
+        # A character YAML refuses anywhere (a NUL, a control character): at its offset in the text.
+        line, column = _offset_position(text, error.position)
+        code = error.character if isinstance(error.character, int) else ord(str(error.character)[:1] or "?")
+        message = f"invalid YAML: found the control character U+{code:04X}; remove it"
+        raise error_type(message, file=str(path), line=line, column=column) from None
     return _stack_file_from_nodes(path, root, error_type)
 
 
 def construct(node: yaml.Node) -> Any:
     """The Python value of a composed node (the document is parsed once, for values and positions)."""
-    loader = _LOADER("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
+    return yaml_core.construct(node)
 
 
 def node_position(node: yaml.Node) -> tuple[int, int]:
@@ -93,19 +95,15 @@ def node_position(node: yaml.Node) -> tuple[int, int]:
 def source_line(file: str, line: int) -> str | None:
     """The text of a line of a stack file, for the caret snippet (None if unreadable)."""
     try:
-        text = Path(file).read_text(encoding="utf-8")
-    except OSError:
+        text = read_input_bytes(Path(file)).decode("utf-8", errors="replace")
+    except TuskError:
         return None
     return _nth_line(text, line)
 
 
 def _read_text(path: Path, error_type: type[TuskError]) -> str:
     """The text of a stack file; unreadable or not UTF-8 is a positioned error."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        message = f"cannot read stack file: {error.strerror}"
-        raise error_type(message, file=str(path), line=1, column=1) from None
+    data = read_input_bytes(path, error_type)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -128,9 +126,28 @@ def _yaml_problem(error: yaml.MarkedYAMLError) -> tuple[str, int, int]:
     return message, line, column
 
 
+def _offset_position(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
 def _nth_line(text: str, line: int) -> str | None:
     lines = text.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else None
+    return masked_line(lines[line - 1]) if 0 < line <= len(lines) else None
+
+
+# A line that sets a secret: `tusk-infra:DB_PASSWORD: ...` (an UPPER_CASE name is a secret that
+# @env.secure reads) or a `secure:` ciphertext. Snippets show the key, never what follows it.
+_SECRET_LINE = re.compile(
+    r"""^(?P<key>\s*(?:-\s*)?(?P<q>["']?)(?:[A-Za-z0-9_.-]+:)?(?:[A-Z][A-Z0-9_]*|secure)(?P=q)\s*:)\s*\S"""
+)
+
+
+def masked_line(text: str) -> str:
+    """A stack-file line fit for an error snippet: a secret's value is replaced by [secret]."""
+    match = _SECRET_LINE.match(text)
+    return f"{match.group('key')} [secret]" if match else text
 
 
 def _stack_file_from_nodes(path: Path, root: yaml.Node | None, error_type: type[TuskError]) -> StackFile:
@@ -163,6 +180,7 @@ def _stack_file_from_nodes(path: Path, root: yaml.Node | None, error_type: type[
                 file=str(path), line=line, column=column, source_line=source_line(str(path), line),
             )
         positions[key] = node_position(key_node)
+        _refuse_unplain(path, key_node, value_node, error_type)
         value_nodes[key] = value_node
         value = construct(value_node)
         if isinstance(value, dict) and set(value) == {"secure"}:
@@ -171,6 +189,19 @@ def _stack_file_from_nodes(path: Path, root: yaml.Node | None, error_type: type[
             number_texts[key] = str(value_node.value)
         values[key] = value
     return StackFile(path, values, frozenset(secure), positions, number_texts, value_nodes)
+
+
+def _refuse_unplain(
+    path: Path, key_node: yaml.Node, value_node: yaml.Node, error_type: type[TuskError]
+) -> None:
+    """A key or value that is not a plain, bounded config value is an error at its position."""
+    for node in (key_node, value_node):
+        problem = yaml_core.plain_value_problem(node)
+        if problem is not None:
+            raise error_type(
+                problem.message, file=str(path), line=problem.line, column=problem.column,
+                source_line=source_line(str(path), problem.line),
+            )
 
 
 def _mapping_entry(node: yaml.Node | None, name: str) -> tuple[yaml.Node, yaml.Node] | None:

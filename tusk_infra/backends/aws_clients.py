@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tusk_infra.backends.deadline import DeadlineExceeded
@@ -23,6 +24,17 @@ class AwsOptions:
     read_timeout: float = 1.0
     # Total attempts including the first, so the worst case stays a small multiple of the timeouts.
     total_attempts: int = 2
+    # The largest response body read (a secret is at most 64 KB, a metric query's answer far less).
+    max_response_bytes: int = field(default_factory=lambda: _max_response_bytes())
+
+
+MAX_RESPONSE_BYTES_VARIABLE = "TUSK_MAX_AWS_RESPONSE_BYTES"
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+
+def _max_response_bytes() -> int:
+    text = os.environ.get(MAX_RESPONSE_BYTES_VARIABLE, "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else DEFAULT_MAX_RESPONSE_BYTES
 
 
 def make_client(service: AwsService, options: AwsOptions) -> Any:
@@ -39,10 +51,77 @@ def make_client(service: AwsService, options: AwsOptions) -> Any:
     )
     try:
         session = boto3.session.Session(profile_name=options.profile, region_name=options.region)
-        return session.client(service, endpoint_url=options.endpoint_url, config=config)
+        client = session.client(service, endpoint_url=options.endpoint_url, config=config)
     except BotoCoreError as error:
         cause = describe_aws_failure(error)
         raise BackendError(f"cannot set up the AWS {service} client: {cause}") from error
+    bound_response_size(client, options.max_response_bytes)
+    return client
+
+
+def bound_response_size(client: Any, limit: int) -> None:
+    """Make the client read at most `limit` bytes of any response body.
+
+    botocore reads a whole body into memory before parsing it; an endpoint (or something posing as one)
+    that streams without end would exhaust memory long before a timeout. The endpoint's HTTP session is
+    wrapped (botocore has no option for this); test doubles that answer in `before-send` are not affected.
+    """
+    endpoint = getattr(client, "_endpoint", None)
+    if endpoint is not None and not isinstance(endpoint.http_session, _BoundedHttpSession):
+        endpoint.http_session = _BoundedHttpSession(endpoint.http_session, limit)
+
+
+class ResponseTooLarge(Exception):
+    """An AWS response body ran past the size limit."""
+
+
+class _BoundedHttpSession:
+    """botocore's HTTP session, reading each body a chunk at a time and stopping past a limit."""
+
+    def __init__(self, inner: Any, limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+
+    def send(self, request: Any) -> Any:
+        from botocore.exceptions import HTTPClientError
+
+        buffered = not request.stream_output
+        # Asked to stream, the session leaves the body unread: read it here, bounded, as it would have.
+        request.stream_output = True
+        try:
+            response = self._inner.send(request)
+        finally:
+            request.stream_output = not buffered
+        if buffered:
+            try:
+                response._content = _read_bounded(response.raw, self._limit)
+            except ResponseTooLarge as error:
+                raise HTTPClientError(error=error) from None
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _read_bounded(raw: Any, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in raw.stream(64 * 1024, decode_content=False):
+            size += len(chunk)
+            if size > limit:
+                raise ResponseTooLarge(
+                    f"the response is larger than {limit:,} bytes, the limit for one AWS answer; "
+                    f"set {MAX_RESPONSE_BYTES_VARIABLE} to raise it"
+                )
+            chunks.append(chunk)
+    finally:
+        if size <= limit:
+            raw.release_conn()
+        else:
+            # The rest of an oversized body is never read: drop the connection rather than reuse it.
+            raw.close()
+    return b"".join(chunks)
 
 
 def describe_aws_failure(error: BaseException) -> str:
@@ -51,6 +130,7 @@ def describe_aws_failure(error: BaseException) -> str:
         ClientError,
         ConnectTimeoutError,
         EndpointConnectionError,
+        HTTPClientError,
         NoCredentialsError,
         NoRegionError,
         ReadTimeoutError,
@@ -69,6 +149,8 @@ def describe_aws_failure(error: BaseException) -> str:
         return f"AWS did not answer in time ({error})"
     if isinstance(error, NoCredentialsError):
         return "no AWS credentials found (environment, shared config or instance role)"
+    if isinstance(error, HTTPClientError) and isinstance(error.kwargs.get("error"), ResponseTooLarge):
+        return str(error.kwargs["error"])
     if isinstance(error, NoRegionError):
         return "no AWS region configured (set aws:region in the stack config or --aws-region)"
     return f"{type(error).__name__}: {error}"

@@ -47,7 +47,7 @@ class FileCache:
         self._clock = clock
         self._warn = warn
         self._warned = False
-        self._db = _open(self.path)
+        self._db = _open_or_rebuild(self.path, warn)
 
     def get(self, key: str) -> CacheHit | None:
         """The cached value if present and not expired."""
@@ -59,7 +59,14 @@ class FileCache:
         except sqlite3.Error as error:
             self._degrade(error)
             return None
-        return None if row is None else CacheHit(json.loads(row[0]))
+        if row is None:
+            return None
+        value = _decode(row[0])
+        if value is _UNREADABLE:
+            # A row this code did not write (edited, damaged): a miss, and it is replaced on the next put.
+            self._degrade(sqlite3.DataError("an entry is not valid JSON"))
+            return None
+        return CacheHit(value)
 
     def put(self, key: str, value: Any, ttl_seconds: float) -> None:
         """Store `value` for `ttl_seconds`, unless it holds a secret or is not plain JSON."""
@@ -91,6 +98,34 @@ class FileCache:
             self._warn(f"persistent cache {self.path} unavailable ({error}); evaluating without it")
 
 
+def _open_or_rebuild(path: Path, warn: Callable[[str], None]) -> sqlite3.Connection:
+    """The cache database; a file that is not one (damaged, overwritten) is set aside and a new one made.
+
+    A cache is only ever a copy: losing it costs a recomputation, so a damaged one must not fail the run."""
+    try:
+        return _open(path)
+    except _DamagedCache as damaged:
+        aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+        try:
+            path.replace(aside)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        except OSError as error:
+            raise BackendError(
+                f"the persistent cache {path} is damaged ({damaged}) and cannot be set aside: "
+                f"{error.strerror or error}; remove it"
+            ) from None
+        warn(
+            f"persistent cache {path} was damaged ({damaged}); set it aside as {aside.name} "
+            "and started a new one"
+        )
+        return _open(path)
+
+
+class _DamagedCache(Exception):
+    """The cache file exists but is not a usable SQLite database."""
+
+
 def _open(path: Path) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,15 +134,29 @@ def _open(path: Path) -> sqlite3.Connection:
         _prepare(db)
         if path.stat().st_uid == os.getuid():
             os.chmod(path, 0o600)
-    except (OSError, sqlite3.Error) as error:
-        reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
-        if path.parent.exists() and not path.parent.is_dir():
-            reason = "it is a file, not a directory"
-        raise BackendError(
-            f"cannot keep the persistent cache in {path.parent}: {reason[:1].lower()}{reason[1:]}; "
-            "choose a directory you can write to"
-        ) from None
+    except sqlite3.DatabaseError as error:
+        if path.is_file() and _is_damage(error):
+            raise _DamagedCache(str(error)) from None
+        raise _unusable_directory(path, error) from None
+    except OSError as error:
+        raise _unusable_directory(path, error) from None
     return db
+
+
+def _is_damage(error: sqlite3.DatabaseError) -> bool:
+    text = str(error).lower()
+    return any(sign in text for sign in ("not a database", "malformed", "no such column", "corrupt"))
+
+
+def _unusable_directory(path: Path, error: OSError | sqlite3.Error) -> BackendError:
+    """The cache cannot be kept where it was asked to be (unwritable, not a directory): the user's to fix."""
+    reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
+    if path.parent.exists() and not path.parent.is_dir():
+        reason = "it is a file, not a directory"
+    return BackendError(
+        f"cannot keep the persistent cache in {path.parent}: {reason[:1].lower()}{reason[1:]}; "
+        "choose a directory you can write to"
+    )
 
 
 def _prepare(db: sqlite3.Connection) -> None:
@@ -131,6 +180,23 @@ def _prepare(db: sqlite3.Connection) -> None:
 
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+_UNREADABLE = object()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _decode(text: Any) -> Any:
+    """The value of a stored row, or _UNREADABLE for text that is not strict JSON (NaN, Infinity included)."""
+    if not isinstance(text, str):
+        return _UNREADABLE
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return _UNREADABLE
 
 
 def _encode(value: Any) -> str | None:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import os
+import socket
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from tusk_infra.backends.errors import BackendError
 from tusk_infra.backends.placeholders import to_psycopg
-from tusk_infra.tusk.providers import QueryAdapter, QueryResult, register_adapter
+from tusk_infra.tusk.providers import ProviderError, QueryAdapter, QueryResult, register_adapter
 from tusk_infra.tusk.query import redact_url, url_passwords
+from tusk_infra.tusk.result_limits import ResultBudget
 from tusk_infra.tusk.sql import SqlRejected, ensure_single_select
 
 if TYPE_CHECKING:
@@ -34,6 +38,15 @@ class PostgresLimits:
 
     connect_timeout_seconds: int = 5
     statement_timeout_ms: int = 5000
+    # statement_timeout acts on the server only: a server (or something posing as one) that accepts the
+    # query and never answers would hold the run for ever. Past the statement timeout and this much more,
+    # the client cuts the connection itself.
+    client_grace_seconds: float = 2.0
+
+    @property
+    def client_deadline_seconds(self) -> float:
+        """How long the client waits for one query's answer, whatever the server does."""
+        return self.statement_timeout_ms / 1000 + self.client_grace_seconds
 
 
 class PostgresAdapter:
@@ -54,9 +67,22 @@ class PostgresAdapter:
             raise BackendError(f"refused before reaching PostgreSQL: {rejected}") from None
         query = to_psycopg(statement, len(params))
         connection = self._connect()
+        watchdog = _Watchdog(connection, self._limits.client_deadline_seconds)
         try:
-            return self._run(connection, query, list(params))
+            with watchdog:
+                return self._run(connection, query, list(params))
+        except ProviderError:
+            # A result past its limits (rows, bytes): said as is, the connection is fine.
+            self._drop_if_unsettled()
+            raise
         except Exception as error:
+            if watchdog.fired:
+                self.close()
+                raise BackendError(
+                    f"no answer from PostgreSQL at {self._display} within "
+                    f"{self._limits.client_deadline_seconds:g} s (the client-side deadline: the statement "
+                    "timeout plus a grace period); the connection was closed"
+                ) from None
             failure = self._query_error(error, params)
             self._drop_if_unsettled()
             raise failure from None
@@ -101,11 +127,17 @@ class PostgresAdapter:
             connection.execute(
                 "SELECT set_config('statement_timeout', %s, true)", [str(self._limits.statement_timeout_ms)]
             )
-            # prepare=True forces the extended protocol, where the server refuses a second statement.
-            cursor = connection.execute(query, params, prepare=True)
+            # stream() uses the extended protocol, where the server refuses a second statement, and
+            # single-row mode, so rows are counted as they arrive and an endless result stops at the limit.
+            cursor = connection.cursor()
+            budget = ResultBudget()
+            rows: list[tuple[Any, ...]] = []
+            for row in cursor.stream(query, params):
+                plain = tuple(plain_value(value) for value in row)
+                budget.take([plain])
+                rows.append(plain)
             columns = tuple(column.name for column in cursor.description or ())
-            rows = tuple(tuple(plain_value(value) for value in row) for row in cursor.fetchall())
-            result = QueryResult(columns=columns, rows=rows)
+            result = QueryResult(columns=columns, rows=tuple(rows))
             # Nothing a query does is ever committed, read-only or not.
             raise psycopg.Rollback()
         return result
@@ -131,7 +163,11 @@ class PostgresAdapter:
             # The server went away (stopped, restarted, network cut): open a fresh connection next time.
             self.close()
             return BackendError(f"lost the connection to PostgreSQL at {self._display}: {self._clean(error)}")
-        return BackendError(f"PostgreSQL at {self._display}: {self._clean(error, params)}")
+        # The server's text may quote a bound value, transformed (upper(?)::int): shown unless one is secret.
+        return BackendError(
+            f"PostgreSQL at {self._display}: {self._clean(error, params)}",
+            kind=_error_kind(error), quotes_values=True,
+        )
 
     def _clean(self, error: Exception, params: Sequence[Any] = ()) -> str:
         """The error's text on one line, without the password or any bound value (one may be a secret)."""
@@ -144,6 +180,41 @@ class PostgresAdapter:
         for value in sorted((p for p in params if isinstance(p, str) and len(p) >= 3), key=len, reverse=True):
             text = text.replace(value, "[parameter]")
         return text
+
+
+class _Watchdog:
+    """Cuts a connection's socket if the block it guards runs past its deadline.
+
+    psycopg waits for the server in C with no timeout of its own; shutting the socket down from another
+    thread makes that wait return at once with an error, which the adapter reports as the deadline.
+    """
+
+    def __init__(self, connection: psycopg.Connection[Any], seconds: float) -> None:
+        self._connection = connection
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+        self.fired = False
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+
+    def _cut(self) -> None:
+        self.fired = True
+        try:
+            with socket.socket(fileno=os.dup(self._connection.fileno())) as cut:
+                cut.shutdown(socket.SHUT_RDWR)
+        except (OSError, ValueError):
+            pass
+
+
+def _error_kind(error: Exception) -> str:
+    """The error's class and SQLSTATE (`InvalidTextRepresentation (22P02)`): what failed, without its text."""
+    sqlstate = getattr(error, "sqlstate", None)
+    return f"{type(error).__name__} ({sqlstate})" if sqlstate else type(error).__name__
 
 
 def plain_value(value: Any) -> Any:

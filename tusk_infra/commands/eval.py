@@ -139,8 +139,31 @@ def run(args: argparse.Namespace) -> int:
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
-    write_output(render_document(document.to_plain(show_secrets=args.show_secrets), args.format) + "\n")
+    plain = document.to_plain(show_secrets=args.show_secrets)
+    path = non_finite_path(plain)
+    if path is not None:
+        # Every source refuses NaN and Infinity already; this is the last guard before invalid JSON.
+        where = document.provenance(path)
+        dotted = ".".join(str(part) for part in path)
+        print(f"{where.location}: {dotted} is not a finite number; JSON and YAML output cannot carry it",
+              file=sys.stderr)
+        return 1
+    write_output(render_document(plain, args.format) + "\n")
     return 0
+
+
+def non_finite_path(value: Any) -> tuple[str | int, ...] | None:
+    """The path of the first NaN or infinite float in plain data, or None (no recursion: any depth)."""
+    pending: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return path
+        if isinstance(item, dict):
+            pending.extend(((*path, key), child) for key, child in reversed(item.items()))
+        elif isinstance(item, list):
+            pending.extend(((*path, index), child) for index, child in reversed(list(enumerate(item))))
+    return None
 
 
 def render_document(plain: Any, output_format: str) -> str:
@@ -150,7 +173,7 @@ def render_document(plain: Any, output_format: str) -> str:
 
         text: str = yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, default_flow_style=False)
         return text.rstrip("\n")
-    return json.dumps(plain, indent=2, ensure_ascii=False)
+    return json.dumps(plain, indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def _pairs(items: list[str], option: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ from typing import Any
 from tusk_infra.tusk.document import Document
 from tusk_infra.tusk.errors import SourceText, TuskError
 from tusk_infra.tusk.evaluator import Evaluator, unique_inputs
+from tusk_infra.tusk.input_files import read_input_bytes
 from tusk_infra.tusk.loader import load
 from tusk_infra.tusk.operators import Resources
 from tusk_infra.tusk.providers import Providers
@@ -63,10 +64,7 @@ def evaluate_file(
 ) -> Document:
     """Evaluate a .tsk file; errors name the path as given."""
     name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as failure:
-        raise TuskError(f"cannot read the file: {failure.strerror or failure}", name, 1, 1) from None
+    raw = read_input_bytes(Path(path))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as failure:

@@ -6,6 +6,7 @@ external goes through a provider (tusk_infra/tusk/providers.py).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from functools import partial
@@ -15,7 +16,7 @@ from tusk_infra.tusk.builtin_providers import PROCESS_CACHE, MemoryCache
 from tusk_infra.tusk.caching import cache_key, has_missing, key_inputs, reads_database
 from tusk_infra.tusk.durations import duration_seconds
 from tusk_infra.tusk.errors import TuskError, suggestion
-from tusk_infra.tusk.providers import CacheHit, CacheProvider, MetricUnavailable, ProviderError
+from tusk_infra.tusk.providers import CacheHit, CacheProvider, MetricUnavailable, ProviderError, QueryResult
 from tusk_infra.tusk.query import Database, QueryProblem, shape_result
 from tusk_infra.tusk.sql import SqlRejected, ensure_single_select
 from tusk_infra.tusk.syntax import ArrayLit, Binary, Const, Expr, Interpolated, OperatorCall, Ref
@@ -30,6 +31,7 @@ from tusk_infra.tusk.valuetypes import (
     to_bool,
     to_float,
     to_int,
+    type_name,
 )
 
 if TYPE_CHECKING:
@@ -189,6 +191,9 @@ def _ask_metric(evaluator: Evaluator, node: OperatorCall, name: str) -> Any:
         raise evaluator.error(f"metric '{name}' is not a number: {describe(value)}", node)
     if isinstance(value, int) and not fits_int64(value):
         raise evaluator.error(f"metric '{name}' is beyond the language's 64-bit integers", node)
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON cannot carry it and no comparison with it means anything.
+        raise evaluator.error(f"metric '{name}' is not a finite number ({value!r})", node)
     return value
 
 
@@ -293,30 +298,37 @@ def _run_query(evaluator: Evaluator, node: OperatorCall, sql_node: Expr, sql: st
         if not (param is None or isinstance(param, str | int | float | bool | Secret)):
             raise evaluator.error(f"a query parameter must be a scalar, found {describe(param)}", node)
     bound = [param.reveal() if isinstance(param, Secret) else param for param in params]
+    secret = next((param for param in params if isinstance(param, Secret)), None)
     try:
-        result = shape_result(resources_for(evaluator).database.fetch(statement, bound))
+        rows = resources_for(evaluator).database.fetch(statement, bound, secret_bound=secret is not None)
+        result = shape_result(rows) if secret is None else _secret_result(rows, secret.name)
     except QueryProblem as problem:
         raise evaluator.error(str(problem), node) from None
-    secret = next((param for param in params if isinstance(param, Secret)), None)
-    if secret is not None:
-        # `SELECT ?` hands a parameter straight back: text computed with a secret stays secret, as a
-        # string interpolated from one does. (A number or boolean derived from it stays plain.)
-        result = _text_kept_secret(result, secret.name)
     shown = ", ".join(SECRET_MASK if isinstance(p, Secret) else repr(p) for p in params)
     seen = SECRET_MASK if secret is not None else result
     evaluator.record(InputUse("query", f"{statement} [{shown}]" if params else statement, seen))
     return result
 
 
-def _text_kept_secret(value: Any, name: str) -> Any:
-    """A query result with every string in it wrapped as a Secret named after the secret parameter."""
-    if isinstance(value, str):
-        return Secret(value, name)
-    if isinstance(value, list):
-        return [_text_kept_secret(item, name) for item in value]
-    if isinstance(value, dict):
-        return {key: _text_kept_secret(item, name) for key, item in value.items()}
-    return value
+def _secret_result(rows: QueryResult, name: str) -> Secret:
+    """The result of a query with a secret parameter: one text value, which is a secret whole.
+
+    Anything else would show what the secret holds through its shape: `SELECT ? + 0` prints a numeric
+    secret, `unicode(substr(?, 1, 1))` its characters one by one, a row count or a NULL a bit at a time,
+    a JSON object built with `?` as a key the secret itself. Such a query is refused, not half-masked.
+    """
+    if len(rows.columns) == 1 and len(rows.rows) == 1 and isinstance(rows.rows[0][0], str):
+        return Secret(rows.rows[0][0], name)
+    if len(rows.columns) != 1 or len(rows.rows) != 1:
+        found = f"{len(rows.rows)} row(s) of {len(rows.columns)} column(s)"
+    else:
+        # Its type only: the value itself is computed from the secret.
+        found = f"a value of type {type_name(shape_result(rows))}"
+    raise QueryProblem(
+        f"a query with a secret parameter must return one text value, which stays secret; it returned "
+        f"{found}, whose shape or value would show what the secret holds. Return a single text value "
+        "(cast it: CAST(... AS TEXT), ::text), or keep the secret out of the query"
+    )
 
 
 # ---- @date ----

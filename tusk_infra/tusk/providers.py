@@ -25,9 +25,13 @@ class ProviderError(Exception):
     'DB_PASSWORD' from SSM Parameter Store: AccessDenied".
     """
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, kind: str = "", quotes_values: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        # What failed, by class (e.g. SQLite's OperationalError, PostgreSQL's SQLSTATE name): shown alone
+        # when the message may quote a bound value that is a secret (`quotes_values`).
+        self.kind = kind or type(self).__name__
+        self.quotes_values = quotes_values
 
 
 class SecretSource(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -15,11 +16,15 @@ class QueryProblem(Exception):
     """No database, an unknown scheme, or the adapter failed; the message never contains a password."""
 
 
-def _cause(failure: Exception) -> str:
+def _cause(failure: Exception, secret_bound: bool = False) -> str:
     # An adapter's ProviderError is written to be shown; any other error's text might quote a bound value.
-    if isinstance(failure, ProviderError):
-        return redact_url(failure.message)
-    return f"{type(failure).__name__} from the adapter"
+    if not isinstance(failure, ProviderError):
+        return f"{type(failure).__name__} from the adapter"
+    if secret_bound and failure.quotes_values:
+        # The database's own text may echo a parameter transformed (upper(?), reverse(?), substr(?, 2)),
+        # which no scrubbing of the exact value can catch: its class only.
+        return f"{failure.kind} (the database's message is not shown: a parameter is a secret)"
+    return redact_url(failure.message)
 
 
 class Database:
@@ -29,13 +34,13 @@ class Database:
         self.url = url
         self._adapter: QueryAdapter | None = None
 
-    def fetch(self, sql: str, params: list[Any]) -> QueryResult:
-        """Run one checked SELECT."""
+    def fetch(self, sql: str, params: list[Any], *, secret_bound: bool = False) -> QueryResult:
+        """Run one checked SELECT; with `secret_bound`, a failure is reported by its class only."""
         adapter = self._open()
         try:
             return adapter.fetch(sql, params)
         except Exception as failure:
-            raise QueryProblem(f"the query failed: {_cause(failure)}") from None
+            raise QueryProblem(f"the query failed: {_cause(failure, secret_bound)}") from None
 
     def close(self) -> None:
         """Close the connection if one was opened."""
@@ -51,6 +56,7 @@ class Database:
                 "@query needs a database: pass --db URL, set TUSK_DATABASE_URL, or set "
                 "tusk-infra:databaseUrl in the stack file (Providers.database_url from Python)"
             )
+        check_database_url(self.url)
         scheme = urlsplit(self.url).scheme.split("+")[0]
         factory = ADAPTERS.get(scheme)
         if factory is None:
@@ -86,6 +92,11 @@ def _plain(value: Any) -> Any:
             f"the query returned {shown}, beyond the language's 64-bit integers; "
             "cast it in SQL (::float8 or ::text)"
         )
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON has no NaN or Infinity, and no setting means one: refuse rather than print invalid JSON.
+        raise QueryProblem(
+            f"the query returned {value!r}, which is not a finite number; filter it out or cast it in SQL"
+        )
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list | tuple):
@@ -93,6 +104,31 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
         return {key: _plain(item) for key, item in value.items()}
     return str(value)
+
+
+# Characters a user name or password must percent-encode: written raw, parsers disagree on where the
+# password ends (urllib, libpq), and the part one of them takes for a host name lands in its error message.
+_RAW_IN_USERINFO = " /@#?[]\\"
+
+
+def check_database_url(url: str) -> None:
+    """Refuse a database URL that cannot be parsed, or whose user-info holds a character it must encode.
+
+    The message never shows the URL's user-info: it may be a password however it is written."""
+    scheme, separator, rest = url.partition("://")
+    # Only a URL with an authority (`scheme://user:password@host/...`) has user-info: not sqlite:///path.
+    has_authority = separator and not rest.startswith("/") and scheme.split("+")[0] != "sqlite"
+    userinfo = rest.rpartition("@")[0] if has_authority else ""
+    if userinfo and any(character in userinfo for character in _RAW_IN_USERINFO):
+        raise QueryProblem(
+            f"the database URL ({scheme}://***@...) has a user name or password with a character that must "
+            "be percent-encoded: write @ / space # ? [ ] \\ as %40 %2F %20 %23 %3F %5B %5D %5C"
+        )
+    try:
+        urlsplit(url).port  # noqa: B018  (parsing the port is what may fail)
+    except ValueError as problem:
+        shown = f"{scheme}://***@{rest.rpartition('@')[2]}" if userinfo else url
+        raise QueryProblem(f"the database URL {shown} is not valid: {problem}") from None
 
 
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@/\s]*@")
