@@ -148,6 +148,11 @@ class OfflineSecrets:
         """A placeholder value (never shown: it reaches resources wrapped as a secret)."""
         if name not in self.used:
             self.used.append(name)
+        # An encrypted stack secret's placeholder carries its ciphertext: never shown (it is a secret, and
+        # a diff compares secrets by keyed digest), yet a rotated value, a new ciphertext, reads as changed.
+        ciphertext = self._stack_file.values.get(f"{PROJECT}:{name}")
+        if isinstance(ciphertext, dict) and isinstance(ciphertext.get("secure"), str):
+            return f"offline-placeholder-{name.lower()}-{ciphertext['secure']}"
         return f"offline-placeholder-{name.lower()}"
 
     def notices(self) -> list[str]:
