@@ -170,10 +170,13 @@ def image_reference(settings: RegionSettings, config: StackConfig) -> str:
 
 def _network(config: StackConfig, primary: pulumi.StackReference | None) -> AppNetwork:
     """The address ranges the app's NetworkPolicy admits: this region's VPC, and the primary region's (a
-    replica region's pods write to the primary database), read from the primary stack's outputs rather
-    than copied into every replica's stack file, where a copy could drift."""
+    replica region's pods write to the primary database): the vpcCidr of the primary's own stack file (known
+    in a preview, offline too), else, for another project's primary, its stack's vpcCidr output. Never a
+    copy in the replica's file, which could drift from the primary's."""
     if primary is None:
         return AppNetwork(vpc_cidr=config.vpc_cidr, primary_vpc_cidr=None)
+    if config.primary_vpc_cidr is not None:
+        return AppNetwork(vpc_cidr=config.vpc_cidr, primary_vpc_cidr=config.primary_vpc_cidr)
     return AppNetwork(vpc_cidr=config.vpc_cidr, primary_vpc_cidr=primary.require_output("vpcCidr"))
 
 

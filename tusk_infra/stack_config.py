@@ -93,6 +93,9 @@ class StackConfig:
     service_account_role_arn: str | None = None
     tls_certificate_arn: str | None = None
     image_digest: str | None = None
+    # The primary region's VPC range, from the primary stack's own file beside this one (None: this stack is
+    # the primary, or the primary is another project's stack; the program then reads its vpcCidr output).
+    primary_vpc_cidr: str | None = None
     # Where the values were written, for positioned errors found later (None: no stack file was found).
     source: StackFile | None = field(default=None, compare=False, repr=False)
 
@@ -145,11 +148,32 @@ def parse_stack_config(
         full_key = f"{PROJECT}:{key}"
         text = _required(raw, full_key, where) if required else raw.get(full_key)
         fields[name] = None if text is None else _typed(name, full_key, kind, text, where)
+    fields["primary_vpc_cidr"] = _primary_vpc_cidr(stack, fields["database_primary_stack"], stack_file)
     config = StackConfig(stack=stack, region=region, source=stack_file, **fields)
     _check_zones(config, where)
     _check_kube_context(config, where)
     _check_certificate_region(config, where)
     return config
+
+
+def _primary_vpc_cidr(stack: str, primary_stack: str, stack_file: StackFile | None) -> str | None:
+    """The vpcCidr written in the primary stack's file, when it is this project's and not this stack: one
+    place holds each VPC's range, so no copy in a replica's file can drift from it."""
+    parts = primary_stack.split("/")
+    name = parts[-1]
+    if name == stack or stack_file is None or (len(parts) == 3 and parts[1] != PROJECT):
+        return None
+    path = stack_file.path.parent / f"Pulumi.{name}.yaml"
+    if not path.is_file():
+        return None
+    primary = load_stack_file(path)
+    key = f"{PROJECT}:vpcCidr"
+    text = config_strings(primary).get(key)
+    if text is None:
+        raise _error(primary, key, f"missing {key} in the primary stack's file (stack {stack} writes to its "
+                                   f"database across regions); set it with `pulumi config set {key} <value>`")
+    typed: str = _typed("vpc_cidr", key, "str", text, primary)
+    return typed
 
 
 def _check_known_keys(stack_file: StackFile) -> None:
