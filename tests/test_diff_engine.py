@@ -301,7 +301,8 @@ def test_a_rotated_secret_rolls_the_deployment_that_reads_it_without_showing_it(
     by_type = {change.type: change for change in stack.resources}
     assert by_type[SECRET].action == "replace" and by_type[SECRET].replace_reasons == ("stringData",)
     deployment = by_type[DEPLOYMENT]
-    assert (deployment.action, deployment.reads_replaced, deployment.rollout) == ("update", ("app-db-secrets",), True)
+    assert deployment.action == "update" and deployment.rollout is True
+    assert deployment.reads_replaced == ("app-db-secrets",)
     markdown, data = render_markdown(diff), diff_json(diff)
     assert "`app` — **rollout**: the pods restart, reading the new `app-db-secrets`" in markdown
     entry = next(r for r in json.loads(data)["stacks"][0]["resources"] if r["type"] == DEPLOYMENT)

@@ -28,6 +28,10 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+def block(cidr: str) -> dict[str, Any]:
+    return {"ipBlock": {"cidr": cidr}}
+
+
 def pod_spec(run: StackRun) -> dict[str, Any]:
     spec: dict[str, Any] = one(run, "kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]
     return spec
@@ -41,7 +45,9 @@ def line_of(path: Path, text: str) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_pods_meet_the_restricted_profile_with_a_high_uid(program_runs: dict[str, StackRun], stack: str) -> None:
+def test_pods_meet_the_restricted_profile_with_a_high_uid(
+    program_runs: dict[str, StackRun], stack: str
+) -> None:
     run = program_runs[stack]
     pod = pod_spec(run)
     assert pod["securityContext"] == {
@@ -86,14 +92,14 @@ def test_network_policies_deny_by_default_and_admit_the_apps_flows(
     spec = one(run, NETWORK_POLICY, "-netpol").inputs["spec"]
     own = VPC_CIDRS[stack]
     assert spec["podSelector"] == {"matchLabels": {"app": "tusklang-app"}}
-    assert spec["ingress"] == [{"from": [{"ipBlock": {"cidr": own}}], "ports": [{"port": 80, "protocol": "TCP"}]}]
+    assert spec["ingress"] == [{"from": [block(own)], "ports": [{"port": 80, "protocol": "TCP"}]}]
     dns = {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
     stores = {"to": [{"ipBlock": {"cidr": own}}],
               "ports": [{"port": 6379, "protocol": "TCP"}, {"port": 5432, "protocol": "TCP"}]}
     https = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443, "protocol": "TCP"}]}
-    primary = {"to": [{"ipBlock": {"cidr": VPC_CIDRS["us-east-1"]}}], "ports": [{"port": 5432, "protocol": "TCP"}]}
+    primary = {"to": [block(VPC_CIDRS["us-east-1"])], "ports": [{"port": 5432, "protocol": "TCP"}]}
     # A replica region writes to the primary database, in the primary region's VPC (its stack's vpcCidr).
     expected = [dns, stores, https] if stack == "us-east-1" else [dns, stores, primary, https]
     assert spec["egress"] == expected
@@ -139,7 +145,8 @@ def test_config_map_and_secrets_are_immutable_and_named_by_pulumi(
 def test_irsa_role_and_tls_certificate_come_from_the_stack(program_project: Path) -> None:
     stack_file = program_project / "Pulumi.us-west-2.yaml"
     edit(stack_file, "  tusk-infra:databasePrimaryStack:",
-         f"  tusk-infra:serviceAccountRoleArn: {ROLE_ARN}\n  tusk-infra:tlsCertificateArn: {CERTIFICATE_ARN}\n"
+         f"  tusk-infra:serviceAccountRoleArn: {ROLE_ARN}\n"
+         f"  tusk-infra:tlsCertificateArn: {CERTIFICATE_ARN}\n"
          "  tusk-infra:databasePrimaryStack:")
     edit(program_project / "global.tsk", 'scheme: "internet-facing"', 'scheme: "internal"')
     run = run_stack(program_project, "us-west-2", env=PROGRAM_SECRETS)
@@ -157,7 +164,9 @@ def test_irsa_role_and_tls_certificate_come_from_the_stack(program_project: Path
     assert {"to": [{"ipBlock": {"cidr": primary}}], "ports": [{"port": 5432, "protocol": "TCP"}]} in egress
 
 
-def test_a_primary_of_another_project_gives_its_range_through_the_stack_reference(program_project: Path) -> None:
+def test_a_primary_of_another_project_gives_its_range_through_the_stack_reference(
+    program_project: Path,
+) -> None:
     stack_file = program_project / "Pulumi.us-west-2.yaml"
     edit(stack_file, "organization/tusk-infra/us-east-1", "organization/tusk-shared/us-east-1")
     served = {"organization/tusk-shared/us-east-1": {"databaseArn": "arn:aws:rds:us-east-1:1:db:x",
@@ -165,7 +174,7 @@ def test_a_primary_of_another_project_gives_its_range_through_the_stack_referenc
                                                      "vpcCidr": "10.99.0.0/16"}}
     run = run_stack(program_project, "us-west-2", env=PROGRAM_SECRETS, stack_outputs=served)
     egress = one(run, NETWORK_POLICY, "-netpol").inputs["spec"]["egress"]
-    assert {"to": [{"ipBlock": {"cidr": "10.99.0.0/16"}}], "ports": [{"port": 5432, "protocol": "TCP"}]} in egress
+    assert {"to": [block("10.99.0.0/16")], "ports": [{"port": 5432, "protocol": "TCP"}]} in egress
 
 
 def test_the_primary_stack_file_without_a_vpc_cidr_is_reported_there(program_project: Path) -> None:
@@ -182,10 +191,11 @@ def test_the_primary_stack_file_without_a_vpc_cidr_is_reported_there(program_pro
 def test_extra_egress_and_a_release_tag_without_digest(program_project: Path) -> None:
     edit(program_project / "global.tsk", "    extra_egress: []",
          '    extra_egress: [{cidr: "10.200.0.0/24", port: 9092, protocol: "TCP"}]')
-    edit(program_project / "Pulumi.us-east-1.yaml", "  tusk-infra:imageDigest:", "  # tusk-infra:imageDigest:")
+    stack_file = program_project / "Pulumi.us-east-1.yaml"
+    edit(stack_file, "  tusk-infra:imageDigest:", "  # tusk-infra:imageDigest:")
     (run,) = run_stacks(program_project, ["us-east-1"], env=PROGRAM_SECRETS)
     egress = one(run, NETWORK_POLICY, "-netpol").inputs["spec"]["egress"]
-    assert egress[-1] == {"to": [{"ipBlock": {"cidr": "10.200.0.0/24"}}], "ports": [{"port": 9092, "protocol": "TCP"}]}
+    assert egress[-1] == {"to": [block("10.200.0.0/24")], "ports": [{"port": 9092, "protocol": "TCP"}]}
     (container,) = pod_spec(run)["containers"]
     assert (container["image"], container["imagePullPolicy"]) == ("tusklang/app:1.8.3", "Always")
 
@@ -229,7 +239,8 @@ def test_bad_security_settings_are_positioned_in_global_tsk(
          "tusk-infra:tlsCertificateArn: the certificate is in 'us-east-1', but the stack's aws:region is "
          "'us-west-2'; expected an ACM certificate of 'us-west-2'"),
         ("  tusk-infra:databasePrimaryStack:",
-         "  tusk-infra:serviceAccountRoleArn: arn:aws:iam::1111:role/x\n  tusk-infra:databasePrimaryStack:", None,
+         "  tusk-infra:serviceAccountRoleArn: arn:aws:iam::1111:role/x\n"
+         "  tusk-infra:databasePrimaryStack:", None,
          "tusk-infra:serviceAccountRoleArn: found 'arn:aws:iam::1111:role/x'; expected a value matching"),
     ],
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -161,7 +161,9 @@ class RegionalApp(pulumi.ComponentResource):
         role = self._args.service_account_role_arn
         return core.ServiceAccount(
             f"{self._name}-sa",
-            metadata=self._metadata(self._args.settings.app.name, {IRSA_ROLE_ANNOTATION: role} if role else None),
+            metadata=self._metadata(
+                self._args.settings.app.name, {IRSA_ROLE_ANNOTATION: role} if role else None
+            ),
             automount_service_account_token=False,
             opts=opts,
         )
@@ -236,7 +238,9 @@ class RegionalApp(pulumi.ComponentResource):
                         "service_account_name": object_name(inputs.service_account),
                         "automount_service_account_token": False,
                         "security_context": pod_security_context(app),
-                        "volumes": [{"name": TMP_VOLUME, "empty_dir": {"size_limit": app.security.tmp_size_limit}}],
+                        "volumes": [
+                            {"name": TMP_VOLUME, "empty_dir": {"size_limit": app.security.tmp_size_limit}}
+                        ],
                         "containers": [self._container(inputs)],
                         "topology_spread_constraints": [
                             {
@@ -425,7 +429,9 @@ def load_balancer_annotations(app: App, certificate_arn: str | None) -> dict[str
     return annotations
 
 
-def app_network_policy_spec(settings: RegionSettings, network: AppNetwork) -> networking.NetworkPolicySpecArgsDict:
+def app_network_policy_spec(
+    settings: RegionSettings, network: AppNetwork
+) -> networking.NetworkPolicySpecArgsDict:
     """What the app's pods may do under the namespace's default deny: take traffic on their port from the
     region's VPC (the NLB's ip targets come from there), resolve names, reach Redis and Postgres in the
     region's VPC and Postgres in the primary region's, HTTPS anywhere (metrics, logs, AWS APIs), and the
@@ -433,35 +439,33 @@ def app_network_policy_spec(settings: RegionSettings, network: AppNetwork) -> ne
     app = settings.app
     redis_port = settings.distributed_cache.redis_cluster.port
     db_port = settings.database.primary.port
+    kube_dns: networking.NetworkPolicyPeerArgsDict = {
+        "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
+    }
     egress: list[networking.NetworkPolicyEgressRuleArgsDict] = [
-        {
-            "to": [
-                {
-                    "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
-                    "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
-                }
-            ],
-            "ports": [{"port": DNS_PORT, "protocol": "UDP"}, {"port": DNS_PORT, "protocol": "TCP"}],
-        },
-        {
-            "to": [{"ip_block": {"cidr": network.vpc_cidr}}],
-            "ports": [{"port": redis_port, "protocol": "TCP"}, {"port": db_port, "protocol": "TCP"}],
-        },
+        {"to": [kube_dns], "ports": [_port(DNS_PORT, "UDP"), _port(DNS_PORT, "TCP")]},
+        {"to": [_cidr(network.vpc_cidr)], "ports": [_port(redis_port), _port(db_port)]},
     ]
     if network.primary_vpc_cidr is not None:
-        egress.append({"to": [{"ip_block": {"cidr": network.primary_vpc_cidr}}],
-                       "ports": [{"port": db_port, "protocol": "TCP"}]})
-    egress.append({"to": [{"ip_block": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": HTTPS_PORT, "protocol": "TCP"}]})
+        egress.append({"to": [_cidr(network.primary_vpc_cidr)], "ports": [_port(db_port)]})
+    egress.append({"to": [_cidr("0.0.0.0/0")], "ports": [_port(HTTPS_PORT)]})
     for rule in app.network.extra_egress:
-        egress.append({"to": [{"ip_block": {"cidr": rule.cidr}}], "ports": [{"port": rule.port, "protocol": rule.protocol}]})
+        egress.append({"to": [_cidr(rule.cidr)], "ports": [_port(rule.port, rule.protocol)]})
     return {
         "pod_selector": {"match_labels": {"app": app.name}},
         "policy_types": ["Ingress", "Egress"],
-        "ingress": [
-            {"from_": [{"ip_block": {"cidr": network.vpc_cidr}}], "ports": [{"port": app.port, "protocol": "TCP"}]}
-        ],
+        "ingress": [{"from_": [_cidr(network.vpc_cidr)], "ports": [_port(app.port)]}],
         "egress": egress,
     }
+
+
+def _cidr(cidr: pulumi.Input[str]) -> networking.NetworkPolicyPeerArgsDict:
+    return {"ip_block": {"cidr": cidr}}
+
+
+def _port(port: int, protocol: str = "TCP") -> networking.NetworkPolicyPortArgsDict:
+    return {"port": port, "protocol": protocol}
 
 
 def _secret_env(name: str, secret: pulumi.Input[str], key: str) -> core.EnvVarArgsDict:

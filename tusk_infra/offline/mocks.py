@@ -55,7 +55,8 @@ def _with_auto_name(resource_type: str, state: dict[Any, Any]) -> dict[Any, Any]
     """A Kubernetes object without metadata.name gets one from the provider (`<resource name>-<random>`):
     offline its name is known only after deploy."""
     metadata = state.get("metadata")
-    if resource_type.startswith(KUBERNETES_TYPE_PREFIX) and isinstance(metadata, dict) and not metadata.get("name"):
+    named = isinstance(metadata, dict) and metadata.get("name")
+    if resource_type.startswith(KUBERNETES_TYPE_PREFIX) and isinstance(metadata, dict) and not named:
         state["metadata"] = {**metadata, "name": rpc.UNKNOWN}
     return state
 

@@ -9,7 +9,6 @@ from tusk_policy.kube import WORKLOAD_TYPES, containers
 from tusk_policy.model import Config, Enforcement, PolicyDefinition, Resource, Violation
 from tusk_policy.props import show
 
-
 # A digest reference: repository[:tag]@sha256:<64 lowercase hex>, as the OCI distribution spec writes it.
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 

@@ -12,7 +12,7 @@ SCHEME_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-scheme"
 
 
 def validate(resource: Resource, config: Config) -> Iterator[Violation]:
-    """type: LoadBalancer carries the AWS Load Balancer Controller's scheme annotation, with an allowed value."""
+    """type: LoadBalancer carries the AWS Load Balancer Controller's scheme annotation, an allowed one."""
     if lookup(resource.props, "spec.type") != "LoadBalancer":
         return
     allowed = [str(scheme) for scheme in config["allowedSchemes"]]

@@ -36,8 +36,9 @@ def validate(resources: Sequence[Resource], config: Config) -> Iterator[Violatio
             continue
         reported.add(key)
         yield Violation(
-            f"namespace {show(key[1])} runs workloads but has no default-deny NetworkPolicy (podSelector {{}}, "
-            "policyTypes [Ingress, Egress], no rules): every pod there takes and sends any traffic; add one "
+            f"namespace {show(key[1])} runs workloads but has no default-deny NetworkPolicy "
+            "(podSelector {}, policyTypes [Ingress, Egress], no rules): every pod there takes and sends any "
+            "traffic; add one "
             "and admit the app's own flows with a second policy",
             "metadata.namespace",
             key[1],

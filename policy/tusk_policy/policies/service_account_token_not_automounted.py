@@ -1,4 +1,4 @@
-"""service-account-token-not-automounted: pods get no Kubernetes API token unless they declare they need one."""
+"""service-account-token-not-automounted: pods get no Kubernetes API token unless they declare a need."""
 
 from __future__ import annotations
 
