@@ -273,3 +273,49 @@ def test_a_notice_of_some_stacks_only_names_them() -> None:
         run.notices.append(notice)
     diff = diff_plans(plan(*runs), plan(*runs), base_label="a", head_label="b")
     assert json.loads(diff_json(diff))["notices"] == [f"us-east-1, eu-west-1: {notice}"]
+
+
+SECRET = "kubernetes:core/v1:Secret"
+
+
+def rotation_run(password: str, *, reads: bool = True) -> StackRun:
+    """The app's auto-named Secret and the Deployment that reads its name (known only after deploy)."""
+    secret = resource("us-east-1", SECRET, "app-db-secrets",
+                      {"immutable": True, "stringData": Secret(json.dumps({"password": password}))})
+    env = [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": UNKNOWN, "key": "password"}}}]
+    template = {"spec": {"containers": [{"name": "app", "env": env}]}}
+    deployment = RegisteredResource(urn("us-east-1", DEPLOYMENT, "app"), DEPLOYMENT, "app", None, None, True,
+                                    {"spec": {"template": template}}, reads=(secret.urn,) if reads else ())
+    return StackRun("us-east-1", [secret, deployment], {}, Document({}, {}))
+
+
+def rotation_diff(before: str, after: str, *, reads: bool = True) -> Any:
+    base = build_plan([rotation_run(before, reads=reads)], PROJECT, digest_key=KEY)
+    head = build_plan([rotation_run(after, reads=reads)], PROJECT, digest_key=KEY)
+    return diff_plans(base, head, base_label="main", head_label="pr")
+
+
+def test_a_rotated_secret_rolls_the_deployment_that_reads_it_without_showing_it() -> None:
+    diff = rotation_diff("CANARY-old-9f1", "CANARY-new-9f1")
+    (stack,) = diff.stacks
+    by_type = {change.type: change for change in stack.resources}
+    assert by_type[SECRET].action == "replace" and by_type[SECRET].replace_reasons == ("stringData",)
+    deployment = by_type[DEPLOYMENT]
+    assert deployment.action == "update" and deployment.rollout is True
+    assert deployment.reads_replaced == ("app-db-secrets",)
+    markdown, data = render_markdown(diff), diff_json(diff)
+    assert "`app` — **rollout**: the pods restart, reading the new `app-db-secrets`" in markdown
+    entry = next(r for r in json.loads(data)["stacks"][0]["resources"] if r["type"] == DEPLOYMENT)
+    assert (entry["rollout"], entry["reads_replaced"]) == (True, ["app-db-secrets"])
+    for text in (markdown, data):
+        assert "CANARY" not in text
+
+
+def test_an_unchanged_secret_rolls_nothing() -> None:
+    assert not rotation_diff("CANARY-same", "CANARY-same").changed
+
+
+def test_without_a_recorded_read_the_deployment_is_not_marked() -> None:
+    # The mark follows the data flow the engine recorded, not a guess from names.
+    (stack,) = rotation_diff("CANARY-a", "CANARY-b", reads=False).stacks
+    assert [change.type for change in stack.resources] == [SECRET]

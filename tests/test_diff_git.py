@@ -219,6 +219,51 @@ def test_changed_secret_is_reported_without_its_value(reports: Reports) -> None:
             assert OLD_SECRET not in text and NEW_SECRET not in text
 
 
+def test_a_rotated_secret_rolls_the_deployment_in_every_stack(reports: Reports) -> None:
+    # The Secret is immutable and auto-named: a new value is a new object, and the Deployment that reads its
+    # name restarts its pods. Neither value appears anywhere (checked above, for every report).
+    text = markdown(reports, "secret")
+    data = report(reports, "secret")
+    for stack in ("us-east-1", "us-west-2", "eu-west-1", NEW_REGION):
+        resources = stack_entry(data, stack)["resources"]
+        secret = next(r for r in resources if r["name"] == f"app-{stack}-redis-secrets")
+        assert (secret["action"], secret["replace_reasons"]) == ("replace", ["stringData"])
+        assert {"path": "stringData", "before": "[secret]", "after": "[secret]", "secret_changed": True,
+                "forces_replacement": True} in secret["changes"]
+        deployment = next(r for r in resources if r["type"] == "kubernetes:apps/v1:Deployment")
+        assert (deployment["action"], deployment["rollout"]) == ("update", True), stack
+        assert deployment["reads_replaced"] == [f"app-{stack}-redis-secrets"]
+        assert (f"`app-{stack}-deployment` — **rollout**: the pods restart, reading the new "
+                f"`app-{stack}-redis-secrets`") in text
+    # The database Secret did not change: it is neither replaced nor read as new.
+    assert "db-secrets` —" not in text
+
+
+def test_a_new_ciphertext_in_a_stack_file_is_a_rollout_without_a_value(tmp_path: Path) -> None:
+    # Offline the secret cannot be decrypted; a new `secure:` ciphertext is enough to know it rotated.
+    root, scratch = tmp_path / "repo", tmp_path / "scratch"
+    root.mkdir()
+    scratch.mkdir()
+    build_repo(root)
+    stack_file = root / "Pulumi.us-west-2.yaml"
+    old, new = "v1:CANARY-cipher-old-Zm9v", "v1:CANARY-cipher-new-YmFy"
+    commit(root, "encrypted", lambda r: stack_file.write_text(
+        stack_file.read_text() + f"  tusk-infra:DB_PRIMARY_PASSWORD:\n    secure: {old}\n"))
+    edit(stack_file, old, new)
+    json_path = tmp_path / "diff.json"
+    result = DiffRepo(root, scratch).diff("--base", "HEAD", "--json-output", str(json_path))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    west = stack_entry(data, "us-west-2")
+    secret = next(r for r in west["resources"] if r["name"] == "app-us-west-2-db-secrets")
+    assert secret["action"] == "replace"
+    deployment = next(r for r in west["resources"] if r["type"] == "kubernetes:apps/v1:Deployment")
+    assert deployment["rollout"] is True and deployment["reads_replaced"] == ["app-us-west-2-db-secrets"]
+    assert stack_entry(data, "us-east-1")["status"] == "unchanged"
+    for text in (result.stdout, result.stderr, json_path.read_text(encoding="utf-8")):
+        assert "CANARY" not in text
+
+
 def test_nothing_changed_says_so(reports: Reports) -> None:
     text = markdown(reports, "nothing")
     assert "**No changes.** Every stack renders the same at both revisions" in text

@@ -21,7 +21,8 @@ RDS = "aws:rds/instance:Instance"
 REDIS = "aws:elasticache/replicationGroup:ReplicationGroup"
 # Registered types the provider replaces only when their identity (metadata.name / namespace) changes.
 IDENTITY_ONLY = {"kubernetes:core/v1:Namespace", "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
-                 "kubernetes:policy/v1:PodDisruptionBudget"}
+                 "kubernetes:policy/v1:PodDisruptionBudget", "kubernetes:core/v1:ServiceAccount",
+                 "kubernetes:networking.k8s.io/v1:NetworkPolicy"}
 
 
 @pytest.mark.parametrize("resource_type, path, before, after, reason", [

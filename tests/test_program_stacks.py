@@ -17,6 +17,8 @@ from tusk_infra.offline.runner import run_stack
 from tusk_infra.tusk.values import Secret
 
 STACKS = ("us-east-1", "us-west-2", "eu-west-1")
+IMAGE_DIGEST = "sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904b3a8b8a3c1f7f2e1d0c9b8a7"
+VPC_CIDRS = {"us-east-1": "10.10.0.0/16", "us-west-2": "10.20.0.0/16", "eu-west-1": "10.30.0.0/16"}
 REPLICAS = ("us-west-2", "eu-west-1")
 
 
@@ -36,6 +38,9 @@ def expected_resources(region: str) -> set[tuple[str, str]]:
         ("aws:rds/parameterGroup:ParameterGroup", f"postgres-{region}-params"),
         ("tusk:app:RegionalApp", f"app-{region}"),
         ("kubernetes:core/v1:Namespace", f"app-{region}-ns"),
+        ("kubernetes:core/v1:ServiceAccount", f"app-{region}-sa"),
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", f"app-{region}-default-deny"),
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", f"app-{region}-netpol"),
         ("kubernetes:core/v1:ConfigMap", f"app-{region}-config"),
         ("kubernetes:core/v1:Secret", f"app-{region}-db-secrets"),
         ("kubernetes:core/v1:Secret", f"app-{region}-redis-secrets"),
@@ -180,6 +185,10 @@ def test_replica_reads_the_primary_arn_from_the_stack_reference(stack: str) -> N
     assert "password" not in instance and "engine" not in instance
     env = {e["name"]: e.get("value") for e in _container(one(run, "kubernetes:apps/v1:Deployment"))["env"]}
     assert env["DB_PRIMARY_HOST"] == "primary.example.internal"
+    # Writes cross to the primary region's VPC: its range is written once, in the primary's stack file.
+    egress = one(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "-netpol").inputs["spec"]["egress"]
+    cidr = VPC_CIDRS["us-east-1"]
+    assert {"to": [{"ipBlock": {"cidr": cidr}}], "ports": [{"port": 5432, "protocol": "TCP"}]} in egress
     assert one(run, "pulumi:pulumi:StackReference").inputs == {"name": "organization/tusk-infra/us-east-1"}
 
 
@@ -239,7 +248,11 @@ def _container(deployment: RegisteredResource) -> dict[str, Any]:
 def test_container_matches_the_seed_manifest(program_runs: dict[str, StackRun], stack: str) -> None:
     run = program_runs[stack]
     container = _container(one(run, "kubernetes:apps/v1:Deployment"))
-    assert container["image"] == "tusklang/app:1.8.3"
+    # The stack pins the release by digest; imageTag names it beside, as the Deployment's version label.
+    assert container["image"] == f"tusklang/app@{IMAGE_DIGEST}"
+    assert container["imagePullPolicy"] == "IfNotPresent"
+    labels = one(run, "kubernetes:apps/v1:Deployment").inputs["metadata"]["labels"]
+    assert labels["app.kubernetes.io/version"] == "1.8.3"
     assert container["ports"] == [{"containerPort": 80, "name": "http", "protocol": "TCP"}]
     assert container["resources"] == {
         "requests": {"cpu": "250m", "memory": "256Mi"},
@@ -261,11 +274,12 @@ def test_container_matches_the_seed_manifest(program_runs: dict[str, StackRun], 
         "INSTANCE_ID", "REGION", "ZONE", "REDIS_CLUSTER_NODES", "REDIS_CLUSTER_PASSWORD", "DB_PRIMARY_HOST",
         "DB_READ_HOST", "DB_PRIMARY_PORT", "DB_PRIMARY_NAME", "DB_PRIMARY_USER", "DB_PRIMARY_PASSWORD",
     ]  # fmt: skip
-    assert container["envFrom"] == [{"configMapRef": {"name": "tusklang-app-config"}}]
+    # The ConfigMap and Secrets are named by Pulumi (a new name per content): known after deploy offline.
+    assert container["envFrom"] == [{"configMapRef": {"name": UNKNOWN}}]
     env = {e["name"]: e for e in container["env"]}
     assert env["INSTANCE_ID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
     assert env["REDIS_CLUSTER_PASSWORD"]["valueFrom"] == {
-        "secretKeyRef": {"name": "redis-secrets", "key": "password"}
+        "secretKeyRef": {"name": UNKNOWN, "key": "password"}
     }
     # Both addresses are the cloud's to know; the primary reads and writes its own instance.
     assert env["DB_PRIMARY_HOST"]["value"] is UNKNOWN and env["DB_READ_HOST"]["value"] is UNKNOWN
@@ -274,9 +288,9 @@ def test_container_matches_the_seed_manifest(program_runs: dict[str, StackRun], 
     assert (env["REGION"]["value"], env["ZONE"]["value"]) == (stack, f"{stack}a")
     assert env["REDIS_CLUSTER_NODES"]["value"] is UNKNOWN  # the configuration endpoint, known after deploy
     assert (env["DB_PRIMARY_PORT"]["value"], env["DB_PRIMARY_NAME"]["value"]) == ("5432", "tuskapp")
-    assert env["DB_PRIMARY_USER"]["valueFrom"] == {"secretKeyRef": {"name": "db-secrets", "key": "username"}}
+    assert env["DB_PRIMARY_USER"]["valueFrom"] == {"secretKeyRef": {"name": UNKNOWN, "key": "username"}}
     assert env["DB_PRIMARY_PASSWORD"]["valueFrom"] == {
-        "secretKeyRef": {"name": "db-secrets", "key": "password"}
+        "secretKeyRef": {"name": UNKNOWN, "key": "password"}
     }
 
 
@@ -352,7 +366,7 @@ def test_every_kubernetes_resource_validates_strictly(
     program_runs: dict[str, StackRun], stack: str, version: str
 ) -> None:
     manifests = [r for r in program_runs[stack].resources if r.type.startswith("kubernetes:")]
-    assert len(manifests) == 8
+    assert len(manifests) == 11
     for resource in manifests:
         manifest = _as_manifest(resource.inputs)
         try:
@@ -377,6 +391,7 @@ def test_stack_outputs(program_runs: dict[str, StackRun], stack: str) -> None:
     assert outputs["databaseIdentifier"] == f"tusklang-app-{stack}"
     assert outputs["databaseArn"] is UNKNOWN and outputs["redisConfigurationEndpoint"] is UNKNOWN
     assert (outputs["namespace"], outputs["deployment"]) == ("tusk-app", "tusklang-app")
+    assert outputs["vpcCidr"] == VPC_CIDRS[stack]
 
 
 def test_the_fixture_stack_files_are_the_ones_run() -> None:

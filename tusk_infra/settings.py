@@ -224,6 +224,55 @@ class HttpProbe(_Section):
     period_seconds: Annotated[int, Field(ge=1)]
 
 
+# A user or group id of the pod: at least 10000, so it maps to no account of the node's (checkov CKV_K8S_40,
+# kube-score's container-security-context-user-group-id); at most the largest id Linux hands out.
+HighId = Annotated[int, Field(ge=10000, le=2147483647)]
+Cidr = Annotated[
+    str,
+    _format(
+        r"^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}/(3[0-2]|[12]?\d)$",
+        'an IPv4 CIDR block like "10.0.0.0/16"',
+    ),
+]
+LoadBalancerScheme = Annotated[
+    str, _format(r"^(internet-facing|internal)$", '"internet-facing" or "internal"')
+]
+Protocol = Annotated[str, _format(r"^(TCP|UDP)$", '"TCP" or "UDP"')]
+
+
+class PodSecurity(_Section):
+    """The pod's identity and sandbox (Pod Security Standards "restricted", plus a high UID and a read-only
+    root filesystem, which checkov and kube-score ask for)."""
+
+    run_as_user: HighId
+    run_as_group: HighId
+    fs_group: HighId
+    read_only_root_filesystem: bool
+    # The size limit of the emptyDir mounted at /tmp: the one writable path a read-only root leaves.
+    tmp_size_limit: MemoryQuantity
+
+
+class LoadBalancer(_Section):
+    """The Service's AWS load balancer (AWS Load Balancer Controller: an NLB with ip targets)."""
+
+    scheme: LoadBalancerScheme
+    cross_zone: bool
+
+
+class EgressRule(_Section):
+    """One destination the app may reach besides DNS, its data stores and HTTPS."""
+
+    cidr: Cidr
+    port: Annotated[int, Field(ge=1, le=65535)]
+    protocol: Protocol
+
+
+class NetworkAccess(_Section):
+    """What the app's NetworkPolicy admits beyond the defaults (see RegionalApp)."""
+
+    extra_egress: list[EgressRule]
+
+
 class App(_Section):
     name: DnsLabel
     namespace: DnsLabel
@@ -232,6 +281,9 @@ class App(_Section):
     resources: ContainerResources
     liveness: HttpProbe
     readiness: HttpProbe
+    security: PodSecurity
+    load_balancer: LoadBalancer
+    network: NetworkAccess
 
 
 class RegionSettings(_Section):

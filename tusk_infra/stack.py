@@ -21,7 +21,7 @@ from tusk_infra.components import (
     RegionalApp,
     RegionalAppArgs,
 )
-from tusk_infra.components.app import DatabaseEndpoints
+from tusk_infra.components.app import AppNetwork, DatabaseEndpoints
 from tusk_infra.components.network import AppOnlyAccess
 from tusk_infra.settings import RegionSettings, load_region_settings
 from tusk_infra.stack_config import CONFIG_KEYS, PROJECT, REGION_KEY, StackConfig, parse_stack_config
@@ -34,7 +34,8 @@ from tusk_infra.tusk.providers import SecretSource
 SETTINGS_FILE = "global.tsk"
 
 # The outputs a replica stack reads from the primary stack through its StackReference.
-PRIMARY_OUTPUTS = ("databaseArn", "databaseAddress", "databaseIdentifier")
+# vpcCidr: the primary region's VPC range, where a replica region's pods write to Postgres (NetworkPolicy).
+PRIMARY_OUTPUTS = ("databaseArn", "databaseAddress", "databaseIdentifier", "vpcCidr")
 
 
 @dataclass(frozen=True)
@@ -127,14 +128,20 @@ def build(settings: RegionSettings, config: StackConfig) -> dict[str, pulumi.Out
     )
     aws_opts = pulumi.ResourceOptions(providers=[aws_provider])
     redis = RedisCluster(f"redis-{config.region}", _redis_args(settings, config), aws_opts)
-    database, endpoints = _database(settings, config, aws_opts)
+    # A replica region reads the primary stack's outputs (its database, its VPC range) through one reference.
+    primary = None if settings.is_database_primary else pulumi.StackReference(config.database_primary_stack)
+    database, endpoints = _database(settings, config, aws_opts, primary)
     app = RegionalApp(
         f"app-{config.region}",
         RegionalAppArgs(
             settings=settings,
-            image=f"{settings.app.image}:{config.image_tag}",
+            image=image_reference(settings, config),
+            release=config.image_tag,
             redis_nodes=redis.nodes,
             database=endpoints,
+            network=_network(config, primary),
+            service_account_role_arn=config.service_account_role_arn,
+            tls_certificate_arn=config.tls_certificate_arn,
         ),
         pulumi.ResourceOptions(providers=[kubernetes_provider]),
     )
@@ -150,7 +157,27 @@ def build(settings: RegionSettings, config: StackConfig) -> dict[str, pulumi.Out
         "redisArn": redis.arn,
         "namespace": app.namespace,
         "deployment": app.deployment_name,
+        "vpcCidr": pulumi.Output.from_input(config.vpc_cidr),
     }
+
+
+def image_reference(settings: RegionSettings, config: StackConfig) -> str:
+    """The image the pods run: by digest when the stack pins one (repo@sha256:...), else by release tag."""
+    if config.image_digest is not None:
+        return f"{settings.app.image}@{config.image_digest}"
+    return f"{settings.app.image}:{config.image_tag}"
+
+
+def _network(config: StackConfig, primary: pulumi.StackReference | None) -> AppNetwork:
+    """The address ranges the app's NetworkPolicy admits: this region's VPC, and the primary region's (a
+    replica region's pods write to the primary database): the vpcCidr of the primary's own stack file (known
+    in a preview, offline too), else, for another project's primary, its stack's vpcCidr output. Never a
+    copy in the replica's file, which could drift from the primary's."""
+    if primary is None:
+        return AppNetwork(vpc_cidr=config.vpc_cidr, primary_vpc_cidr=None)
+    if config.primary_vpc_cidr is not None:
+        return AppNetwork(vpc_cidr=config.vpc_cidr, primary_vpc_cidr=config.primary_vpc_cidr)
+    return AppNetwork(vpc_cidr=config.vpc_cidr, primary_vpc_cidr=primary.require_output("vpcCidr"))
 
 
 def database_identifier(settings: RegionSettings, region: str | None = None) -> str:
@@ -173,15 +200,17 @@ def _redis_args(settings: RegionSettings, config: StackConfig) -> RedisClusterAr
 
 
 def _database(
-    settings: RegionSettings, config: StackConfig, opts: pulumi.ResourceOptions
+    settings: RegionSettings,
+    config: StackConfig,
+    opts: pulumi.ResourceOptions,
+    primary: pulumi.StackReference | None,
 ) -> tuple[PostgresCluster, DatabaseEndpoints]:
     identifier = database_identifier(settings)
     access = _access(config, settings.database.primary.port)
     name = f"postgres-{config.region}"
-    if settings.is_database_primary:
+    if primary is None:
         cluster = PostgresCluster(name, PostgresClusterArgs(settings.database, identifier, access), opts)
         return cluster, DatabaseEndpoints(cluster.address, cluster.address, identifier, identifier)
-    primary = pulumi.StackReference(config.database_primary_stack)
     cluster = PostgresCluster(
         name,
         PostgresClusterArgs(

@@ -32,6 +32,15 @@ CONFIG_KEYS: tuple[tuple[str, str, str, bool], ...] = (
     ("kube_context", "kubeContext", "str", True),
     ("image_tag", "imageTag", "str", True),
     ("database_primary_stack", "databasePrimaryStack", "str", True),
+    # The region's VPC address range: the NetworkPolicy admits the NLB (ip targets) and reaches Redis and
+    # Postgres there. The primary region's range comes from the primary stack (its output vpcCidr).
+    ("vpc_cidr", "vpcCidr", "str", True),
+    # IRSA: the IAM role of the app's ServiceAccount (EKS mounts its own projected token for it).
+    ("service_account_role_arn", "serviceAccountRoleArn", "str", False),
+    # An ACM certificate in the stack's region: the NLB then also listens with TLS on 443.
+    ("tls_certificate_arn", "tlsCertificateArn", "str", False),
+    # The image by digest (sha256:<64 hex>); imageTag stays the release's name for people.
+    ("image_digest", "imageDigest", "str", False),
 )
 REGION_KEY = "aws:region"
 # The policy checks' keys: defined here and imported by tusk_infra.checks, which builds on this module. The
@@ -53,6 +62,12 @@ _PATTERNS: Mapping[str, re.Pattern[str]] = {
     "app_security_group_id": re.compile(r"^sg-[0-9a-f]{8,17}$"),
     "image_tag": re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
     "database_primary_stack": re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$"),
+    "vpc_cidr": re.compile(
+        r"^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}/(3[0-2]|[12]?\d)$"
+    ),
+    "service_account_role_arn": re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"),
+    "tls_certificate_arn": re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"),
+    "image_digest": re.compile(r"^sha256:[0-9a-f]{64}$"),
 }
 # An EKS cluster's ARN, as `aws eks update-kubeconfig` names the kubeconfig context it writes.
 _EKS_CLUSTER_ARN = re.compile(r"^arn:[^:]+:eks:(?P<region>[^:]*):[^:]*:cluster/(?P<name>.+)$")
@@ -74,6 +89,13 @@ class StackConfig:
     kube_context: str
     image_tag: str
     database_primary_stack: str
+    vpc_cidr: str
+    service_account_role_arn: str | None = None
+    tls_certificate_arn: str | None = None
+    image_digest: str | None = None
+    # The primary region's VPC range, from the primary stack's own file beside this one (None: this stack is
+    # the primary, or the primary is another project's stack; the program then reads its vpcCidr output).
+    primary_vpc_cidr: str | None = None
     # Where the values were written, for positioned errors found later (None: no stack file was found).
     source: StackFile | None = field(default=None, compare=False, repr=False)
 
@@ -126,10 +148,32 @@ def parse_stack_config(
         full_key = f"{PROJECT}:{key}"
         text = _required(raw, full_key, where) if required else raw.get(full_key)
         fields[name] = None if text is None else _typed(name, full_key, kind, text, where)
+    fields["primary_vpc_cidr"] = _primary_vpc_cidr(stack, fields["database_primary_stack"], stack_file)
     config = StackConfig(stack=stack, region=region, source=stack_file, **fields)
     _check_zones(config, where)
     _check_kube_context(config, where)
+    _check_certificate_region(config, where)
     return config
+
+
+def _primary_vpc_cidr(stack: str, primary_stack: str, stack_file: StackFile | None) -> str | None:
+    """The vpcCidr written in the primary stack's file, when it is this project's and not this stack: one
+    place holds each VPC's range, so no copy in a replica's file can drift from it."""
+    parts = primary_stack.split("/")
+    name = parts[-1]
+    if name == stack or stack_file is None or (len(parts) == 3 and parts[1] != PROJECT):
+        return None
+    path = stack_file.path.parent / f"Pulumi.{name}.yaml"
+    if not path.is_file():
+        return None
+    primary = load_stack_file(path)
+    key = f"{PROJECT}:vpcCidr"
+    text = config_strings(primary).get(key)
+    if text is None:
+        raise _error(primary, key, f"missing {key} in the primary stack's file (stack {stack} writes to its "
+                                   f"database across regions); set it with `pulumi config set {key} <value>`")
+    typed: str = _typed("vpc_cidr", key, "str", text, primary)
+    return typed
 
 
 def _check_known_keys(stack_file: StackFile) -> None:
@@ -227,6 +271,18 @@ def _check_kube_context(config: StackConfig, where: StackFile) -> None:
             f"{key}: EKS cluster {cluster['name']!r} is in {cluster['region']!r}, but the stack's "
             f"{REGION_KEY} is {config.region!r}; expected a cluster in {config.region!r} (two stacks in one "
             "cluster would write the same Kubernetes object names)"
+        ))
+
+
+def _check_certificate_region(config: StackConfig, where: StackFile) -> None:
+    """An NLB listener takes an ACM certificate of its own region only."""
+    key = f"{PROJECT}:tlsCertificateArn"
+    arn = config.tls_certificate_arn
+    region = arn.split(":")[3] if arn is not None else config.region
+    if region != config.region:
+        raise _value_error(where, key, (
+            f"{key}: the certificate is in {region!r}, but the stack's {REGION_KEY} is {config.region!r}; "
+            f"expected an ACM certificate of {config.region!r} (a load balancer uses its own region's)"
         ))
 
 

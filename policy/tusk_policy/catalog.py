@@ -6,7 +6,9 @@ from tusk_policy.model import PolicyDefinition
 from tusk_policy.policies import (
     allowed_regions,
     connection_budget,
+    container_capabilities_dropped,
     container_probes,
+    container_read_only_root_filesystem,
     container_resources,
     deployment_replicas_owned_by_hpa,
     elasticache_auth_token,
@@ -17,7 +19,11 @@ from tusk_policy.policies import (
     hpa_target_exists,
     hpa_utilization_targets,
     image_tag_pinned,
+    load_balancer_scheme_explicit,
+    namespace_default_deny,
     pdb_below_hpa_min,
+    pod_runs_as_non_root,
+    pod_seccomp_runtime_default,
     rds_backups,
     rds_deletion_protection,
     rds_encrypted,
@@ -25,6 +31,7 @@ from tusk_policy.policies import (
     rds_not_public,
     rds_replica_count,
     redis_shard_limits,
+    service_account_token_not_automounted,
 )
 
 POLICIES: tuple[PolicyDefinition, ...] = (
@@ -41,6 +48,13 @@ POLICIES: tuple[PolicyDefinition, ...] = (
     container_resources.POLICY,
     container_probes.POLICY,
     image_tag_pinned.POLICY,
+    pod_runs_as_non_root.POLICY,
+    container_read_only_root_filesystem.POLICY,
+    container_capabilities_dropped.POLICY,
+    pod_seccomp_runtime_default.POLICY,
+    service_account_token_not_automounted.POLICY,
+    namespace_default_deny.POLICY,
+    load_balancer_scheme_explicit.POLICY,
     rds_encrypted.POLICY,
     rds_multi_az.POLICY,
     rds_backups.POLICY,

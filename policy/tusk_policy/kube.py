@@ -150,3 +150,29 @@ def targeted_deployment(hpa: Any, candidates: Sequence[Workload]) -> Workload | 
         if workload.name == name and workload.namespace == namespace and same_stack:
             return workload
     return None
+
+
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+SERVICE = "kubernetes:core/v1:Service"
+
+
+def pod_spec(resource_type: str, props: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+    """The dotted path and the pod spec of a workload (None for other kinds or when it has none)."""
+    pod_path = POD_SPEC_PATHS.get(resource_type)
+    if pod_path is None:
+        return None
+    spec = lookup(props, pod_path)
+    return (pod_path, spec) if is_mapping(spec) else None
+
+
+def security_setting(pod: Mapping[str, Any], container: Container, key: str) -> tuple[str, Any]:
+    """A securityContext field as Kubernetes applies it: the container's own, else the pod's; with the
+    path of the one in force (the container's path when neither sets it)."""
+    own = mapping_at(container.spec, "securityContext")
+    if own.get(key) is not None:
+        return f"{container.path}.securityContext.{key}", own[key]
+    pod_level = mapping_at(pod, "securityContext")
+    if pod_level.get(key) is not None:
+        pod_path = container.path.rsplit(".", 2)[0]
+        return f"{pod_path}.securityContext.{key}", pod_level[key]
+    return f"{container.path}.securityContext.{key}", None

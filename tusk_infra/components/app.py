@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes.apps.v1 as apps
 import pulumi_kubernetes.autoscaling.v2 as autoscaling
 import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.meta.v1 as meta
+import pulumi_kubernetes.networking.v1 as networking
 import pulumi_kubernetes.policy.v1 as policy
 
-from tusk_infra.settings import RegionSettings, ScalingPolicy
+from tusk_infra.settings import App, RegionSettings, ScalingPolicy
 
 # Annotations on the Deployment that let a pure policy compute the database connection budget from the
 # registered resources: which RDS instances this app connects to, and how many connections each pod may open.
@@ -22,10 +21,27 @@ ANNOTATION_PREFIX = "tusk-infra.dev"
 DATABASE_ANNOTATION = f"{ANNOTATION_PREFIX}/database-identifier"
 PRIMARY_DATABASE_ANNOTATION = f"{ANNOTATION_PREFIX}/database-primary-identifier"
 POOL_ANNOTATION = f"{ANNOTATION_PREFIX}/db-pool-max-open-conns"
-CONFIG_HASH_ANNOTATION = f"{ANNOTATION_PREFIX}/config-hash"
 
-DB_SECRET_NAME = "db-secrets"
-REDIS_SECRET_NAME = "redis-secrets"
+# The AWS Load Balancer Controller's Service annotations (an NLB with ip targets, not the in-tree controller's
+# Classic Load Balancer): kubernetes-sigs/aws-load-balancer-controller docs/guide/service/annotations.md.
+LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer"
+LB_TYPE_ANNOTATION = f"{LB_ANNOTATION}-type"
+LB_SCHEME_ANNOTATION = f"{LB_ANNOTATION}-scheme"
+# IRSA: the IAM role EKS's pod identity webhook gives the pods of a ServiceAccount.
+IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+# Pod Security Admission: the Namespace enforces (and audits, and warns of) the "restricted" profile.
+POD_SECURITY_LABELS = {
+    f"pod-security.kubernetes.io/{mode}": level
+    for mode in ("enforce", "audit", "warn")
+    for level in ("restricted",)
+}
+# A non-root process with every capability dropped may bind ports from this number up: 0 lets the app keep
+# the seed's port 80. A "safe" sysctl (namespaced to the pod's network), allowed by the restricted profile.
+UNPRIVILEGED_PORT_SYSCTL = "net.ipv4.ip_unprivileged_port_start"
+PRIVILEGED_PORTS = 1024
+TMP_VOLUME = "tmp"
+DNS_PORT = 53
+HTTPS_PORT = 443
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,15 @@ class DatabaseEndpoints:
 
 
 @dataclass(frozen=True)
+class AppNetwork:
+    """The address ranges of the app's NetworkPolicy: the region's VPC, and (in a replica region) the
+    primary region's, where the primary database takes the writes."""
+
+    vpc_cidr: str
+    primary_vpc_cidr: pulumi.Input[str] | None
+
+
+@dataclass(frozen=True)
 class RegionalAppArgs:
     """The region's settings, the image to run and the endpoints of the data stores it uses."""
 
@@ -46,10 +71,17 @@ class RegionalAppArgs:
     image: str
     redis_nodes: pulumi.Input[str]
     database: DatabaseEndpoints
+    network: AppNetwork
+    # The release the image is (the stack's imageTag), shown beside a digest as app.kubernetes.io/version.
+    release: str | None = None
+    service_account_role_arn: str | None = None
+    tls_certificate_arn: str | None = None
+    extra_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class RegionalApp(pulumi.ComponentResource):
-    """Namespace, ConfigMap, Secrets, Deployment, Service, PodDisruptionBudget and HorizontalPodAutoscaler."""
+    """Namespace, ServiceAccount, NetworkPolicies, ConfigMap, Secrets, Deployment, Service,
+    PodDisruptionBudget and HorizontalPodAutoscaler."""
 
     namespace: pulumi.Output[str]
     deployment_name: pulumi.Output[str]
@@ -61,18 +93,20 @@ class RegionalApp(pulumi.ComponentResource):
         app = args.settings.app
         namespace = core.Namespace(
             f"{name}-ns",
-            metadata={"name": app.namespace, "labels": self._labels()},
+            metadata={"name": app.namespace, "labels": {**self._labels(), **POD_SECURITY_LABELS}},
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Children depend on the namespace resource, not only on its name, so they are created after it.
         child = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
-        config_data = regional_config_data(args.settings)
-        config_map = self._config_map(config_data, child)
+        self._network_policies(child)
+        account = self._service_account(child)
+        config_map = self._config_map(regional_config_data(args.settings), child)
         secrets = self._secrets(child)
         # Pods read the ConfigMap (envFrom) and the Secrets (secretKeyRef) at start: create those first, or
         # the first pods fail with CreateContainerConfigError.
         deployment = self._deployment(
-            config_data, child.merge(pulumi.ResourceOptions(depends_on=[config_map, *secrets]))
+            PodInputs(config_map, secrets, account),
+            child.merge(pulumi.ResourceOptions(depends_on=[config_map, *secrets.values(), account])),
         )
         self._service(child)
         self._disruption_budget(child)
@@ -90,49 +124,89 @@ class RegionalApp(pulumi.ComponentResource):
             "tusk-infra.dev/region": settings.region,
         }
 
-    def _metadata(self, name: str, annotations: Mapping[str, str] | None = None) -> meta.ObjectMetaArgsDict:
+    def _metadata(
+        self, name: str | None, annotations: Mapping[str, str] | None = None
+    ) -> meta.ObjectMetaArgsDict:
+        """An object's metadata; name None: Pulumi names it (`<resource name>-<random suffix>`)."""
         metadata: meta.ObjectMetaArgsDict = {
-            "name": name,
             "namespace": self._args.settings.app.namespace,
             "labels": self._labels(),
         }
+        if name is not None:
+            metadata["name"] = name
         if annotations:
             metadata["annotations"] = dict(annotations)
         return metadata
 
-    def _config_map(self, data: Mapping[str, str], opts: pulumi.ResourceOptions) -> core.ConfigMap:
-        return core.ConfigMap(
-            f"{self._name}-config",
-            metadata=self._metadata(f"{self._args.settings.app.name}-config"),
-            data=dict(data),
+    def _network_policies(self, opts: pulumi.ResourceOptions) -> list[networking.NetworkPolicy]:
+        """Deny every flow in the namespace, then admit the app's own (see app_network_policy_spec)."""
+        settings = self._args.settings
+        deny_all = networking.NetworkPolicy(
+            f"{self._name}-default-deny",
+            metadata=self._metadata("default-deny"),
+            spec={"pod_selector": {}, "policy_types": ["Ingress", "Egress"]},
+            opts=opts,
+        )
+        allowed = networking.NetworkPolicy(
+            f"{self._name}-netpol",
+            metadata=self._metadata(settings.app.name),
+            spec=app_network_policy_spec(settings, self._args.network),
+            opts=opts,
+        )
+        return [deny_all, allowed]
+
+    def _service_account(self, opts: pulumi.ResourceOptions) -> core.ServiceAccount:
+        """The app's own identity: no API token mounted (the app does not call the Kubernetes API); with
+        IRSA, EKS mounts the role's own projected token whatever this says."""
+        role = self._args.service_account_role_arn
+        return core.ServiceAccount(
+            f"{self._name}-sa",
+            metadata=self._metadata(
+                self._args.settings.app.name, {IRSA_ROLE_ANNOTATION: role} if role else None
+            ),
+            automount_service_account_token=False,
             opts=opts,
         )
 
-    def _secrets(self, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+    # The ConfigMap and the Secrets are immutable and named by Pulumi: a changed value is a new object with a
+    # new name, which changes the Deployment's pod template, so the pods roll. No digest of a secret is
+    # written anywhere, and pods never read a half-updated object.
+    def _config_map(self, data: Mapping[str, str], opts: pulumi.ResourceOptions) -> core.ConfigMap:
+        return core.ConfigMap(
+            f"{self._name}-config",
+            metadata=self._metadata(None),
+            data=dict(data),
+            immutable=True,
+            opts=opts,
+        )
+
+    def _secrets(self, opts: pulumi.ResourceOptions) -> dict[str, core.Secret]:
         settings = self._args.settings
         login = settings.database.primary
         database = core.Secret(
             f"{self._name}-db-secrets",
-            metadata=self._metadata(DB_SECRET_NAME),
+            metadata=self._metadata(None),
             type="Opaque",
             string_data={
                 "username": login.user,
                 "password": pulumi.Output.secret(login.password.reveal()),
             },
+            immutable=True,
             opts=opts,
         )
         redis = core.Secret(
             f"{self._name}-redis-secrets",
-            metadata=self._metadata(REDIS_SECRET_NAME),
+            metadata=self._metadata(None),
             type="Opaque",
             string_data={
                 "password": pulumi.Output.secret(settings.distributed_cache.redis_cluster.password.reveal()),
             },
+            immutable=True,
             opts=opts,
         )
-        return [database, redis]
+        return {"database": database, "redis": redis}
 
-    def _deployment(self, config_data: Mapping[str, str], opts: pulumi.ResourceOptions) -> apps.Deployment:
+    def _deployment(self, inputs: PodInputs, opts: pulumi.ResourceOptions) -> apps.Deployment:
         settings = self._args.settings
         app = settings.app
         database = self._args.database
@@ -144,6 +218,8 @@ class RegionalApp(pulumi.ComponentResource):
                 POOL_ANNOTATION: str(settings.database.primary.pool.max_open_conns),
             },
         )
+        if self._args.release:
+            metadata["labels"] = {**self._labels(), "app.kubernetes.io/version": self._args.release}
         return apps.Deployment(
             f"{self._name}-deployment",
             metadata=metadata,
@@ -157,13 +233,15 @@ class RegionalApp(pulumi.ComponentResource):
                     "rolling_update": {"max_unavailable": 0, "max_surge": "25%"},
                 },
                 "template": {
-                    "metadata": {
-                        "labels": self._labels(),
-                        # Pods restart when the regional settings change, not only when the image does.
-                        "annotations": {CONFIG_HASH_ANNOTATION: config_hash(config_data)},
-                    },
+                    "metadata": {"labels": self._labels()},
                     "spec": {
-                        "containers": [self._container()],
+                        "service_account_name": object_name(inputs.service_account),
+                        "automount_service_account_token": False,
+                        "security_context": pod_security_context(app),
+                        "volumes": [
+                            {"name": TMP_VOLUME, "empty_dir": {"size_limit": app.security.tmp_size_limit}}
+                        ],
+                        "containers": [self._container(inputs)],
                         "topology_spread_constraints": [
                             {
                                 "max_skew": 1,
@@ -178,15 +256,18 @@ class RegionalApp(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _container(self) -> core.ContainerArgsDict:
+    def _container(self, inputs: PodInputs) -> core.ContainerArgsDict:
         settings = self._args.settings
         app = settings.app
         return {
             "name": app.name,
             "image": self._args.image,
+            # A digest never moves: pulling it again on every start would only add a registry round trip.
+            "image_pull_policy": "IfNotPresent" if "@sha256:" in self._args.image else "Always",
             "ports": [{"name": "http", "container_port": app.port, "protocol": "TCP"}],
-            "env_from": [{"config_map_ref": {"name": f"{app.name}-config"}}],
-            "env": self._env(),
+            "env_from": [{"config_map_ref": {"name": object_name(inputs.config_map)}}],
+            "env": self._env(inputs.secrets),
+            "volume_mounts": [{"name": TMP_VOLUME, "mount_path": "/tmp"}],
             "resources": {
                 "requests": {"cpu": app.resources.requests.cpu, "memory": app.resources.requests.memory},
                 "limits": {"cpu": app.resources.limits.cpu, "memory": app.resources.limits.memory},
@@ -201,39 +282,51 @@ class RegionalApp(pulumi.ComponentResource):
                 "initial_delay_seconds": app.readiness.initial_delay_seconds,
                 "period_seconds": app.readiness.period_seconds,
             },
-            "security_context": {"allow_privilege_escalation": False},
+            "security_context": container_security_context(app),
         }
 
-    def _env(self) -> list[core.EnvVarArgsDict]:
+    def _env(self, secrets: Mapping[str, core.Secret]) -> list[core.EnvVarArgsDict]:
         """The seed manifest's environment, with real endpoints instead of hand-written host names."""
         settings = self._args.settings
         login = settings.database.primary
         database = self._args.database
+        db_secret, redis_secret = object_name(secrets["database"]), object_name(secrets["redis"])
         return [
             {"name": "INSTANCE_ID", "value_from": {"field_ref": {"field_path": "metadata.name"}}},
             {"name": "REGION", "value": settings.region},
             {"name": "ZONE", "value": settings.zone},
             {"name": "REDIS_CLUSTER_NODES", "value": self._args.redis_nodes},
-            _secret_env("REDIS_CLUSTER_PASSWORD", REDIS_SECRET_NAME, "password"),
+            _secret_env("REDIS_CLUSTER_PASSWORD", redis_secret, "password"),
             # Writes go to the primary; reads stay in the region (the local replica, or the primary itself).
             {"name": "DB_PRIMARY_HOST", "value": database.primary_address},
             {"name": "DB_READ_HOST", "value": database.read_address},
             {"name": "DB_PRIMARY_PORT", "value": str(login.port)},
             {"name": "DB_PRIMARY_NAME", "value": login.name},
-            _secret_env("DB_PRIMARY_USER", DB_SECRET_NAME, "username"),
-            _secret_env("DB_PRIMARY_PASSWORD", DB_SECRET_NAME, "password"),
+            _secret_env("DB_PRIMARY_USER", db_secret, "username"),
+            _secret_env("DB_PRIMARY_PASSWORD", db_secret, "password"),
         ]
 
     def _service(self, opts: pulumi.ResourceOptions) -> core.Service:
         app = self._args.settings.app
+        certificate = self._args.tls_certificate_arn
+        ports: list[core.ServicePortArgsDict] = [
+            {"name": "http", "port": 80, "target_port": "http", "protocol": "TCP"}
+        ]
+        if certificate:
+            # The NLB ends TLS with the ACM certificate and forwards to the same container port.
+            ports.append({"name": "https", "port": 443, "target_port": "http", "protocol": "TCP"})
         return core.Service(
             f"{self._name}-service",
-            metadata=self._metadata(app.name),
+            metadata=self._metadata(app.name, load_balancer_annotations(app, certificate)),
             spec={
-                # The cloud load balancer in front of the region's pods.
+                # An NLB of the AWS Load Balancer Controller in front of the region's pods (annotations).
                 "type": "LoadBalancer",
+                # ip targets: the NLB sends to pod addresses, never through a node port, so none is opened
+                # and the policy is the default stated: no node hop exists for "Local" to avoid.
+                "external_traffic_policy": "Cluster",
+                "allocate_load_balancer_node_ports": False,
                 "selector": {"app": app.name},
-                "ports": [{"name": "http", "port": 80, "target_port": "http", "protocol": "TCP"}],
+                "ports": ports,
             },
             opts=opts,
         )
@@ -277,7 +370,105 @@ class RegionalApp(pulumi.ComponentResource):
         )
 
 
-def _secret_env(name: str, secret: str, key: str) -> core.EnvVarArgsDict:
+@dataclass(frozen=True)
+class PodInputs:
+    """The objects a pod reads by name; Pulumi names them, so their names are outputs."""
+
+    config_map: core.ConfigMap
+    secrets: Mapping[str, core.Secret]
+    service_account: core.ServiceAccount
+
+
+def object_name(resource: core.ConfigMap | core.Secret | core.ServiceAccount) -> pulumi.Output[str]:
+    """The name a Kubernetes object got (Pulumi's auto-name when the program set none)."""
+    return resource.metadata.apply(lambda metadata: metadata.name or "")
+
+
+def pod_security_context(app: App) -> core.PodSecurityContextArgsDict:
+    """Pod Security Standards "restricted" with the high UID/GID global.tsk sets."""
+    context: core.PodSecurityContextArgsDict = {
+        "run_as_non_root": True,
+        "run_as_user": app.security.run_as_user,
+        "run_as_group": app.security.run_as_group,
+        "fs_group": app.security.fs_group,
+        "seccomp_profile": {"type": "RuntimeDefault"},
+    }
+    if app.port < PRIVILEGED_PORTS:
+        context["sysctls"] = [{"name": UNPRIVILEGED_PORT_SYSCTL, "value": "0"}]
+    return context
+
+
+def container_security_context(app: App) -> core.SecurityContextArgsDict:
+    """No privilege, no capability, no escalation, a read-only root (global.tsk's choice)."""
+    return {
+        "allow_privilege_escalation": False,
+        "privileged": False,
+        "read_only_root_filesystem": app.security.read_only_root_filesystem,
+        "run_as_non_root": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def load_balancer_annotations(app: App, certificate_arn: str | None) -> dict[str, str]:
+    """The AWS Load Balancer Controller's NLB: ip targets, the scheme global.tsk chooses, cross-zone, health
+    checks on the readiness path, and a TLS listener on 443 when the stack names an ACM certificate."""
+    annotations = {
+        LB_TYPE_ANNOTATION: "external",
+        f"{LB_ANNOTATION}-nlb-target-type": "ip",
+        LB_SCHEME_ANNOTATION: app.load_balancer.scheme,
+        f"{LB_ANNOTATION}-attributes": (
+            f"load_balancing.cross_zone.enabled={'true' if app.load_balancer.cross_zone else 'false'}"
+        ),
+        f"{LB_ANNOTATION}-healthcheck-protocol": "HTTP",
+        f"{LB_ANNOTATION}-healthcheck-port": "traffic-port",
+        f"{LB_ANNOTATION}-healthcheck-path": app.readiness.path,
+    }
+    if certificate_arn:
+        annotations[f"{LB_ANNOTATION}-ssl-cert"] = certificate_arn
+        annotations[f"{LB_ANNOTATION}-ssl-ports"] = "443"
+    return annotations
+
+
+def app_network_policy_spec(
+    settings: RegionSettings, network: AppNetwork
+) -> networking.NetworkPolicySpecArgsDict:
+    """What the app's pods may do under the namespace's default deny: take traffic on their port from the
+    region's VPC (the NLB's ip targets come from there), resolve names, reach Redis and Postgres in the
+    region's VPC and Postgres in the primary region's, HTTPS anywhere (metrics, logs, AWS APIs), and the
+    destinations global.tsk lists."""
+    app = settings.app
+    redis_port = settings.distributed_cache.redis_cluster.port
+    db_port = settings.database.primary.port
+    kube_dns: networking.NetworkPolicyPeerArgsDict = {
+        "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
+    }
+    egress: list[networking.NetworkPolicyEgressRuleArgsDict] = [
+        {"to": [kube_dns], "ports": [_port(DNS_PORT, "UDP"), _port(DNS_PORT, "TCP")]},
+        {"to": [_cidr(network.vpc_cidr)], "ports": [_port(redis_port), _port(db_port)]},
+    ]
+    if network.primary_vpc_cidr is not None:
+        egress.append({"to": [_cidr(network.primary_vpc_cidr)], "ports": [_port(db_port)]})
+    egress.append({"to": [_cidr("0.0.0.0/0")], "ports": [_port(HTTPS_PORT)]})
+    for rule in app.network.extra_egress:
+        egress.append({"to": [_cidr(rule.cidr)], "ports": [_port(rule.port, rule.protocol)]})
+    return {
+        "pod_selector": {"match_labels": {"app": app.name}},
+        "policy_types": ["Ingress", "Egress"],
+        "ingress": [{"from_": [_cidr(network.vpc_cidr)], "ports": [_port(app.port)]}],
+        "egress": egress,
+    }
+
+
+def _cidr(cidr: pulumi.Input[str]) -> networking.NetworkPolicyPeerArgsDict:
+    return {"ip_block": {"cidr": cidr}}
+
+
+def _port(port: int, protocol: str = "TCP") -> networking.NetworkPolicyPortArgsDict:
+    return {"port": port, "protocol": protocol}
+
+
+def _secret_env(name: str, secret: pulumi.Input[str], key: str) -> core.EnvVarArgsDict:
     return {"name": name, "value_from": {"secret_key_ref": {"name": secret, "key": key}}}
 
 
@@ -319,7 +510,3 @@ def regional_config_data(settings: RegionSettings) -> dict[str, str]:
         "LOAD_BALANCER_URL": settings.scaling.load_balancer,
     }
 
-
-def config_hash(data: Mapping[str, str]) -> str:
-    """A short, stable digest of the ConfigMap's data."""
-    return hashlib.sha256(json.dumps(dict(data), sort_keys=True).encode()).hexdigest()[:16]

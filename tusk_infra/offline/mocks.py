@@ -16,6 +16,7 @@ from tusk_infra.tusk.values import Secret
 
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 PROVIDER_TYPE_PREFIX = "pulumi:providers:"
+KUBERNETES_TYPE_PREFIX = "kubernetes:"
 
 
 class OfflineMocks(Mocks):
@@ -34,7 +35,7 @@ class OfflineMocks(Mocks):
             return args.name, self._stack_reference_state(str(args.inputs.get("name", args.name)))
         if args.typ.startswith(PROVIDER_TYPE_PREFIX):
             return f"{args.name}-provider", dict(args.inputs)
-        return "", dict(args.inputs)
+        return "", _with_auto_name(args.typ, dict(args.inputs))
 
     def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         """The program makes no provider function calls; answering empty keeps a stray one visible."""
@@ -48,6 +49,16 @@ class OfflineMocks(Mocks):
             "outputs": {key: _to_engine(value) for key, value in served.items()},
             "secretOutputNames": sorted(key for key, value in served.items() if isinstance(value, Secret)),
         }
+
+
+def _with_auto_name(resource_type: str, state: dict[Any, Any]) -> dict[Any, Any]:
+    """A Kubernetes object without metadata.name gets one from the provider (`<resource name>-<random>`):
+    offline its name is known only after deploy."""
+    metadata = state.get("metadata")
+    named = isinstance(metadata, dict) and metadata.get("name")
+    if resource_type.startswith(KUBERNETES_TYPE_PREFIX) and isinstance(metadata, dict) and not named:
+        state["metadata"] = {**metadata, "name": rpc.UNKNOWN}
+    return state
 
 
 def _to_engine(value: Any) -> Any:
@@ -91,9 +102,19 @@ class RecordingMonitor(MockMonitor):
             provider=_provider_urn(request.provider),
             custom=custom,
             inputs=engine_inputs(inputs),
+            reads=_property_dependencies(request),
         )
         with self._lock:
             self.registered.append(resource)
+
+
+def _property_dependencies(request: Any) -> tuple[str, ...]:
+    """The resources whose outputs flow into this one's inputs (the engine's propertyDependencies)."""
+    dependencies = getattr(request, "propertyDependencies", None)
+    if not dependencies:
+        return ()
+    urns = {engine_urn(urn) for entry in dependencies.values() for urn in entry.urns}
+    return tuple(sorted(urns))
 
 
 def engine_urn(urn: str) -> str:

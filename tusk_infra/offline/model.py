@@ -38,6 +38,9 @@ class RegisteredResource:
     provider: str | None
     custom: bool
     inputs: dict[str, Any] = field(default_factory=dict)
+    # The URNs of the resources whose outputs this one's inputs read (Pulumi's property dependencies): a
+    # Deployment reads the names of the ConfigMap and Secrets it mounts.
+    reads: tuple[str, ...] = ()
 
 
 @dataclass

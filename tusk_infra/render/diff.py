@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from tusk_infra.render.key_inputs import key_inputs, parse_path
@@ -25,6 +25,9 @@ Action = Literal["create", "update", "replace", "delete"]
 # "removed": the stack file is gone at head. That deletes nothing: the stack lives on until `pulumi destroy`.
 StackStatus = Literal["created", "removed", "changed", "unchanged"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete")
+# Kinds whose pod template change rolls their pods.
+WORKLOAD_TYPES = frozenset({"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet",
+                            "kubernetes:apps/v1:DaemonSet"})
 
 
 class Absent:
@@ -57,6 +60,14 @@ class ResourceChange:
     name: str
     action: Action
     changes: tuple[PropertyChange, ...] = ()
+    # The replaced resources whose outputs this one reads (a Deployment reading a replaced, auto-named
+    # Secret's name): its inputs change with them, though offline both sides read "(known after deploy)".
+    reads_replaced: tuple[str, ...] = ()
+
+    @property
+    def rollout(self) -> bool:
+        """Whether the change restarts a workload's pods (its pod template reads a replaced object)."""
+        return self.type in WORKLOAD_TYPES and self.action == "update" and bool(self.reads_replaced)
 
     @property
     def replace_reasons(self) -> tuple[str, ...]:
@@ -145,6 +156,28 @@ def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> Sta
 
 
 def _resource_changes(base: StackPlan, head: StackPlan) -> Iterator[ResourceChange]:
+    """Each resource's change, then what reads a replaced resource's outputs (a new auto-name)."""
+    changes = list(_own_changes(base, head))
+    replaced = {change.urn: change.name for change in changes if change.action == "replace"}
+    if not replaced:
+        yield from changes
+        return
+    before = {r["urn"] for r in base["resources"]}
+    changed = {change.urn: change for change in changes}
+    for resource in head["resources"]:
+        reads = tuple(replaced[urn] for urn in resource.get("reads", ()) if urn in replaced)
+        if not reads or resource["urn"] not in before:
+            continue
+        own = changed.get(resource["urn"])
+        if own is None:
+            changed[resource["urn"]] = ResourceChange(resource["urn"], resource["type"], resource["name"],
+                                                      "update", reads_replaced=reads)
+        elif own.action == "update":
+            changed[resource["urn"]] = replace(own, reads_replaced=reads)
+    yield from changed.values()
+
+
+def _own_changes(base: StackPlan, head: StackPlan) -> Iterator[ResourceChange]:
     before = {r["urn"]: r for r in base["resources"]}
     after = {r["urn"]: r for r in head["resources"]}
     for urn, resource in after.items():

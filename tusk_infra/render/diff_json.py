@@ -52,6 +52,9 @@ def resource_data(resource: ResourceChange) -> dict[str, Any]:
         "action": resource.action,
         "replace_reasons": list(resource.replace_reasons),
         "changes": [change_data(change) for change in resource.changes],
+        # The replaced resources it reads (their new names); "rollout": a workload's pods restart.
+        "reads_replaced": list(resource.reads_replaced),
+        "rollout": resource.rollout,
     }
 
 

@@ -27,16 +27,28 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:rds/subnetGroup:SubnetGroup": ("subnetIds",),
     "aws:ec2/securityGroup:SecurityGroup": ("vpcId", "ingress", "egress"),
     "aws:kms/key:Key": ("description", "enableKeyRotation", "deletionWindowInDays"),
-    "kubernetes:core/v1:Namespace": ("metadata.name",),
-    "kubernetes:core/v1:ConfigMap": (*_K8S_META, "data"),
-    "kubernetes:core/v1:Secret": (*_K8S_META, "stringData", "data"),
+    "kubernetes:core/v1:Namespace": ("metadata.name", "metadata.labels"),
+    "kubernetes:core/v1:ConfigMap": (*_K8S_META, "immutable", "data"),
+    "kubernetes:core/v1:Secret": (*_K8S_META, "immutable", "stringData", "data"),
+    "kubernetes:core/v1:ServiceAccount": (
+        *_K8S_META, "metadata.name", "metadata.annotations", "automountServiceAccountToken",
+    ),
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": (
+        *_K8S_META, "metadata.name", "spec.podSelector", "spec.policyTypes", "spec.ingress", "spec.egress",
+    ),
     "kubernetes:apps/v1:Deployment": (
         *_K8S_META, "spec.selector.matchLabels", "spec.template.spec.containers[0].image",
         "spec.template.spec.containers[0].resources",
         "spec.template.spec.containers[0].livenessProbe.httpGet",
         "spec.template.spec.containers[0].readinessProbe.httpGet",
+        "spec.template.spec.serviceAccountName", "spec.template.spec.automountServiceAccountToken",
+        "spec.template.spec.securityContext", "spec.template.spec.containers[0].securityContext",
+        "spec.template.spec.containers[0].envFrom",
     ),
-    "kubernetes:core/v1:Service": (*_K8S_META, "spec.type", "spec.selector", "spec.ports"),
+    "kubernetes:core/v1:Service": (
+        *_K8S_META, "metadata.annotations", "spec.type", "spec.externalTrafficPolicy", "spec.selector",
+        "spec.ports",
+    ),
     "kubernetes:policy/v1:PodDisruptionBudget": (*_K8S_META, "spec.minAvailable", "spec.maxUnavailable"),
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": (
         *_K8S_META, "spec.scaleTargetRef.name", "spec.minReplicas", "spec.maxReplicas", "spec.metrics",

@@ -151,6 +151,10 @@ def _resource_lines(resource: ResourceChange) -> str:
     line = f"- {_ICONS[resource.action]} {code(resource.type)} {code(resource.name)}"
     if resource.replace_reasons:
         line += " — forced by " + ", ".join(code(reason) for reason in resource.replace_reasons)
+    if resource.reads_replaced:
+        read = ", ".join(code(name) for name in resource.reads_replaced)
+        line += (f" — **rollout**: the pods restart, reading the new {read}" if resource.rollout
+                 else f" — reads the new {read}")
     details = [f"  - {_created_text(c) if resource.action == 'create' else _change_text(c)}"
                for c in resource.changes]
     return "\n".join([line, *details])

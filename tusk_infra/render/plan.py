@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from tusk_infra.offline.model import RegisteredResource, StackRun
 from tusk_infra.render.plain import SecretDigests, format_path, to_plain
@@ -30,6 +30,8 @@ class ResourcePlan(TypedDict):
     provider: str | None
     custom: bool
     inputs: dict[str, Any]
+    # The URNs whose outputs the inputs read (only when there are any): a replaced one changes them.
+    reads: NotRequired[list[str]]
 
 
 class SettingSource(TypedDict):
@@ -103,7 +105,7 @@ def build_stack_plan(
 
 def resource_plan(resource: RegisteredResource, digests: SecretDigests | None) -> ResourcePlan:
     """One resource with its inputs made JSON-ready (secrets masked, unknowns marked)."""
-    return {
+    plan: ResourcePlan = {
         "urn": resource.urn,
         "type": resource.type,
         "name": resource.name,
@@ -112,6 +114,9 @@ def resource_plan(resource: RegisteredResource, digests: SecretDigests | None) -
         "custom": resource.custom,
         "inputs": to_plain(resource.inputs, digests, (resource.urn,)),
     }
+    if resource.reads:
+        plan["reads"] = list(resource.reads)
+    return plan
 
 
 def settings_provenance(document: Any, project_dir: Path) -> dict[str, SettingSource]:

@@ -56,8 +56,9 @@ REPLACE_ON_CHANGE: dict[str, tuple[Path, ...]] = {
                                        ("spec", "volumeClaimTemplates")),
     "kubernetes:batch/v1:Job": (("spec", "completions"), ("spec", "parallelism"), ("spec", "selector"),
                                 ("spec", "template")),
-    # diff.go `core`: "Service". Namespace, HorizontalPodAutoscaler and policy/v1 PodDisruptionBudget have no
-    # list of their own (the PDB's `.spec` rule is for policy/v1beta1 only): only their identity replaces.
+    # diff.go `core`: "Service". Namespace, ServiceAccount, HorizontalPodAutoscaler, networking/v1
+    # NetworkPolicy and policy/v1 PodDisruptionBudget have no list of their own (the PDB's `.spec` rule is for
+    # policy/v1beta1 only): only their identity replaces.
     "kubernetes:core/v1:Service": (("spec", "clusterIP"),),
     # diff.go `forceNewProperties`: a ConfigMap's or Secret's content is immutable unless the Kubernetes
     # provider sets enableConfigMapMutable / enableSecretMutable, which the program's provider (stack.py) does

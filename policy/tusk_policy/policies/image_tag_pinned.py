@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from tusk_policy.kube import WORKLOAD_TYPES, containers
 from tusk_policy.model import Config, Enforcement, PolicyDefinition, Resource, Violation
 from tusk_policy.props import show
+
+# A digest reference: repository[:tag]@sha256:<64 lowercase hex>, as the OCI distribution spec writes it.
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
 def image_tag(image: str) -> str | None:
@@ -26,7 +30,15 @@ def validate(resource: Resource, config: Config) -> Iterator[Violation]:
         if not isinstance(image, str) or not image:
             yield Violation(f"container {show(container.name)} has no image", path, image)
             continue
-        if "@sha256:" in image:
+        if _DIGEST.search(image):
+            continue
+        if "@" in image:
+            yield Violation(
+                f"container {show(container.name)} image {show(image)} has a malformed digest: expected "
+                "@sha256: and 64 lowercase hex digits (the stack's tusk-infra:imageDigest)",
+                path,
+                image,
+            )
             continue
         tag = image_tag(image)
         if tag is None or tag in forbidden:
