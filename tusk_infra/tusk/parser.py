@@ -294,6 +294,7 @@ class _TreeBuilder(Transformer[Token, Any]):
         return Conditional(condition, then, otherwise)
 
     def operation(self, children: list[Any]) -> Expr:
+        _refuse_integer_range(children)
         return precedence_tree(children)
 
     def binop(self, children: list[Token]) -> Token:
@@ -339,6 +340,27 @@ class _TreeBuilder(Transformer[Token, Any]):
         if isinstance(key, Const) and isinstance(key.value, str):
             return Member(key.value, key.start, value)
         raise SyntaxProblem("an object key cannot use ${...} interpolation", key.start, key.end - key.start)
+
+
+def _refuse_integer_range(chain: list[Any]) -> None:
+    """`8000-9000` on its own: other TuskLang implementations read it as a range {min, max}, this one would
+    subtract, so neither meaning is taken silently. Spaces (`8000 - 9000`) say subtraction."""
+    if len(chain) != 3 or chain[1][1] != "-":
+        return
+    left, minus, right = chain
+    if _is_integer_literal(left) and _is_integer_literal(right) and left.end == minus[2] == right.start - 1:
+        written = f"{left.value}-{right.value}"
+        raise SyntaxProblem(
+            f"'{written}' is ambiguous: other TuskLang implementations read it as a range; write "
+            f"'{left.value} - {right.value}' for the subtraction, or an object {{min: {left.value}, "
+            f"max: {right.value}}} for the range",
+            left.start,
+            right.end - left.start,
+        )
+
+
+def _is_integer_literal(node: Any) -> bool:
+    return isinstance(node, Const) and type(node.value) is int and node.value >= 0
 
 
 def _append(children: list[Any]) -> list[Any]:
