@@ -136,6 +136,10 @@ class TokenStream:
         self.hand_back = hand_back
         self.end = len(text)
         self.stack: list[tuple[int, int]] = []  # (bracket kind, offset of the opener)
+        # The last bracket token: its offset, and the bracket it closed (None if it opened one). A token
+        # the parser refuses was already lexed: errors look at the brackets as they were before it.
+        self._bracket_at = -1
+        self._closed: tuple[int, int] | None = None
 
     def __iter__(self) -> Iterator[Token]:
         text = self.text
@@ -222,12 +226,18 @@ class TokenStream:
             end = len(self.text)
             yield NEWLINE, "", end, end
 
-    def open_bracket(self) -> tuple[str, str, int] | None:
-        """(opener, closer, offset) of the innermost ( [ or inline { still open."""
-        for kind, opened_at in reversed(self.stack):
+    def open_bracket(self, before: int | None = None) -> tuple[str, str, int] | None:
+        """(opener, closer, offset) of the innermost ( [ or inline { still open; with `before`, the offset of
+        the last token lexed, as it was before that token (a '}' still inside its object)."""
+        for kind, opened_at in reversed(self._stack_before(before)):
             if kind <= LINE_OBJECT:
                 return _OPENER[kind], _CLOSER[kind], opened_at
         return None
+
+    def _stack_before(self, offset: int | None) -> list[tuple[int, int]]:
+        if offset is None or offset != self._bracket_at:
+            return self.stack
+        return self.stack[:-1] if self._closed is None else [*self.stack, self._closed]
 
     def open_block(self) -> int | None:
         """The offset of the innermost block opener (`{` or `>`) still open."""
@@ -242,6 +252,7 @@ class TokenStream:
             raise SyntaxProblem(
                 f"blocks, arrays, objects and parentheses nest deeper than {MAX_NESTING} levels", start
             )
+        self._bracket_at, self._closed = start, None
         if value == "(":
             self.stack.append((PAREN, start))
         elif value == "[":
@@ -272,7 +283,7 @@ class TokenStream:
                 f"(expected '{_CLOSER[kind]}')",
                 start,
             )
-        self.stack.pop()
+        self._closed = self.stack.pop()
         return kind
 
     def _bad_character(self, pos: int) -> SyntaxProblem:

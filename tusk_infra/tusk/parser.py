@@ -91,7 +91,7 @@ def parse(source: SourceText) -> list[Statement]:
 def _unexpected_token(source: SourceText, stream: TokenStream, unexpected: UnexpectedToken) -> TuskError:
     kind, text, start, end = unexpected.token
     text = text if isinstance(text, str) else source.text[start:end].rstrip()
-    bracket = stream.open_bracket()
+    bracket = stream.open_bracket(before=start)
     # Inside ( [ { a value right after a complete one is a missing ',' (lists span lines); so is a key
     # inside { }, where keys start members. A key in ( ) or [ ] more likely starts the next statement.
     between_items = None
@@ -119,18 +119,34 @@ def _open_block(source: SourceText, stream: TokenStream) -> str:
 
 
 def _unclosed_before(source: SourceText, stream: TokenStream, offset: int, text: str) -> TuskError | None:
-    """A bracket left open on an earlier line is the likelier mistake than the token the parser tripped on."""
-    bracket = stream.open_bracket()
+    """A bracket left open on an earlier line is the likelier mistake than the token the parser tripped on,
+    when that token starts its line as a statement would (`name:`, `$name =`, `name {`): otherwise the
+    bracket spans lines on purpose and the token itself is wrong."""
+    bracket = stream.open_bracket(before=offset)
     if bracket is None:
         return None
     opener, closer, opened_at = bracket
     token_line = source.line_col(offset)[0]
-    if source.line_col(opened_at)[0] >= token_line:
+    if source.line_col(opened_at)[0] >= token_line or not _starts_statement(source, offset):
         return None
     found = f"'{text}'" if text.strip() else "the end of the statement"
     return source.error(
         f"unclosed '{opener}': expected '{closer}' before {found} on line {token_line}", opened_at
     )
+
+
+# A key and ':' / '=' / a block's opener, or a section header: what begins a statement.
+_STATEMENT_START = re.compile(
+    r"\$?[A-Za-z_][A-Za-z0-9_]*[ \t]*(?:[:=](?!=)|[{>][ \t]*(?:#[^\n]*)?(?:\n|\Z))"
+    r"|\[[ \t]*[A-Za-z_][A-Za-z0-9_.]*[ \t]*\][ \t]*(?:#[^\n]*)?(?:\n|\Z)"
+)
+
+
+def _starts_statement(source: SourceText, offset: int) -> bool:
+    """Whether the text at `offset` is the first on its line and reads like the start of a statement."""
+    line, column = source.line_col(offset)
+    before = source.line_text(line)[: column - 1]
+    return not before.strip() and _STATEMENT_START.match(source.text, offset) is not None
 
 
 # ---- token values, made as each token is shifted ----
