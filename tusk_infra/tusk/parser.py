@@ -17,6 +17,7 @@ from lark import Lark, Transformer
 from tusk_infra.tusk.errors import SourceText, SyntaxProblem, TuskError
 from tusk_infra.tusk.lalr import ParseTable, Token, UnexpectedToken, parse_tokens
 from tusk_infra.tusk.lexer import STATIC_LITERAL, Scanner, TokenStream
+from tusk_infra.tusk.operators import OPERATORS
 from tusk_infra.tusk.precedence import precedence_tree
 from tusk_infra.tusk.strings import reference_path, string_literal
 from tusk_infra.tusk.syntax import (
@@ -39,6 +40,7 @@ from tusk_infra.tusk.syntax import (
     Unary,
 )
 from tusk_infra.tusk.syntax_errors import describe_in_brackets, describe_unexpected
+from tusk_infra.tusk.unsupported import named_construct, operator_refusal
 from tusk_infra.tusk.valuetypes import INT_MAX, integer_text_too_large
 
 
@@ -91,6 +93,9 @@ def parse(source: SourceText) -> list[Statement]:
 def _unexpected_token(source: SourceText, stream: TokenStream, unexpected: UnexpectedToken) -> TuskError:
     kind, text, start, end = unexpected.token
     text = text if isinstance(text, str) else source.text[start:end].rstrip()
+    named = named_construct(source, (kind, text, start, end), unexpected.expected, OPERATORS)
+    if named is not None:
+        return source.error(*named)
     bracket = stream.open_bracket(before=start)
     # Inside ( [ { a value right after a complete one is a missing ',' (lists span lines); so is a key
     # inside { }, where keys start members. A key in ( ) or [ ] more likely starts the next statement.
@@ -238,7 +243,16 @@ def _section_header(parts: tuple[str, int], start: int, end: int) -> Section:
     return Section([name.strip() for name in names.split(".")], start, bracket_end)
 
 
+def _operator(text: str, start: int, end: int) -> Token:
+    """An OPERATOR token, refused at once if it names an operator of another implementation."""
+    refusal = operator_refusal(text[1:], OPERATORS)
+    if refusal is not None:
+        raise SyntaxProblem(refusal, start, end - start)
+    return "OPERATOR", text, start, end
+
+
 TOKEN_VALUES: dict[str, Callable[[Any, int, int], Any]] = {
+    "OPERATOR": _operator,
     "SECTION_HEADER": _section_header,
     "STATIC_PAIR": _static_pair,
     "STRING": lambda text, start, end: string_literal(text, start),
