@@ -94,6 +94,11 @@ def test_literal_percent_and_question_mark_in_strings_are_left_alone(adapter: Po
     assert result.rows == (("100% cotton", "?"),)
 
 
+def test_division_is_not_a_comment(adapter: PostgresAdapter) -> None:
+    result = adapter.fetch("SELECT sum(qty) / 1000.0, 7 / 2, 6/3 /* six by three */ FROM items", [])
+    assert result.rows == ((pytest.approx(0.205), 3, 2),)
+
+
 def test_with_query_runs(adapter: PostgresAdapter) -> None:
     sql = "WITH cheap AS (SELECT * FROM items WHERE price < ?) SELECT count(*) FROM cheap"
     result = adapter.fetch(sql, [5])

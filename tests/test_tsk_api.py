@@ -559,6 +559,19 @@ def test_cache_key_follows_source_text_and_inputs() -> None:
     assert all(key.startswith("tusk-cache:v1:") for key in cache.keys)
 
 
+def test_cache_key_reads_a_sections_own_key_for_its_interpolation() -> None:
+    # `${host}` in [server] is server.host (not a global): the key follows it, so another host is a miss.
+    register_adapter("counting", CountingAdapter)
+    cache = RecordingCache(lambda: datetime(2030, 1, 1, tzinfo=UTC))
+    text = '[server]\nhost: @env("HOST")\nn: @cache(60, @query("SELECT n FROM t WHERE h = ?", "${host}"))\n'
+    CountingAdapter.calls = 0
+    for host in ("a", "a", "b"):
+        evaluate_text(text, providers=Providers(env={"HOST": host}, cache=cache, database_url="counting://x"))
+    first, same, other = cache.keys
+    assert first == same != other
+    assert CountingAdapter.calls == 2
+
+
 def test_a_secret_input_keys_the_cache_for_this_process_only() -> None:
     # Within one run the key follows the secret; nothing in it lets a guess be checked offline, and another
     # process (the next run, reading a persistent cache) computes a different key.

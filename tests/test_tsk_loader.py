@@ -80,6 +80,9 @@ def test_equal_array_literals_are_separate_lists() -> None:
         ("x: 1\n}\n", "case.tsk:2:1", "unexpected '}'"),
         ("n: 99999999999999999999\n", "case.tsk:1:4", "is too large: integers are 64-bit"),
         ("l: [1, 99999999999999999999]\n", "case.tsk:1:8", "is too large: integers are 64-bit"),
+        # Looks like a literal line up to the '-': never read as 8000 (or -1000) by the loader.
+        ("a {\n  p: 8000-9000\n}\n", "case.tsk:2:6", "'8000-9000' is ambiguous"),
+        ("p: [1, 8000-9000]\n", "case.tsk:1:8", "'8000-9000' is ambiguous"),
     ],
 )
 def test_errors_in_static_lines_are_the_parsers_errors(text: str, where: str, fragment: str) -> None:

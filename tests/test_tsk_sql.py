@@ -19,6 +19,11 @@ ACCEPTED = {
     "SELECT $$DELETE;$$": "SELECT $$DELETE;$$",
     "SELECT replace_me FROM t WHERE a = ?": "SELECT replace_me FROM t WHERE a = ?",
     'SELECT "comment" FROM reviews': 'SELECT "comment" FROM reviews',
+    # Division is not a comment: only `/*` opens one.
+    "SELECT COUNT(*) / 1000.0 FROM t": "SELECT COUNT(*) / 1000.0 FROM t",
+    "SELECT 1 / 2": "SELECT 1 / 2",
+    "SELECT 6/3 AS half, 'a/*b' AS s": "SELECT 6/3 AS half, 'a/*b' AS s",
+    "SELECT a /* note */ / b FROM t": "SELECT a /* note */ / b FROM t",
 }
 
 REJECTED = {
@@ -36,8 +41,17 @@ REJECTED = {
     "SELECT * FROM users FOR UPDATE": "found UPDATE",
     "WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d": "found DELETE",
     "WITH a AS (SELECT 1)": "a WITH query must end in a SELECT",
-    "SELECT 'unterminated": "unterminated quote or comment",
-    "SELECT /* unterminated": "unterminated quote or comment",
+    "SELECT 'unterminated": "unterminated string (') starting at character 8",
+    "SELECT /* unterminated": "unterminated comment (/*) starting at character 8",
+    "SELECT 1 / 2 /* unterminated": "unterminated comment (/*) starting at character 14",
+    'SELECT "unterminated': 'unterminated quoted identifier (") starting at character 8',
+    "SELECT $tag$ unterminated": "unterminated dollar-quoted string ($tag$) starting at character 8",
+    "SELECT x FROM t WHERE region = $region": (
+        "a reference ($region) inside the SQL at character 32: the SQL is sent as written, never filled in; "
+        "write '?' and pass the value as a parameter"
+    ),
+    "SELECT x FROM t WHERE id = $1": "'$1' at character 28: write '?' for each parameter",
+    "SELECT $ FROM t": "unexpected '$' at character 8",
     "(SELECT 1)": "only SELECT (or WITH ... SELECT) queries are allowed",
     "SELECT comment FROM notes": 'found COMMENT (if comment is a column or table name, quote it: "comment")',
     "SELECT id FROM jobs WHERE load > 3": 'found LOAD (if load is a column or table name, quote it: "load")',

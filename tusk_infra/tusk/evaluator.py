@@ -23,6 +23,7 @@ from tusk_infra.tusk.syntax import (
     OperatorCall,
     PathSegment,
     Ref,
+    ScopedRef,
     Unary,
 )
 from tusk_infra.tusk.tables import ACTIVE, DONE, Entry, Layout, Table
@@ -180,7 +181,7 @@ class Evaluator:
             if isinstance(part, str):
                 pieces.append(part)
                 continue
-            value = self._ref(part)
+            value = self._scoped_ref(part)
             if value is MISSING:
                 return MISSING
             if isinstance(value, Secret):
@@ -249,12 +250,72 @@ class Evaluator:
 
     # ---- references ----
     def _ref(self, node: Ref) -> Any:
-        current = self._head(node)
+        return self._follow(self._head(node), node)
+
+    def _follow(self, current: Any, node: Ref) -> Any:
+        """The value at the reference's segments from its head's value."""
         for segment in node.segments:
             if current is MISSING:
                 return MISSING
             current = self._step(current, segment)
         return self._plain(current, node)
+
+    def _scoped_ref(self, node: ScopedRef) -> Any:
+        """`${name...}`: the key `name` of the section or block the expression is written in, if it has one;
+        otherwise what `$name` means. A name that means both is an error naming both (see README)."""
+        scope = self._active[-1].scope if self._active else None
+        if scope is None:  # a global's expression: no section of its own
+            return self._ref(node)
+        name = node.name
+        if name not in scope.children:
+            if scope is not self.layout.root:
+                self._check_known_in_scope(node, scope)
+            return self._ref(node)
+        other = self._other_meaning(name, scope)
+        if other is not None and not _refers_to_itself(scope.children[name], name):
+            raise self._ambiguous(node, scope, other)
+        return self._follow(scope.children[name], node)
+
+    def _other_meaning(self, name: str, scope: Table) -> str | None:
+        """What `$name` would find besides the scope's own key (as _head looks: globals, caller variables,
+        top-level keys), described for a message; None if nothing."""
+        entry = self.layout.globals.get(name)
+        if entry is not None:
+            return f"the global ${name} (line {self.source.line_col(entry.key_start)[0]})"
+        if name in self.variables:
+            return f"the variable ${name} given to the evaluation"
+        root = self.layout.root
+        if scope is not root and name in root.children:
+            return f"the top-level key '{name}' (line {self.source.line_col(root.key_start(name))[0]})"
+        return None
+
+    def _ambiguous(self, node: ScopedRef, scope: Table, other: str) -> TuskError:
+        name = node.name
+        line = self.source.line_col(scope.key_start(name))[0]
+        if scope.label:
+            own = f"the key '{scope.label}.{name}' (line {line})"
+            hint = f"write ${{{scope.label}.{name}}} for the key, or rename one of them"
+        else:
+            own, hint = f"the top-level key '{name}' (line {line})", "rename one of them"
+        return self.source.error(f"'${{{name}}}' could mean {own} or {other}: {hint}", node.start, len(name))
+
+    def _check_known_in_scope(self, node: ScopedRef, scope: Table) -> None:
+        """An unknown `${name}` that is close to a key of its own section, or is a key of an enclosing one:
+        say so (else _head's error)."""
+        name = node.name
+        if name in self.layout.globals or name in self.variables or name in self.layout.root.children:
+            return
+        hint = suggestion(name, scope.children)
+        enclosing = _enclosing_with_key(self.layout.root, scope.label, name)
+        if enclosing is not None:
+            hint = f" (the key of '{enclosing}' is written ${{{enclosing}.{name}}})"
+        if hint:
+            raise self.source.error(
+                f"unknown name '${{{name}}}': '{scope.label}' has no key '{name}'{hint}, and there is no "
+                f"global ${name}",
+                node.start,
+                len(name),
+            )
 
     def _get(self, node: Get) -> Any:
         target = self.eval(node.target)
@@ -303,7 +364,7 @@ class Evaluator:
     def _segment_key(self, segment: PathSegment) -> Any:
         if segment.dynamic is None:
             return segment.key
-        key = self._ref(segment.dynamic)
+        key = self._scoped_ref(segment.dynamic)
         if key is MISSING or isinstance(key, str):
             return key
         if isinstance(key, int) and not isinstance(key, bool):
@@ -376,6 +437,26 @@ def _referenced_names(text: str) -> set[str]:
 _REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
+def _enclosing_with_key(root: Table, label: str, name: str) -> str | None:
+    """The label of the innermost section or block around the table `label` that has the key `name`."""
+    tables, table = [], root
+    for part in label.split(".")[:-1]:
+        child = table.children.get(part)
+        if not isinstance(child, Table):
+            break
+        tables.append(child)
+        table = child
+    return next((table.label for table in reversed(tables) if name in table.children), None)
+
+
+def _refers_to_itself(child: Any, name: str) -> bool:
+    """`region: $region`: the key is the global under the same name, so either meaning gives one value."""
+    if not isinstance(child, Entry):
+        return False
+    expr = child.expr
+    return type(expr) is Ref and expr.name == name and not expr.segments
+
+
 def _method_hint(key: str) -> str:
     """`.length` where `.length()` was meant: a method call needs its parentheses."""
     if key in METHODS:
@@ -396,6 +477,7 @@ def unique_inputs(inputs: list[InputUse]) -> tuple[InputUse, ...]:
 _DISPATCH: dict[type, Callable[[Evaluator, Any], Any]] = {
     Const: Evaluator._const,
     Ref: Evaluator._ref,
+    ScopedRef: Evaluator._scoped_ref,
     Interpolated: Evaluator._interpolated,
     ArrayLit: Evaluator._array,
     ObjectLit: Evaluator._object,

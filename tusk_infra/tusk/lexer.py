@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterator
 from typing import Any
 
 from tusk_infra.tusk.errors import SyntaxProblem
+from tusk_infra.tusk.unsupported import triple_quotes
 
 # (type, text, start, end); a STATIC_PAIR's text is (key, literal, literal's start) instead.
 Token = tuple[str, Any, int, int]
@@ -67,10 +68,23 @@ _ERROR = "ERROR"
 # After a `<`: the rest of the line is empty (or a comment), or another block closes right away.
 _ANGLE_CLOSE = re.compile(r"[ \t\f\r]*(?:#[^\n]*)?(?:[\n;<]|\Z)")
 
-# Kinds of open brackets; newlines inside the first three do not end a statement.
-PAREN, ARRAY, INLINE, BLOCK_BRACE, BLOCK_ANGLE, SECTION = range(6)
-_CLOSER = {PAREN: ")", ARRAY: "]", INLINE: "}", BLOCK_BRACE: "}", BLOCK_ANGLE: "<", SECTION: "]"}
-_OPENER = {PAREN: "(", ARRAY: "[", INLINE: "{", BLOCK_BRACE: "{", BLOCK_ANGLE: ">", SECTION: "["}
+# Kinds of open brackets; newlines inside the first four do not end a statement. A LINE_OBJECT is an
+# inline object whose `{` ends its line: one member per line, so a newline after a member separates it
+# from the next as a ',' would (`key: {` + lines reads like the block `key {` + lines).
+PAREN, ARRAY, INLINE, LINE_OBJECT, BLOCK_BRACE, BLOCK_ANGLE, SECTION = range(7)
+_CLOSER = {
+    PAREN: ")", ARRAY: "]", INLINE: "}", LINE_OBJECT: "}", BLOCK_BRACE: "}", BLOCK_ANGLE: "<", SECTION: "]",
+}  # fmt: skip
+_OPENER = {
+    PAREN: "(", ARRAY: "[", INLINE: "{", LINE_OBJECT: "{", BLOCK_BRACE: "{", BLOCK_ANGLE: ">", SECTION: "[",
+}  # fmt: skip
+# The rest of the line is empty or a comment (after a `{`: the object takes one member per line).
+_LINE_END = re.compile(r"[ \t\f\r]*(?:#[^\n]*)?(?:\n|\Z)")
+# Tokens that can end a value: a newline after one, inside a LINE_OBJECT, ends the member.
+_ENDS_VALUE = frozenset(
+    {"NAME", "VAR", "DYNAMIC_KEY", "STRING", "RAW_STRING", "INT", "FLOAT", "TRUE", "FALSE", "NULL", "RPAR",
+     "RSQB", "RBRACE"}
+)  # fmt: skip
 _BRACKETS = frozenset({"_LPAR", "RPAR", "LSQB", "RSQB", "LBRACE", "RBRACE"})
 # Deeper nesting is certainly a mistake, and the evaluator's recursion must stay well inside Python's limit.
 MAX_NESTING = 100
@@ -123,6 +137,10 @@ class TokenStream:
         self.hand_back = hand_back
         self.end = len(text)
         self.stack: list[tuple[int, int]] = []  # (bracket kind, offset of the opener)
+        # The last bracket token: its offset, and the bracket it closed (None if it opened one). A token
+        # the parser refuses was already lexed: errors look at the brackets as they were before it.
+        self._bracket_at = -1
+        self._closed: tuple[int, int] | None = None
 
     def __iter__(self) -> Iterator[Token]:
         text = self.text
@@ -133,6 +151,7 @@ class TokenStream:
         stack = self.stack
         at_start = True  # nothing but newlines since the last statement ended (or the file began)
         after_key = False  # the previous token was the NAME that starts a statement
+        last = ""  # the type of the previous token inside brackets (for LINE_OBJECT's member separators)
         pos = first = self.start
         while True:
             match = match_statement(text, pos) if at_start else match_token(text, pos)
@@ -157,13 +176,17 @@ class TokenStream:
             if kind == "NAME":
                 after_key = at_start
                 at_start = False
-                yield keywords.get(value, kind), value, start, pos
+                last = keywords.get(value, kind)
+                yield last, value, start, pos
                 continue
             key_before, after_key = after_key, False
             if kind == NEWLINE:
-                if not at_start and not (stack and stack[-1][0] <= INLINE):
+                if not at_start and not (stack and stack[-1][0] <= LINE_OBJECT):
                     at_start = True
                     yield NEWLINE, value, start, pos
+                elif stack and stack[-1][0] == LINE_OBJECT and last in _ENDS_VALUE:
+                    last = "COMMA"
+                    yield last, ",", start, start
                 continue
             if (
                 kind in _BRACKETS
@@ -174,11 +197,13 @@ class TokenStream:
                 if kind == BLOCK_CLOSE and not at_start:
                     yield NEWLINE, "", start, start
                 at_start = kind == BLOCK_OPEN
+                last = kind
                 yield kind, value, start, pos
                 continue
             if kind == _ERROR:
                 raise self._bad_character(start)
             at_start = False
+            last = kind
             yield kind, value, start, pos
         yield from self._end(at_start)
 
@@ -202,12 +227,18 @@ class TokenStream:
             end = len(self.text)
             yield NEWLINE, "", end, end
 
-    def open_bracket(self) -> tuple[str, str, int] | None:
-        """(opener, closer, offset) of the innermost ( [ or inline { still open."""
-        for kind, opened_at in reversed(self.stack):
-            if kind <= INLINE:
+    def open_bracket(self, before: int | None = None) -> tuple[str, str, int] | None:
+        """(opener, closer, offset) of the innermost ( [ or inline { still open; with `before`, the offset of
+        the last token lexed, as it was before that token (a '}' still inside its object)."""
+        for kind, opened_at in reversed(self._stack_before(before)):
+            if kind <= LINE_OBJECT:
                 return _OPENER[kind], _CLOSER[kind], opened_at
         return None
+
+    def _stack_before(self, offset: int | None) -> list[tuple[int, int]]:
+        if offset is None or offset != self._bracket_at:
+            return self.stack
+        return self.stack[:-1] if self._closed is None else [*self.stack, self._closed]
 
     def open_block(self) -> int | None:
         """The offset of the innermost block opener (`{` or `>`) still open."""
@@ -222,6 +253,7 @@ class TokenStream:
             raise SyntaxProblem(
                 f"blocks, arrays, objects and parentheses nest deeper than {MAX_NESTING} levels", start
             )
+        self._bracket_at, self._closed = start, None
         if value == "(":
             self.stack.append((PAREN, start))
         elif value == "[":
@@ -230,8 +262,10 @@ class TokenStream:
         elif value == "{" or value == ">":
             # `key {` and `key >` open blocks; any other `{` is an inline object.
             kind = INLINE if value == "{" and not after_key else BLOCK_BRACE if value == "{" else BLOCK_ANGLE
+            if kind == INLINE and _LINE_END.match(self.text, start + 1):
+                kind = LINE_OBJECT
             self.stack.append((kind, start))
-            return BLOCK_OPEN if kind != INLINE else None
+            return BLOCK_OPEN if kind in (BLOCK_BRACE, BLOCK_ANGLE) else None
         else:
             closed = self._close(value, start)
             return BLOCK_CLOSE if closed in (BLOCK_BRACE, BLOCK_ANGLE) else None
@@ -250,11 +284,13 @@ class TokenStream:
                 f"(expected '{_CLOSER[kind]}')",
                 start,
             )
-        self.stack.pop()
+        self._closed = self.stack.pop()
         return kind
 
     def _bad_character(self, pos: int) -> SyntaxProblem:
         char = self.text[pos]
+        if char in "\"'" and self.text.startswith(char * 2, pos - 2):
+            return SyntaxProblem(triple_quotes(char), pos - 2, 3)
         if char in "\"'":
             line_end = self.text.find("\n", pos)
             span = (len(self.text) if line_end < 0 else line_end) - pos

@@ -32,6 +32,7 @@ from tusk_infra.tusk.lexer import (
 from tusk_infra.tusk.parser import Parser, compiled, static_expr, static_value
 from tusk_infra.tusk.syntax import ArrayLit, Const
 from tusk_infra.tusk.tables import Layout, Table
+from tusk_infra.tusk.unsupported import refuse_directives
 
 _CLOSES = {"{": "}", ">": "<"}
 
@@ -43,6 +44,7 @@ def load(source: SourceText, parser: Parser | None = None) -> Layout:
     lays out only a file that parsed), so on a conflict the rest of the file is parsed to look for one.
     """
     parser = parser or compiled()
+    refuse_directives(source)
     layout = Layout(source)
     if not parser.fast_statements:
         layout.add(parser.parse(source))

@@ -7,13 +7,13 @@ external goes through a provider (tusk_infra/tusk/providers.py).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tusk_infra.tusk.builtin_providers import PROCESS_CACHE, MemoryCache
 from tusk_infra.tusk.caching import cache_key, has_missing, key_inputs, reads_database
+from tusk_infra.tusk.dates import DateFormatProblem, format_date
 from tusk_infra.tusk.durations import duration_seconds
 from tusk_infra.tusk.errors import TuskError, suggestion
 from tusk_infra.tusk.providers import CacheHit, CacheProvider, MetricUnavailable, ProviderError, QueryResult
@@ -332,30 +332,29 @@ def _secret_result(rows: QueryResult, name: str) -> Secret:
 
 
 # ---- @date ----
-_PHP_DATE = {
-    "Y": "%Y",
-    "y": "%y",
-    "m": "%m",
-    "d": "%d",
-    "H": "%H",
-    "i": "%M",
-    "s": "%S",
-    "D": "%a",
-    "M": "%b",
-}
-_PHP_LETTER = re.compile("[" + "".join(_PHP_DATE) + "]")
-
-
 def _date(evaluator: Evaluator, node: OperatorCall) -> Any:
     _arity(evaluator, node, 0, 1, "[format]")
     pattern = _string_arg(evaluator, node.args[0], "the date format") if node.args else "%Y-%m-%d"
     if pattern is MISSING:
         return MISSING
-    # TuskLang's docs write PHP-style formats ("Y-m-d"); strftime ones ("%Y-%m-%d") work as they are.
-    strftime_pattern = pattern if "%" in pattern else _PHP_LETTER.sub(lambda m: _PHP_DATE[m.group()], pattern)
-    value = evaluator.providers.clock().strftime(strftime_pattern)
+    # TuskLang's docs write PHP's date() letters ("Y-m-d"); strftime codes ("%Y-%m-%d") work as they are.
+    try:
+        value = format_date(pattern, evaluator.providers.clock())
+    except DateFormatProblem as problem:
+        raise _date_format_error(evaluator, node.args[0], pattern, problem) from None
     evaluator.record(InputUse("date", pattern, value))
     return value
+
+
+def _date_format_error(
+    evaluator: Evaluator, arg: Expr, pattern: str, problem: DateFormatProblem
+) -> TuskError:
+    """The error at the offending letter when the format is a literal written without escapes, else at the
+    whole argument."""
+    written = evaluator.source_of(arg)
+    if isinstance(arg, Const) and written[1:-1] == pattern:
+        return evaluator.source.error(str(problem), arg.start + 1 + problem.index)
+    return evaluator.error(str(problem), arg)
 
 
 # ---- conversions ----

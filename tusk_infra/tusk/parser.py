@@ -17,6 +17,7 @@ from lark import Lark, Transformer
 from tusk_infra.tusk.errors import SourceText, SyntaxProblem, TuskError
 from tusk_infra.tusk.lalr import ParseTable, Token, UnexpectedToken, parse_tokens
 from tusk_infra.tusk.lexer import STATIC_LITERAL, Scanner, TokenStream
+from tusk_infra.tusk.operators import OPERATORS
 from tusk_infra.tusk.precedence import precedence_tree
 from tusk_infra.tusk.strings import reference_path, string_literal
 from tusk_infra.tusk.syntax import (
@@ -39,6 +40,7 @@ from tusk_infra.tusk.syntax import (
     Unary,
 )
 from tusk_infra.tusk.syntax_errors import describe_in_brackets, describe_unexpected
+from tusk_infra.tusk.unsupported import named_construct, operator_refusal
 from tusk_infra.tusk.valuetypes import INT_MAX, integer_text_too_large
 
 
@@ -91,7 +93,10 @@ def parse(source: SourceText) -> list[Statement]:
 def _unexpected_token(source: SourceText, stream: TokenStream, unexpected: UnexpectedToken) -> TuskError:
     kind, text, start, end = unexpected.token
     text = text if isinstance(text, str) else source.text[start:end].rstrip()
-    bracket = stream.open_bracket()
+    named = named_construct(source, (kind, text, start, end), unexpected.expected, OPERATORS)
+    if named is not None:
+        return source.error(*named)
+    bracket = stream.open_bracket(before=start)
     # Inside ( [ { a value right after a complete one is a missing ',' (lists span lines); so is a key
     # inside { }, where keys start members. A key in ( ) or [ ] more likely starts the next statement.
     between_items = None
@@ -119,18 +124,34 @@ def _open_block(source: SourceText, stream: TokenStream) -> str:
 
 
 def _unclosed_before(source: SourceText, stream: TokenStream, offset: int, text: str) -> TuskError | None:
-    """A bracket left open on an earlier line is the likelier mistake than the token the parser tripped on."""
-    bracket = stream.open_bracket()
+    """A bracket left open on an earlier line is the likelier mistake than the token the parser tripped on,
+    when that token starts its line as a statement would (`name:`, `$name =`, `name {`): otherwise the
+    bracket spans lines on purpose and the token itself is wrong."""
+    bracket = stream.open_bracket(before=offset)
     if bracket is None:
         return None
     opener, closer, opened_at = bracket
     token_line = source.line_col(offset)[0]
-    if source.line_col(opened_at)[0] >= token_line:
+    if source.line_col(opened_at)[0] >= token_line or not _starts_statement(source, offset):
         return None
     found = f"'{text}'" if text.strip() else "the end of the statement"
     return source.error(
         f"unclosed '{opener}': expected '{closer}' before {found} on line {token_line}", opened_at
     )
+
+
+# A key and ':' / '=' / a block's opener, or a section header: what begins a statement.
+_STATEMENT_START = re.compile(
+    r"\$?[A-Za-z_][A-Za-z0-9_]*[ \t]*(?:[:=](?!=)|[{>][ \t]*(?:#[^\n]*)?(?:\n|\Z))"
+    r"|\[[ \t]*[A-Za-z_][A-Za-z0-9_.]*[ \t]*\][ \t]*(?:#[^\n]*)?(?:\n|\Z)"
+)
+
+
+def _starts_statement(source: SourceText, offset: int) -> bool:
+    """Whether the text at `offset` is the first on its line and reads like the start of a statement."""
+    line, column = source.line_col(offset)
+    before = source.line_text(line)[: column - 1]
+    return not before.strip() and _STATEMENT_START.match(source.text, offset) is not None
 
 
 # ---- token values, made as each token is shifted ----
@@ -222,7 +243,16 @@ def _section_header(parts: tuple[str, int], start: int, end: int) -> Section:
     return Section([name.strip() for name in names.split(".")], start, bracket_end)
 
 
+def _operator(text: str, start: int, end: int) -> Token:
+    """An OPERATOR token, refused at once if it names an operator of another implementation."""
+    refusal = operator_refusal(text[1:], OPERATORS)
+    if refusal is not None:
+        raise SyntaxProblem(refusal, start, end - start)
+    return "OPERATOR", text, start, end
+
+
 TOKEN_VALUES: dict[str, Callable[[Any, int, int], Any]] = {
+    "OPERATOR": _operator,
     "SECTION_HEADER": _section_header,
     "STATIC_PAIR": _static_pair,
     "STRING": lambda text, start, end: string_literal(text, start),
@@ -294,6 +324,7 @@ class _TreeBuilder(Transformer[Token, Any]):
         return Conditional(condition, then, otherwise)
 
     def operation(self, children: list[Any]) -> Expr:
+        _refuse_integer_range(children)
         return precedence_tree(children)
 
     def binop(self, children: list[Token]) -> Token:
@@ -339,6 +370,27 @@ class _TreeBuilder(Transformer[Token, Any]):
         if isinstance(key, Const) and isinstance(key.value, str):
             return Member(key.value, key.start, value)
         raise SyntaxProblem("an object key cannot use ${...} interpolation", key.start, key.end - key.start)
+
+
+def _refuse_integer_range(chain: list[Any]) -> None:
+    """`8000-9000` on its own: other TuskLang implementations read it as a range {min, max}, this one would
+    subtract, so neither meaning is taken silently. Spaces (`8000 - 9000`) say subtraction."""
+    if len(chain) != 3 or chain[1][1] != "-":
+        return
+    left, minus, right = chain
+    if _is_integer_literal(left) and _is_integer_literal(right) and left.end == minus[2] == right.start - 1:
+        written = f"{left.value}-{right.value}"
+        raise SyntaxProblem(
+            f"'{written}' is ambiguous: other TuskLang implementations read it as a range; write "
+            f"'{left.value} - {right.value}' for the subtraction, or an object {{min: {left.value}, "
+            f"max: {right.value}}} for the range",
+            left.start,
+            right.end - left.start,
+        )
+
+
+def _is_integer_literal(node: Any) -> bool:
+    return isinstance(node, Const) and type(node.value) is int and node.value >= 0
 
 
 def _append(children: list[Any]) -> list[Any]:

@@ -59,8 +59,9 @@ def ensure_single_select(sql: str) -> str:
         position = match.end()
         if kind in ("space", "line_comment", "block_comment"):
             continue
-        if kind == "other" and text in "'\"`[$/":
-            raise SqlRejected(f"unterminated quote or comment starting at character {match.start() + 1}")
+        # A quote, `$` or `/*` the patterns above could not close; a lone `/` is division.
+        if kind == "other" and text in "'\"`[$" or text == "/" and sql.startswith("/*", match.start()):
+            raise SqlRejected(_unterminated(sql, match.start()))
         if kind == "semicolon":
             end_of_statement = match.start() if end_of_statement is None else end_of_statement
             continue
@@ -72,6 +73,41 @@ def ensure_single_select(sql: str) -> str:
             words.append((text.upper(), depth))
     _check_words(first, words)
     return sql[:end_of_statement].rstrip() if end_of_statement is not None else sql.strip()
+
+
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+_POSITIONAL = re.compile(r"\$[0-9]+")
+_REFERENCE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _unterminated(sql: str, at: int) -> str:
+    """Why the quote, comment or `$` at `at` opens something that never ends (a lone `/` is division and
+    never comes here)."""
+    where = f"starting at character {at + 1}"
+    char = sql[at]
+    if char == "'":
+        return f"unterminated string (') {where}"
+    if char == "/":
+        return f"unterminated comment (/*) {where}"
+    if char != "$":
+        return f"unterminated quoted identifier ({char}) {where}"
+    tag = _DOLLAR_TAG.match(sql, at)
+    if tag:
+        return f"unterminated dollar-quoted string ({tag.group()}) {where}"
+    positional = _POSITIONAL.match(sql, at)
+    if positional:
+        return (
+            f"'{positional.group()}' at character {at + 1}: write '?' for each parameter and pass the values "
+            "after the SQL"
+        )
+    reference = _REFERENCE.match(sql, at)
+    if reference:
+        return (
+            f"a reference ({reference.group()}) inside the SQL at character {at + 1}: the SQL is sent as "
+            f"written, never filled in; write '?' and pass the value as a parameter "
+            f'(@query("... WHERE x = ?", {reference.group()}))'
+        )
+    return f"unexpected '$' at character {at + 1}"
 
 
 def _check_words(first: str | None, words: list[tuple[str, int]]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tusk_infra.tusk.errors import SyntaxProblem
-from tusk_infra.tusk.syntax import Const, Expr, Interpolated, PathSegment, Ref
+from tusk_infra.tusk.syntax import Const, Expr, Interpolated, PathSegment, ScopedRef
 
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "/": "/", "$": "$", "'": "'"}
 _SPECIAL = re.compile(r"\\|\$\{")
@@ -26,7 +26,7 @@ def string_literal(token_text: str, start: int) -> Expr:
     return Interpolated(parts, start, end)
 
 
-def reference_path(inner: str, offset: int) -> Ref:
+def reference_path(inner: str, offset: int) -> ScopedRef:
     """The reference written inside `${...}` (a global or a dotted path), starting at `offset`."""
     text = inner.strip()
     if not _PATH.match(text):
@@ -38,7 +38,7 @@ def reference_path(inner: str, offset: int) -> Ref:
     for name in names[1:]:
         segments.append(PathSegment(name, None, position, position + len(name)))
         position += len(name) + 1
-    return Ref(names[0], segments, lead, lead + len(text))
+    return ScopedRef(names[0], segments, lead, lead + len(text))
 
 
 def not_a_path_message(inner: str, closed: bool) -> str:
@@ -55,9 +55,9 @@ def not_a_path_message(inner: str, closed: bool) -> str:
     )
 
 
-def _decode(body: str, offset: int) -> list[str | Ref]:
+def _decode(body: str, offset: int) -> list[str | ScopedRef]:
     """Split a string body into literal text and references, resolving escapes."""
-    parts: list[str | Ref] = []
+    parts: list[str | ScopedRef] = []
     text: list[str] = []
     index = 0
     while True:

@@ -30,7 +30,7 @@ class Interpolated(Expr):
 
     __slots__ = ("parts",)
 
-    def __init__(self, parts: list[str | Ref], start: int, end: int) -> None:
+    def __init__(self, parts: list[str | ScopedRef], start: int, end: int) -> None:
         super().__init__(start, end)
         self.parts = parts
 
@@ -46,12 +46,19 @@ class Ref(Expr):
         self.segments = segments
 
 
+class ScopedRef(Ref):
+    """A `${name...}` reference (in a string or as a path segment): its head is first looked up among the
+    keys of the section or block the expression is written in, then as a `$name` reference is."""
+
+    __slots__ = ()
+
+
 class PathSegment:
     """One `.key` of a reference; `dynamic` holds the reference of a `.${...}` segment."""
 
     __slots__ = ("key", "dynamic", "start", "end")
 
-    def __init__(self, key: str, dynamic: Ref | None, start: int, end: int) -> None:
+    def __init__(self, key: str, dynamic: ScopedRef | None, start: int, end: int) -> None:
         self.key = key
         self.dynamic = dynamic
         self.start = start

@@ -24,12 +24,14 @@ PENDING, ACTIVE, DONE = 0, 1, 2
 class Entry:
     """A key (or a global) and its expression; holds the value and inputs once evaluated."""
 
-    __slots__ = ("label", "key_start", "expr", "state", "value", "inputs")
+    __slots__ = ("label", "key_start", "expr", "state", "value", "inputs", "scope")
 
-    def __init__(self, label: str, key_start: int, expr: Expr) -> None:
+    def __init__(self, label: str, key_start: int, expr: Expr, scope: Table | None = None) -> None:
         self.label = label  # `$name` for a global, the dotted path for a document key
         self.key_start = key_start
         self.expr = expr
+        # The section, block or root the key is written in (its `${name}` look there first); None: a global.
+        self.scope = scope
         self.state = PENDING
         self.value: Any = None
         self.inputs: tuple[InputUse, ...] = ()
@@ -112,7 +114,10 @@ class Layout:
         if isinstance(statement, Pair):
             label = _join(table.label, statement.key)
             self._insert(
-                table, statement.key, statement.key_start, Entry(label, statement.key_start, statement.value)
+                table,
+                statement.key,
+                statement.key_start,
+                Entry(label, statement.key_start, statement.value, table),
             )
         elif isinstance(statement, GlobalDecl):
             self._declare_global(statement)
