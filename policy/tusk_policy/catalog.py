@@ -17,6 +17,7 @@ from tusk_policy.policies import (
     hpa_target_exists,
     hpa_utilization_targets,
     image_tag_pinned,
+    min_serving_regions,
     pdb_below_hpa_min,
     rds_backups,
     rds_deletion_protection,
@@ -25,6 +26,7 @@ from tusk_policy.policies import (
     rds_not_public,
     rds_replica_count,
     redis_shard_limits,
+    serving_region_health_check,
 )
 
 POLICIES: tuple[PolicyDefinition, ...] = (
@@ -49,6 +51,8 @@ POLICIES: tuple[PolicyDefinition, ...] = (
     elasticache_encryption.POLICY,
     elasticache_auth_token.POLICY,
     elasticache_failover.POLICY,
+    serving_region_health_check.POLICY,
+    min_serving_regions.POLICY,
 )
 
 BY_ID: dict[str, PolicyDefinition] = {policy.id: policy for policy in POLICIES}

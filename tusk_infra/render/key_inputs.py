@@ -27,6 +27,14 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:rds/subnetGroup:SubnetGroup": ("subnetIds",),
     "aws:ec2/securityGroup:SecurityGroup": ("vpcId", "ingress", "egress"),
     "aws:kms/key:Key": ("description", "enableKeyRotation", "deletionWindowInDays"),
+    "aws:route53/healthCheck:HealthCheck": (
+        "type", "fqdn", "port", "resourcePath", "requestInterval", "failureThreshold", "regions",
+        "measureLatency",
+    ),
+    "aws:route53/record:Record": (
+        "name", "type", "zoneId", "setIdentifier", "latencyRoutingPolicies", "weightedRoutingPolicies",
+        "healthCheckId", "aliases", "ttl", "records",
+    ),
     "kubernetes:core/v1:Namespace": ("metadata.name",),
     "kubernetes:core/v1:ConfigMap": (*_K8S_META, "data"),
     "kubernetes:core/v1:Secret": (*_K8S_META, "stringData", "data"),
