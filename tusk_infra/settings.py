@@ -559,7 +559,7 @@ def _health_check_contradictions(check: TrafficHealthCheck) -> Iterator[tuple[Do
     allowed = route53_limits.checker_regions()
     for index, region in enumerate(check.regions):
         if region not in allowed:
-            close = difflib.get_close_matches(region, allowed, n=1)
+            close = difflib.get_close_matches(region, allowed, n=1, cutoff=0.8)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             yield (
                 (*path, index),
