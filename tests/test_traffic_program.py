@@ -1,5 +1,6 @@
-"""RegionalTraffic under mocks: the Route 53 health check and record of every stack, their argument names checked
-against the installed pulumi_aws, the provider functions they call, and the variants global.tsk selects."""
+"""RegionalTraffic under mocks: the Route 53 health check and record of every stack, their argument names
+checked against the installed pulumi_aws, the provider functions they call, and the variants global.tsk
+selects."""
 
 from __future__ import annotations
 
@@ -51,7 +52,9 @@ def maybe(run: StackRun, type_: str) -> RegisteredResource | None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_argument_names_are_the_installed_pulumi_aws_ones(program_runs: dict[str, StackRun], stack: str) -> None:
+def test_argument_names_are_the_installed_pulumi_aws_ones(
+    program_runs: dict[str, StackRun], stack: str
+) -> None:
     run = program_runs[stack]
     check = only(run, HEALTH_CHECK).inputs
     record = only(run, RECORD).inputs
@@ -139,7 +142,8 @@ def test_provider_functions_go_to_the_stacks_provider(
     # The stack's explicit provider, never a default one (the stack files disable those).
     assert {invoke.provider for invoke in monitor.invoked} == {aws.urn}
     # The tokens are the installed pulumi_aws's own.
-    for module, token in ((aws_lb.get_hosted_zone_id, LB_HOSTED_ZONE_ID), (aws_route53.get_zone, ROUTE53_ZONE)):
+    functions = ((aws_lb.get_hosted_zone_id, LB_HOSTED_ZONE_ID), (aws_route53.get_zone, ROUTE53_ZONE))
+    for module, token in functions:
         source = Path(module.__code__.co_filename).read_text()
         assert f"'{token}'" in source
 
@@ -196,8 +200,8 @@ def test_https_checks_send_sni_on_443_and_a_path_of_their_own(program_project: P
     edit(program_project, r"^    interval: 30.*?$", "")
     run = runner.run_stacks(program_project, ["us-east-1"], env=PROGRAM_SECRETS)[0]
     check = only(run, HEALTH_CHECK).inputs
-    assert (check["type"], check["port"], check["enableSni"], check["resourcePath"], check["requestInterval"]) == (
-        "HTTPS", 443, True, "/healthz", 10)
+    shown = ("type", "port", "enableSni", "resourcePath", "requestInterval")
+    assert tuple(check[key] for key in shown) == ("HTTPS", 443, True, "/healthz", 10)
     assert set(check) <= engine_names(aws_route53.HealthCheckArgs)
 
 

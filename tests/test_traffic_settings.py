@@ -1,5 +1,5 @@
-"""[global_traffic] and per-region `serving` in global.tsk: typed, and each Route 53 rule an error positioned at
-the value to change."""
+"""[global_traffic] and per-region `serving` in global.tsk: typed, and each Route 53 rule an error positioned
+at the value to change."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ def test_the_shipped_traffic_settings() -> None:
         "app.example.com", "example.com", "latency")
     assert traffic.record == "alias" and traffic.record_ttl() is None  # an alias record has no TTL
     check = traffic.health_check
-    assert (check.protocol, check.resolved_port(), check.interval, check.failure_threshold) == ("HTTP", 80, 30, 3)
+    shown = (check.protocol, check.resolved_port(), check.interval, check.failure_threshold)
+    assert shown == ("HTTP", 80, 30, 3)
     assert check.regions == ["us-east-1", "us-west-2", "eu-west-1"] and check.measure_latency is True
     # No path in [global_traffic]: Route 53 checks the app's readiness path.
     assert check.path is None and settings.health_check_path() == settings.app.readiness.path == "/ready"
@@ -103,7 +104,8 @@ def test_a_region_without_health_checkers_is_named_with_a_suggestion() -> None:
     error = error_of(text)
     # At the first bad item.
     assert (error.line, error.column) == (line, text.splitlines()[line - 1].index('"eu-central-1"') + 1)
-    assert error.message.startswith("'eu-central-1' is not a Route 53 health checker region; expected some of:")
+    assert error.message.startswith(
+        "'eu-central-1' is not a Route 53 health checker region; expected some of:")
     text, _ = replaced(old, 'regions: ["us-east-1", "us-west-2", "eu-wst-1"]')
     assert "'eu-wst-1' is not a Route 53 health checker region (did you mean 'eu-west-1'?)" in error_of(
         text).message
@@ -141,14 +143,16 @@ def test_an_alias_record_has_no_ttl() -> None:
                           'id ("Z...")', 'hosted_zone: "example.com"\nttl: 300')
     error = error_of(text)
     assert (error.line, error.column) == (line + 1, 6)
-    assert error.message == ("found ttl: 300 with an alias record; alias records carry no TTL (Route 53 answers "
-                             "with the load balancer's own); remove ttl, or set record: \"cname\" to use one")
+    assert error.message == (
+        "found ttl: 300 with an alias record; alias records carry no TTL (Route 53 answers with the load "
+        "balancer's own); remove ttl, or set record: \"cname\" to use one")
     cname = settings_of(text.replace("ttl: 300", 'ttl: 300\nrecord: "cname"'))
     assert cname.global_traffic is not None and cname.global_traffic.record_ttl() == 300
 
 
 def test_latency_routing_takes_no_weights_and_weighted_needs_every_serving_region() -> None:
-    policy = 'routing_policy: "latency"             # or "weighted", with weights { us_east_1: 50 ... } (0-255)'
+    policy = ('routing_policy: "latency"             # or "weighted", with weights { us_east_1: 50 ... } '
+              "(0-255)")
     text, line = replaced(policy, 'routing_policy: "latency"\nweights { us_east_1: 50 }')
     error = error_of(text)
     assert error.line == line + 1

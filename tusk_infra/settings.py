@@ -500,8 +500,8 @@ def _traffic_contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath,
     ):
         yield (
             (*section, "domain_name"),
-            f"domain_name {traffic.domain_name!r} is not in hosted zone {zone!r}; expected {zone!r} or a name "
-            f"ending in '.{zone}'",
+            f"domain_name {traffic.domain_name!r} is not in hosted zone {zone!r}; expected {zone!r} or a "
+            f"name ending in '.{zone}'",
         )
     if len(traffic.domain_name) > 253:
         yield ((*section, "domain_name"), "a DNS name has at most 253 characters")
@@ -513,8 +513,8 @@ def _traffic_contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath,
     if traffic.record == "alias" and traffic.ttl is not None:
         yield (
             (*section, "ttl"),
-            f"found ttl: {traffic.ttl} with an alias record; alias records carry no TTL (Route 53 answers with "
-            "the load balancer's own); remove ttl, or set record: \"cname\" to use one",
+            f"found ttl: {traffic.ttl} with an alias record; alias records carry no TTL (Route 53 answers "
+            "with the load balancer's own); remove ttl, or set record: \"cname\" to use one",
         )
     yield from _routing_contradictions(settings, traffic)
     yield from _health_check_contradictions(traffic.health_check)
@@ -527,14 +527,16 @@ def _traffic_contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath,
         )
 
 
-def _routing_contradictions(settings: RegionSettings, traffic: GlobalTraffic) -> Iterator[tuple[DocPath, str]]:
+def _routing_contradictions(
+    settings: RegionSettings, traffic: GlobalTraffic
+) -> Iterator[tuple[DocPath, str]]:
     weights_path: DocPath = ("global_traffic", "weights")
     if traffic.routing_policy == "latency":
         if traffic.weights is not None:
             yield (
                 weights_path,
-                "weights are set but routing_policy is \"latency\"; a latency record carries no other routing "
-                "policy: remove weights or set routing_policy: \"weighted\"",
+                "weights are set but routing_policy is \"latency\"; a latency record carries no other "
+                "routing policy: remove weights or set routing_policy: \"weighted\"",
             )
         return
     weights = traffic.weights or {}
@@ -543,7 +545,8 @@ def _routing_contradictions(settings: RegionSettings, traffic: GlobalTraffic) ->
             known = ", ".join(settings.regional_config)
             yield ((*weights_path, key), f"weight for {key!r}, which [regional_config] does not declare; "
                                          f"expected one of: {known}")
-    missing = [key for key, profile in settings.regional_config.items() if profile.serving and key not in weights]
+    serving = [key for key, profile in settings.regional_config.items() if profile.serving]
+    missing = [key for key in serving if key not in weights]
     if missing:
         yield (
             weights_path if traffic.weights is not None else ("global_traffic", "routing_policy"),

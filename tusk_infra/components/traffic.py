@@ -43,7 +43,9 @@ class RegionalTraffic(pulumi.ComponentResource):
     # The record's name, or None while the region is drained.
     record_fqdn: pulumi.Output[str | None]
 
-    def __init__(self, name: str, args: GlobalTrafficArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: GlobalTrafficArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("tusk:traffic:RegionalTraffic", name, None, opts)
         self._name = name
         self._args = args
@@ -79,46 +81,47 @@ class RegionalTraffic(pulumi.ComponentResource):
     def _record(self, health_check: route53.HealthCheck) -> route53.Record:
         args = self._args
         traffic = args.settings
-        policies = self._routing_policy()
-        target = self._target()
+        ttl = traffic.record_ttl()
+        # Exactly one routing policy: a latency record carries no other (nor does a weighted one).
+        weighted = traffic.routing_policy == "weighted"
+        latency: list[route53.RecordLatencyRoutingPolicyArgsDict] | None = (
+            None if weighted else [{"region": args.region}]
+        )
+        weights: list[route53.RecordWeightedRoutingPolicyArgsDict] | None = (
+            [{"weight": (traffic.weights or {})[args.region.replace("-", "_")]}] if weighted else None
+        )
         return route53.Record(
             f"{self._name}-record",
             zone_id=self._zone_id(),
             name=traffic.domain_name,
+            # An alias A record to the load balancer (no TTL: Route 53 answers with the target's), or a
+            # CNAME to its host name, with the TTL global.tsk gives.
+            type="A" if ttl is None else "CNAME",
+            aliases=self._alias() if ttl is None else None,
+            ttl=ttl,
+            records=None if ttl is None else [args.load_balancer_hostname],
             # One record per region under the same name, told apart by its set identifier.
             set_identifier=args.region,
             health_check_id=health_check.id,
-            **policies,
-            **target,
+            latency_routing_policies=latency,
+            weighted_routing_policies=weights,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _routing_policy(self) -> dict[str, object]:
-        """Exactly one routing policy: a latency record carries no other (nor does a weighted one)."""
-        traffic = self._args.settings
-        if traffic.routing_policy == "weighted":
-            weight = (traffic.weights or {})[self._args.region.replace("-", "_")]
-            return {"weighted_routing_policies": [{"weight": weight}]}
-        return {"latency_routing_policies": [{"region": self._args.region}]}
-
-    def _target(self) -> dict[str, object]:
-        """An alias A record to the load balancer (no TTL: Route 53 answers with the target's), or a CNAME."""
+    def _alias(self) -> list[route53.RecordAliasArgsDict]:
+        """The region's load balancer, in its canonical hosted zone (the provider knows it per region)."""
         args = self._args
-        ttl = args.settings.record_ttl()
-        if ttl is not None:
-            return {"type": "CNAME", "ttl": ttl, "records": [args.load_balancer_hostname]}
         zone = lb.get_hosted_zone_id_output(
             load_balancer_type=LOAD_BALANCER_TYPE,
             region=args.region,
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
-        alias = {
+        return [{
             "name": args.load_balancer_hostname,
             "zone_id": zone.id,
             # The alias follows the NLB's own health too (no healthy target in any zone: not answered).
             "evaluate_target_health": True,
-        }
-        return {"type": "A", "aliases": [alias]}
+        }]
 
     def _zone_id(self) -> pulumi.Input[str]:
         traffic = self._args.settings

@@ -24,7 +24,8 @@ def diff_json(diff: PlanDiff) -> str:
         "warnings": list(diff.warnings),
         # Regions the change drains from global DNS or restores to it.
         "traffic": [
-            {"stack": c.stack, "region": c.region, "change": c.action, "source": c.source} for c in diff.traffic
+            {"stack": c.stack, "region": c.region, "change": c.action, "source": c.source}
+            for c in diff.traffic
         ],
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

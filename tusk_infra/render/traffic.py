@@ -1,8 +1,8 @@
-"""Global traffic in the preview and the diff: which regions are drained, and which a change drains or restores.
+"""Global traffic in the preview and the diff: which regions are drained, which a change drains or restores.
 
-A region is drained by `serving: false` in its [regional_config] block: its stack keeps its Route 53 health check
-but registers no record, so DNS stops answering with it. The stack's plan says so through its settings (the
-stack's `global.region` and that region's block), which is what this module reads.
+A region is drained by `serving: false` in its [regional_config] block: its stack keeps its Route 53 health
+check but registers no record, so DNS stops answering with it. The stack's plan says so through its settings
+(the stack's `global.region` and that region's block), which is what this module reads.
 """
 
 from __future__ import annotations

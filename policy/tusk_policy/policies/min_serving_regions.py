@@ -35,10 +35,11 @@ def validate(resources: Sequence[Resource], config: Config) -> Iterator[Violatio
         return
     drained = [str(region) for region in config.get("drainedRegions") or []]
     anchor = next((r for r in resources if r.type == ROUTE53_HEALTH_CHECK), None)
+    named = f" (drained: {', '.join(drained)})" if drained else ""
     yield Violation(
-        f"{len(serving)} region(s) would serve traffic ({', '.join(serving) or 'none'}), fewer than the minimum "
-        f"of {minimum}" + (f" (drained: {', '.join(drained)})" if drained else "") + "; set serving: true on "
-        "a drained region in global.tsk's regional_config, or lower global_traffic.min_serving_regions",
+        f"{len(serving)} region(s) would serve traffic ({', '.join(serving) or 'none'}), fewer than the "
+        f"minimum of {minimum}{named}; set serving: true on a drained region in global.tsk's regional_config, "
+        "or lower global_traffic.min_serving_regions",
         "minServingRegions",
         minimum,
         urn=anchor.urn if anchor is not None else "",
@@ -47,7 +48,9 @@ def validate(resources: Sequence[Resource], config: Config) -> Iterator[Violatio
 
 POLICY = PolicyDefinition(
     id="min-serving-regions",
-    description="At least minServingRegions regions serve traffic (default 2 while there are 2 or more stacks).",
+    description=(
+        "At least minServingRegions regions serve traffic (default 2 while there are 2 or more stacks)."
+    ),
     enforcement=Enforcement.MANDATORY,
     severity="high",
     remediation=(

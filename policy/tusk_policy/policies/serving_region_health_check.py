@@ -33,9 +33,9 @@ def validate(resources: Sequence[Resource], config: Config) -> Iterator[Violatio
         if region not in identifiers:
             anchor = checks[0] if checks else None
             yield Violation(
-                f"region {region} serves traffic (global.tsk's regional_config) but the stack has no Route 53 "
-                "record for it: DNS never sends users there; register the region's record (tusk:traffic) or "
-                "set serving: false to drain it on purpose",
+                f"region {region} serves traffic (global.tsk's regional_config) but the stack has no Route "
+                "53 record for it: DNS never sends users there; register the region's record (tusk:traffic) "
+                "or set serving: false to drain it on purpose",
                 "setIdentifier",
                 region,
                 urn=anchor.urn if anchor is not None else "",
@@ -67,8 +67,8 @@ def _check_record(record: Resource, *, has_checks: bool) -> Iterator[Violation]:
     if len(policies) != 1:
         found = ", ".join(policies) or "none"
         yield Violation(
-            f"record {name} ({identifier}) carries {len(policies)} routing policies ({found}); a routed record "
-            "carries exactly one (a latency record no other)",
+            f"record {name} ({identifier}) carries {len(policies)} routing policies ({found}); a routed "
+            "record carries exactly one (a latency record no other)",
             policies[1] if len(policies) > 1 else "latencyRoutingPolicies",
             found,
             urn=record.urn,
