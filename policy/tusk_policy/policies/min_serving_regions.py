@@ -38,8 +38,8 @@ def validate(resources: Sequence[Resource], config: Config) -> Iterator[Violatio
     named = f" (drained: {', '.join(drained)})" if drained else ""
     yield Violation(
         f"{len(serving)} region(s) would serve traffic ({', '.join(serving) or 'none'}), fewer than the "
-        f"minimum of {minimum}{named}; set serving: true on a drained region in global.tsk's regional_config, "
-        "or lower global_traffic.min_serving_regions",
+        f"minimum of {minimum}{named}; set serving: true on a drained region in global.tsk's "
+        "regional_config, or lower global_traffic.min_serving_regions",
         "minServingRegions",
         minimum,
         urn=anchor.urn if anchor is not None else "",
