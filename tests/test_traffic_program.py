@@ -212,3 +212,24 @@ def test_no_global_traffic_registers_no_route53_resource(program_project: Path) 
     run = runner.run_stacks(program_project, ["us-east-1"], env=PROGRAM_SECRETS)[0]
     assert not [r for r in run.resources if r.type.startswith(("aws:route53", TRAFFIC))]
     assert "healthCheckId" not in run.outputs
+
+
+def test_the_mocks_answer_only_what_aws_fixes() -> None:
+    from pulumi.runtime.mocks import MockCallArgs
+
+    from tusk_infra.offline.mocks import OfflineMocks, UnknownAnswer
+
+    mocks = OfflineMocks({}, {})
+
+    def call(token: str, **args: Any) -> dict[str, Any]:
+        answer, failures = mocks.call(MockCallArgs(token=token, args=args, provider=""))
+        assert failures == []
+        return answer
+
+    assert call(LB_HOSTED_ZONE_ID, loadBalancerType="network", region="us-east-1")["id"] == "Z26RNL4JYFTOTI"
+    with pytest.raises(UnknownAnswer):  # a region the table lacks: unknown, never a guess
+        call(LB_HOSTED_ZONE_ID, loadBalancerType="network", region="ap-south-1")
+    with pytest.raises(UnknownAnswer):  # an application load balancer's zone differs: not in the table
+        call(LB_HOSTED_ZONE_ID, loadBalancerType="application", region="us-east-1")
+    with pytest.raises(UnknownAnswer):  # the account's hosted zone
+        call(ROUTE53_ZONE, name="example.com", privateZone=False)
