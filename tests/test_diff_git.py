@@ -24,7 +24,8 @@ OLD_SECRET, NEW_SECRET = "CANARY-3c1e-old-redis-token", "CANARY-3c1e-new-redis-t
 WORKERS_BEFORE = 'worker_count: @if($region == "us-east-1", 16, 8)'
 WORKERS_AFTER = 'worker_count: @if($region == "us-east-1", 24, 8)'
 NEW_REGION = "ap-southeast-1"
-SERVICE_LINE = "        self._service(child)\n"
+# The PodDisruptionBudget: nothing else reads it (the Service's load balancer feeds global traffic).
+PDB_LINE = "        self._disruption_budget(child)\n"
 # Scenario name -> (base tag, head tag or None for the working tree).
 SCENARIOS = {
     "workers": ("base", "workers"),
@@ -96,7 +97,7 @@ def build_repo(root: Path) -> None:
     commit(root, "base", lambda r: None)
     commit(root, "workers", lambda r: edit(r / "global.tsk", WORKERS_BEFORE, WORKERS_AFTER))
     commit(root, "region", add_region)
-    commit(root, "deleted", lambda r: edit(r / "tusk_infra/components/app.py", SERVICE_LINE, ""))
+    commit(root, "deleted", lambda r: edit(r / "tusk_infra/components/app.py", PDB_LINE, ""))
     commit(root, "secret", lambda r: edit(r / "global.tsk", f'@env.secure("{SECRET_NAME}")',
                                           f'@env.secure("{SECRET_NAME}_NEXT")'))
 
@@ -199,10 +200,10 @@ def test_deleted_resource_is_flagged_in_every_stack(reports: Reports) -> None:
         entry = stack_entry(data, stack)
         assert entry["counts"]["delete"] == 1, stack
         deleted = next(r for r in entry["resources"] if r["action"] == "delete")
-        assert deleted["type"] == "kubernetes:core/v1:Service"
+        assert deleted["type"] == "kubernetes:policy/v1:PodDisruptionBudget"
     text = markdown(reports, "deleted")
     assert "> [!CAUTION]\n> **4 resource(s) will be DELETED**" in text
-    assert text.count("- ❌ **DELETE** `kubernetes:core/v1:Service`") == 4
+    assert text.count("- ❌ **DELETE** `kubernetes:policy/v1:PodDisruptionBudget`") == 4
 
 
 def test_changed_secret_is_reported_without_its_value(reports: Reports) -> None:

@@ -48,6 +48,9 @@ def expected_resources(region: str) -> set[tuple[str, str]]:
         ("kubernetes:core/v1:Service", f"app-{region}-service"),
         ("kubernetes:policy/v1:PodDisruptionBudget", f"app-{region}-pdb"),
         ("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", f"app-{region}-hpa"),
+        ("tusk:traffic:RegionalTraffic", f"traffic-{region}"),
+        ("aws:route53/healthCheck:HealthCheck", f"traffic-{region}-health"),
+        ("aws:route53/record:Record", f"traffic-{region}-record"),
     }
     if region == "us-east-1":
         return resources | {("aws:rds/instance:Instance", "postgres-us-east-1-primary")}

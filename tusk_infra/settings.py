@@ -9,12 +9,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from tusk_infra import route53_limits
 from tusk_infra.tusk import Document, Providers, TuskError, evaluate_file
 from tusk_infra.tusk.values import Secret
 from tusk_infra.tusk.valuetypes import describe, type_name
@@ -67,6 +68,20 @@ ImageRepository = Annotated[
     ),
 ]
 Percent = Annotated[int, Field(ge=1, le=100)]
+DomainName = Annotated[
+    str,
+    _format(
+        r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z][-a-z0-9]{0,61}[a-z0-9]$",
+        'a lowercase DNS name like "app.example.com" (no trailing dot)',
+    ),
+]
+HostedZone = Annotated[
+    str,
+    _format(
+        r"^(Z[A-Z0-9]{1,31}|([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z][-a-z0-9]{0,61}[a-z0-9])$",
+        'a Route 53 hosted zone id like "Z0123456789ABCDEFGHIJ" or its lowercase name like "example.com"',
+    ),
+]
 
 
 class SettingsError(TuskError):
@@ -109,6 +124,8 @@ class RegionProfile(_Section):
     redis_shards: Annotated[int, Field(ge=1, le=500)]
     redis_node_type: CacheNodeType
     db_instance_class: DbInstanceClass
+    # false drains the region: its Route 53 record goes, so DNS stops sending users there (global_traffic).
+    serving: bool = True
 
 
 class RegionalSettings(_Section):
@@ -286,6 +303,58 @@ class App(_Section):
     network: NetworkAccess
 
 
+class TrafficHealthCheck(_Section):
+    """The Route 53 health check of each region's load balancer ([global_traffic] health_check)."""
+
+    # Default: the app's readiness path, so DNS and the load balancer agree on what "ready" means.
+    path: HttpPath | None = None
+    protocol: Literal["HTTP", "HTTPS"] = "HTTP"
+    # Default: 80 for HTTP, 443 for HTTPS (the load balancer's listener).
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    # Seconds between checks from each checker region; Route 53 runs 30 (standard) or 10 (fast).
+    interval: Literal[10, 30] = 30
+    # Consecutive failed checks before Route 53 counts the region unhealthy (the API's 1-10).
+    failure_threshold: Annotated[int, Field(ge=1, le=10)] = 3
+    # Route 53 checker regions (at least 3 of route53_limits.checker_regions()); default: all of them.
+    regions: list[str] | None = None
+    measure_latency: bool = False
+
+    def resolved_port(self) -> int:
+        """The port checked: the one given, else the protocol's own."""
+        return self.port if self.port is not None else (443 if self.protocol == "HTTPS" else 80)
+
+
+class GlobalTraffic(_Section):
+    """[global_traffic]: one DNS name for the app, answered by Route 53 with a healthy serving region."""
+
+    domain_name: DomainName
+    hosted_zone: HostedZone
+    routing_policy: Literal["latency", "weighted"] = "latency"
+    # weighted only: [regional_config] block name -> weight (Route 53's 0-255).
+    weights: dict[str, Annotated[int, Field(ge=0, le=255)]] | None = None
+    # "alias" (default): an A record aliased to the region's load balancer, no TTL of its own (Route 53
+    # answers with the load balancer's). "cname": a CNAME to its host name, with `ttl`.
+    record: Literal["alias", "cname"] = "alias"
+    ttl: Annotated[int, Field(ge=0, le=172800)] | None = None
+    health_check: TrafficHealthCheck = TrafficHealthCheck()
+    # Default: 2 while the project has 2 or more stacks (the min-serving-regions policy resolves it).
+    min_serving_regions: Annotated[int, Field(ge=1)] | None = None
+
+    @property
+    def hosted_zone_is_id(self) -> bool:
+        """True when hosted_zone is a zone id (Z...), False when it is the zone's name."""
+        return self.hosted_zone.startswith("Z")
+
+    def record_ttl(self) -> int | None:
+        """The record's TTL: None for an alias (Route 53 allows none), else the one given or 60 s."""
+        if self.record == "alias":
+            return None
+        return self.ttl if self.ttl is not None else DEFAULT_CNAME_TTL
+
+
+DEFAULT_CNAME_TTL = 60
+
+
 class RegionSettings(_Section):
     """Everything one region's stack needs from global.tsk."""
 
@@ -298,6 +367,8 @@ class RegionSettings(_Section):
     distributed_cache: DistributedCache
     database: Database
     app: App
+    # Optional: without it, no Route 53 health check or record is registered.
+    global_traffic: GlobalTraffic | None = None
 
     @property
     def region(self) -> str:
@@ -316,6 +387,17 @@ class RegionSettings(_Section):
     def profile(self) -> RegionProfile:
         """This region's block of [regional_config]."""
         return self.regional_config[region_key(self.region)]
+
+    @property
+    def serving_regions(self) -> list[str]:
+        """The regions [regional_config] leaves serving (not drained), as AWS names."""
+        return [key.replace("_", "-") for key, profile in self.regional_config.items() if profile.serving]
+
+    def health_check_path(self) -> str:
+        """The path Route 53 checks: global_traffic's, else the app's readiness path."""
+        traffic = self.global_traffic
+        path = traffic.health_check.path if traffic is not None else None
+        return path if path is not None else self.app.readiness.path
 
 
 def region_key(region: str) -> str:
@@ -395,6 +477,7 @@ def _contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath, str]]:
         )
     yield from _region_contradictions(settings)
     yield from _database_contradictions(settings)
+    yield from _traffic_contradictions(settings)
     yield from _resource_contradictions(settings.app.resources)
     redis = settings.distributed_cache.redis_cluster
     token_length = len(redis.password.reveal())
@@ -455,6 +538,113 @@ def _database_contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath
             ("database", "primary", "pool", "max_idle_conns"),
             f"max_idle_conns ({pool.max_idle_conns}) is above max_open_conns ({pool.max_open_conns})",
         )
+
+
+def _traffic_contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath, str]]:
+    """Route 53's rules for [global_traffic] that one field's type cannot say."""
+    traffic = settings.global_traffic
+    if traffic is None:
+        return
+    section = ("global_traffic",)
+    zone = traffic.hosted_zone
+    if not traffic.hosted_zone_is_id and traffic.domain_name != zone and not traffic.domain_name.endswith(
+        f".{zone}"
+    ):
+        yield (
+            (*section, "domain_name"),
+            f"domain_name {traffic.domain_name!r} is not in hosted zone {zone!r}; expected {zone!r} or a "
+            f"name ending in '.{zone}'",
+        )
+    if len(traffic.domain_name) > 253:
+        yield ((*section, "domain_name"), "a DNS name has at most 253 characters")
+    if traffic.record == "cname" and traffic.domain_name == zone:
+        yield (
+            (*section, "record"),
+            f"a CNAME cannot sit at the zone apex ({zone}); expected record: \"alias\" for the apex",
+        )
+    if traffic.record == "alias" and traffic.ttl is not None:
+        yield (
+            (*section, "ttl"),
+            f"found ttl: {traffic.ttl} with an alias record; alias records carry no TTL (Route 53 answers "
+            "with the load balancer's own); remove ttl, or set record: \"cname\" to use one",
+        )
+    yield from _routing_contradictions(settings, traffic)
+    yield from _health_check_contradictions(traffic.health_check)
+    declared = len(settings.regional_config)
+    if traffic.min_serving_regions is not None and traffic.min_serving_regions > declared:
+        yield (
+            (*section, "min_serving_regions"),
+            f"min_serving_regions ({traffic.min_serving_regions}) is above the {declared} region(s) "
+            "[regional_config] declares; no change could ever satisfy it",
+        )
+
+
+def _routing_contradictions(
+    settings: RegionSettings, traffic: GlobalTraffic
+) -> Iterator[tuple[DocPath, str]]:
+    weights_path: DocPath = ("global_traffic", "weights")
+    if traffic.routing_policy == "latency":
+        if traffic.weights is not None:
+            yield (
+                weights_path,
+                "weights are set but routing_policy is \"latency\"; a latency record carries no other "
+                "routing policy: remove weights or set routing_policy: \"weighted\"",
+            )
+        return
+    weights = traffic.weights or {}
+    for key in weights:
+        if key not in settings.regional_config:
+            known = ", ".join(settings.regional_config)
+            yield ((*weights_path, key), f"weight for {key!r}, which [regional_config] does not declare; "
+                                         f"expected one of: {known}")
+    serving = [key for key, profile in settings.regional_config.items() if profile.serving]
+    missing = [key for key in serving if key not in weights]
+    if missing:
+        yield (
+            weights_path if traffic.weights is not None else ("global_traffic", "routing_policy"),
+            f"routing_policy \"weighted\" needs a weight (0-255) for every serving region; missing: "
+            f"{', '.join(missing)} (in global_traffic.weights)",
+        )
+
+
+def _health_check_contradictions(check: TrafficHealthCheck) -> Iterator[tuple[DocPath, str]]:
+    path: DocPath = ("global_traffic", "health_check", "regions")
+    if check.regions is None:
+        return
+    allowed = route53_limits.checker_regions()
+    for index, region in enumerate(check.regions):
+        if region not in allowed:
+            close = difflib.get_close_matches(region, allowed, n=1, cutoff=0.8)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            yield (
+                (*path, index),
+                f"{region!r} is not a Route 53 health checker region{hint}; expected some of: "
+                f"{', '.join(allowed)}",
+            )
+        elif region in check.regions[:index]:
+            yield ((*path, index), f"{region!r} is listed twice in health_check.regions")
+    least = route53_limits.min_checker_regions()
+    if len(set(check.regions)) < least:
+        yield (
+            path,
+            f"health_check.regions names {len(set(check.regions))} checker region(s); Route 53 needs at "
+            f"least {least} (of: {', '.join(allowed)})",
+        )
+
+
+def internet_facing_contradictions(
+    settings: RegionSettings, scheme: str, scheme_path: DocPath
+) -> Iterator[tuple[DocPath, str]]:
+    """A serving region's load balancer must be internet-facing: Route 53's health checkers (and the users
+    DNS sends there) are on the internet. `scheme` is the app load balancer's, found at `scheme_path`."""
+    if settings.global_traffic is None or not settings.profile.serving or scheme != "internal":
+        return
+    yield (
+        scheme_path,
+        f"the load balancer scheme is \"internal\" in {settings.region}, a serving region of global_traffic; "
+        "Route 53's health checkers reach only internet-facing load balancers: expected \"internet-facing\", "
+        f"or serving: false in regional_config.{region_key(settings.region)}",
+    )
 
 
 def _resource_contradictions(resources: ContainerResources) -> Iterator[tuple[DocPath, str]]:
@@ -566,6 +756,7 @@ def _expected(detail: ErrorDetails) -> str:
 
 
 _BOUNDS: Mapping[str, str] = {
+    "literal_error": "{expected}",
     "greater_than_equal": "a value of at least {ge}",
     "greater_than": "a value above {gt}",
     "less_than_equal": "a value of at most {le}",
@@ -614,6 +805,9 @@ def _block_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
     args: tuple[Any, ...] = tuple(getattr(annotation, "__args__", ()))
     if len(args) == 2 and isinstance(args[1], type) and issubclass(args[1], BaseModel):
         return args[1], True
+    optional = [arg for arg in args if isinstance(arg, type) and issubclass(arg, BaseModel)]
+    if len(optional) == 1 and type(None) in args:  # Model | None: an optional block
+        return optional[0], False
     return None, False
 
 

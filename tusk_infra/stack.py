@@ -23,6 +23,7 @@ from tusk_infra.components import (
 )
 from tusk_infra.components.app import AppNetwork, DatabaseEndpoints
 from tusk_infra.components.network import AppOnlyAccess
+from tusk_infra.components.traffic import GlobalTrafficArgs, RegionalTraffic
 from tusk_infra.settings import RegionSettings, load_region_settings
 from tusk_infra.stack_config import CONFIG_KEYS, PROJECT, REGION_KEY, StackConfig, parse_stack_config
 from tusk_infra.stack_file import load_stack_file, stack_file_path
@@ -145,7 +146,7 @@ def build(settings: RegionSettings, config: StackConfig) -> dict[str, pulumi.Out
         ),
         pulumi.ResourceOptions(providers=[kubernetes_provider]),
     )
-    return {
+    outputs = {
         "region": pulumi.Output.from_input(settings.region),
         "databaseRole": pulumi.Output.from_input("primary" if settings.is_database_primary else "replica"),
         "databaseArn": database.arn,
@@ -158,6 +159,33 @@ def build(settings: RegionSettings, config: StackConfig) -> dict[str, pulumi.Out
         "namespace": app.namespace,
         "deployment": app.deployment_name,
         "vpcCidr": pulumi.Output.from_input(config.vpc_cidr),
+    }
+    outputs |= _traffic(settings, config, app, aws_opts)
+    return outputs
+
+
+def _traffic(
+    settings: RegionSettings, config: StackConfig, app: RegionalApp, opts: pulumi.ResourceOptions
+) -> dict[str, pulumi.Output[Any]]:
+    """The region's Route 53 health check and record, after the app whose load balancer they point at."""
+    if settings.global_traffic is None:
+        return {}
+    traffic = RegionalTraffic(
+        f"traffic-{config.region}",
+        GlobalTrafficArgs(
+            settings=settings.global_traffic,
+            region=settings.region,
+            serving=settings.profile.serving,
+            health_check_path=settings.health_check_path(),
+            load_balancer_hostname=app.load_balancer_hostname,
+            app_name=settings.app.name,
+        ),
+        opts.merge(pulumi.ResourceOptions(depends_on=[app])),
+    )
+    return {
+        "healthCheckId": traffic.health_check_id,
+        "trafficRecordFqdn": traffic.record_fqdn,
+        "trafficServing": pulumi.Output.from_input(settings.profile.serving),
     }
 
 

@@ -24,3 +24,13 @@ def arn_region(value: object) -> str | None:
         return None
     parts = value.split(":")
     return parts[3] if len(parts) > 5 and parts[3] else None
+
+ROUTE53_HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+ROUTE53_RECORD = "aws:route53/record:Record"
+# A Route 53 record's routing policies: a routed record (one of several under a name, told apart by its
+# setIdentifier) carries exactly one.
+ROUTE53_ROUTING_POLICIES = (
+    "latencyRoutingPolicies", "weightedRoutingPolicies", "failoverRoutingPolicies",
+    "geolocationRoutingPolicies", "geoproximityRoutingPolicy", "cidrRoutingPolicy",
+    "multivalueAnswerRoutingPolicy",
+)

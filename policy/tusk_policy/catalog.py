@@ -21,6 +21,7 @@ from tusk_policy.policies import (
     image_tag_pinned,
     load_balancer_scheme_explicit,
     namespace_default_deny,
+    min_serving_regions,
     pdb_below_hpa_min,
     pod_runs_as_non_root,
     pod_seccomp_runtime_default,
@@ -32,6 +33,7 @@ from tusk_policy.policies import (
     rds_replica_count,
     redis_shard_limits,
     service_account_token_not_automounted,
+    serving_region_health_check,
 )
 
 POLICIES: tuple[PolicyDefinition, ...] = (
@@ -63,6 +65,8 @@ POLICIES: tuple[PolicyDefinition, ...] = (
     elasticache_encryption.POLICY,
     elasticache_auth_token.POLICY,
     elasticache_failover.POLICY,
+    serving_region_health_check.POLICY,
+    min_serving_regions.POLICY,
 )
 
 BY_ID: dict[str, PolicyDefinition] = {policy.id: policy for policy in POLICIES}

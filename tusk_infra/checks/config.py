@@ -12,6 +12,7 @@ import jsonschema
 from tusk_policy import PolicyDefinition
 
 from tusk_infra.checks.stack_file import POLICY_CONFIG_KEY, Node, StackPolicySettings
+from tusk_infra.checks.traffic_config import traffic_policy_config
 
 LEVELS = ("advisory", "mandatory", "disabled")
 
@@ -48,6 +49,7 @@ def derived_config(settings: StackPolicySettings, document: Any) -> dict[str, di
     regions = declared_regions(document)
     if regions:
         derived["allowed-regions"] = {"allowedRegions": regions}
+    derived |= traffic_policy_config(settings, document)
     return derived
 
 

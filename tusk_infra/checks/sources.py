@@ -38,6 +38,7 @@ SETTINGS_SOURCES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("replicateSourceDb", ("database.replica_regions",)),
     ("livenessProbe", ("app.liveness",)),
     ("readinessProbe", ("app.readiness",)),
+    ("minServingRegions", ("global_traffic.min_serving_regions",)),
 )
 STACK_SOURCES: tuple[tuple[str, str], ...] = (
     (".image", IMAGE_TAG_KEY),

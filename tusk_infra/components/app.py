@@ -85,6 +85,8 @@ class RegionalApp(pulumi.ComponentResource):
 
     namespace: pulumi.Output[str]
     deployment_name: pulumi.Output[str]
+    # The host name of the Service's cloud load balancer: known once it exists (after deploy).
+    load_balancer_hostname: pulumi.Output[str]
 
     def __init__(self, name: str, args: RegionalAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tusk:app:RegionalApp", name, None, opts)
@@ -108,12 +110,17 @@ class RegionalApp(pulumi.ComponentResource):
             PodInputs(config_map, secrets, account),
             child.merge(pulumi.ResourceOptions(depends_on=[config_map, *secrets.values(), account])),
         )
-        self._service(child)
+        service = self._service(child)
         self._disruption_budget(child)
         self._autoscaler(child.merge(pulumi.ResourceOptions(depends_on=[deployment])))
         self.namespace = namespace.metadata.apply(lambda metadata: metadata.name or app.namespace)
         self.deployment_name = deployment.metadata.apply(lambda metadata: metadata.name or app.name)
-        self.register_outputs({"namespace": self.namespace, "deployment_name": self.deployment_name})
+        self.load_balancer_hostname = service.status.apply(load_balancer_hostname)
+        self.register_outputs({
+            "namespace": self.namespace,
+            "deployment_name": self.deployment_name,
+            "load_balancer_hostname": self.load_balancer_hostname,
+        })
 
     def _labels(self) -> dict[str, str]:
         settings = self._args.settings
@@ -466,6 +473,18 @@ def _cidr(cidr: pulumi.Input[str]) -> networking.NetworkPolicyPeerArgsDict:
 
 def _port(port: int, protocol: str = "TCP") -> networking.NetworkPolicyPortArgsDict:
     return {"port": port, "protocol": protocol}
+
+
+def load_balancer_hostname(status: core.outputs.ServiceStatus | None) -> str:
+    """`status.loadBalancer.ingress[0].hostname` of a LoadBalancer Service (AWS names its load balancers by
+    host name, not IP); Pulumi waits for it before it counts the Service as created."""
+    balancer = status.load_balancer if status is not None else None
+    ingress = (balancer.ingress if balancer is not None else None) or []
+    hostname = ingress[0].hostname if ingress else None
+    if not hostname:
+        raise ValueError("the app's Service has no load balancer host name in status.loadBalancer.ingress; "
+                         "expected the AWS load balancer's DNS name once the Service is ready")
+    return hostname
 
 
 def _secret_env(name: str, secret: pulumi.Input[str], key: str) -> core.EnvVarArgsDict:

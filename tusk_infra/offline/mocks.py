@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.proto import resource_pb2
 
 from tusk_infra.offline.model import UNKNOWN, RegisteredResource, Unknown
 from tusk_infra.tusk.values import Secret
@@ -17,6 +19,32 @@ from tusk_infra.tusk.values import Secret
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 PROVIDER_TYPE_PREFIX = "pulumi:providers:"
 KUBERNETES_TYPE_PREFIX = "kubernetes:"
+
+# The provider functions the program calls, and how the mocks answer them (see OfflineMocks.call).
+LB_HOSTED_ZONE_ID = "aws:lb/getHostedZoneId:getHostedZoneId"
+ROUTE53_ZONE = "aws:route53/getZone:getZone"
+
+# The canonical hosted zone of a Network Load Balancer per region, what the aws provider's
+# getHostedZoneId answers for load_balancer_type "network": fixed AWS values, listed in the "Network Load
+# Balancers" column of AWS's "Elastic Load Balancing endpoints and quotas" page (and in
+# terraform-provider-aws internal/service/elbv2/hosted_zone_id_data_source.go). A region not listed here is
+# answered as unknown: `(known after deploy)` in a preview, never a guess.
+NLB_HOSTED_ZONE_IDS: Mapping[str, str] = {
+    "us-east-1": "Z26RNL4JYFTOTI",
+    "us-east-2": "ZLMOA37VPKANP",
+    "us-west-1": "Z24FKFUX50B4VW",
+    "us-west-2": "Z18D5FSROUN65G",
+    "eu-west-1": "Z2IFOLAFXWLO4F",
+    "eu-west-2": "ZD4D7Y8KGAS4G",
+    "eu-central-1": "Z3F0SRJ5LGBH90",
+    "ap-southeast-1": "ZKVM4W9LS7TM",
+    "ap-southeast-2": "ZCT6FZBF4DROD",
+    "ap-northeast-1": "Z31USIVHYNEOWT",
+}
+
+
+class UnknownAnswer(Exception):
+    """A provider function whose answer only the cloud has (an account's hosted zone): unknown offline."""
 
 
 class OfflineMocks(Mocks):
@@ -38,8 +66,23 @@ class OfflineMocks(Mocks):
         return "", _with_auto_name(args.typ, dict(args.inputs))
 
     def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
-        """The program makes no provider function calls; answering empty keeps a stray one visible."""
-        return {}, None
+        """Answer the provider functions the program calls as the provider would, where the answer is a
+        fixed AWS value; raise UnknownAnswer where only the cloud knows it. Any other function is answered
+        empty, which keeps a stray one visible."""
+        if args.token == LB_HOSTED_ZONE_ID:
+            return self._lb_hosted_zone_id(args.args), []
+        if args.token == ROUTE53_ZONE:
+            raise UnknownAnswer(f"{ROUTE53_ZONE}: the hosted zone {args.args.get('name')!r} of the account")
+        # A list of failures, even empty: the mock monitor iterates it.
+        return {}, []
+
+    @staticmethod
+    def _lb_hosted_zone_id(args: Mapping[str, Any]) -> dict[str, Any]:
+        region, kind = args.get("region"), args.get("loadBalancerType")
+        zone = NLB_HOSTED_ZONE_IDS.get(str(region)) if kind == "network" else None
+        if zone is None:
+            raise UnknownAnswer(f"{LB_HOSTED_ZONE_ID}: the {kind} load balancer zone of {region}")
+        return {"id": zone, "region": region, "loadBalancerType": kind}
 
     def _stack_reference_state(self, name: str) -> dict[str, Any]:
         bare = name.rsplit("/", 1)[-1]
@@ -70,12 +113,22 @@ def _to_engine(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class RecordedInvoke:
+    """One provider function call: its token, its arguments and the provider it went to."""
+
+    token: str
+    args: Any
+    provider: str | None
+
+
 class RecordingMonitor(MockMonitor):
     """A mock monitor that also keeps, per registration, its URN, parent, provider and converted inputs."""
 
     def __init__(self, mocks: Mocks) -> None:
         super().__init__(mocks)
         self.registered: list[RegisteredResource] = []
+        self.invoked: list[RecordedInvoke] = []
         # Registrations arrive on the SDK's worker threads.
         self._lock = threading.Lock()
 
@@ -84,6 +137,20 @@ class RecordingMonitor(MockMonitor):
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self._record(response.urn, request, request.object, bool(request.custom))
+        return response
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+        """A provider function call, answered by the mocks; an answer only the cloud has is unknown, as the
+        engine reports a function it cannot run yet during a preview."""
+        try:
+            response = super().Invoke(request)  # type: ignore[no-untyped-call]
+        except UnknownAnswer:
+            response = resource_pb2.ResourceInvokeResponse(unknown=True)
+        with self._lock:
+            self.invoked.append(
+                RecordedInvoke(request.tok, engine_inputs(rpc.deserialize_properties(request.args)),
+                               _provider_urn(request.provider))
+            )
         return response
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)

@@ -18,6 +18,7 @@ from tusk_infra.render.plan import (
     merged_warnings,
 )
 from tusk_infra.render.replacements import replace_reason
+from tusk_infra.render.traffic import TrafficChange, traffic_changes
 from tusk_infra.render.upgrade_warnings import change_warning
 from tusk_infra.tusk.values import SECRET_MASK
 
@@ -114,6 +115,8 @@ class PlanDiff:
     notices: tuple[str, ...] = ()
     # What the head revision warned of (a secret stored in plain text...): not an offline limitation.
     warnings: tuple[str, ...] = ()
+    # Regions the change drains from global DNS or restores to it.
+    traffic: tuple[TrafficChange, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -132,7 +135,7 @@ def diff_plans(base: Plan, head: Plan, *, base_label: str, head_label: str) -> P
     # The head's warnings only: one the change fixes is no longer true, one it brings in is.
     warnings = merged_warnings(head)
     return PlanDiff(base_label=base_label, head_label=head_label, stacks=stacks, notices=notices,
-                    warnings=warnings)
+                    warnings=warnings, traffic=traffic_changes(base, head))
 
 
 def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> StackDiff:

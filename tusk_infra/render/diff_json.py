@@ -22,6 +22,11 @@ def diff_json(diff: PlanDiff) -> str:
         "stacks": [stack_data(stack) for stack in diff.stacks],
         "notices": list(diff.notices),
         "warnings": list(diff.warnings),
+        # Regions the change drains from global DNS or restores to it.
+        "traffic": [
+            {"stack": c.stack, "region": c.region, "change": c.action, "source": c.source}
+            for c in diff.traffic
+        ],
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 

@@ -36,6 +36,14 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": (
         *_K8S_META, "metadata.name", "spec.podSelector", "spec.policyTypes", "spec.ingress", "spec.egress",
     ),
+    "aws:route53/healthCheck:HealthCheck": (
+        "type", "fqdn", "port", "resourcePath", "requestInterval", "failureThreshold", "regions",
+        "measureLatency",
+    ),
+    "aws:route53/record:Record": (
+        "name", "type", "zoneId", "setIdentifier", "latencyRoutingPolicies", "weightedRoutingPolicies",
+        "healthCheckId", "aliases", "ttl", "records",
+    ),
     "kubernetes:apps/v1:Deployment": (
         *_K8S_META, "spec.selector.matchLabels", "spec.template.spec.containers[0].image",
         "spec.template.spec.containers[0].resources",

@@ -15,6 +15,7 @@ from tusk_infra.render.diff import (
     StackDiff,
 )
 from tusk_infra.render.plan import SettingSource
+from tusk_infra.render.traffic import TrafficChange
 from tusk_infra.render.values_text import format_value
 from tusk_infra.tusk.values import SECRET_MASK
 
@@ -71,7 +72,7 @@ def _summary(diff: PlanDiff) -> str:
         counts = " | ".join(_count_cell(stack, action) for action in ACTIONS)
         name = f"{code(stack.stack)}{_STATUS_NOTE[stack.status]}"
         lines.append(f"| {name} | {counts} | {_policy_cell(stack)} |")
-    return "\n".join(lines) + "\n" + _removed_alert(diff) + _warning(diff)
+    return "\n".join(lines) + "\n" + _removed_alert(diff) + _warning(diff) + traffic_alert(diff.traffic)
 
 
 def _count_cell(stack: StackDiff, action: Action) -> str:
@@ -117,6 +118,22 @@ def _warning(diff: PlanDiff) -> str:
         text += (f"\n> [!WARNING]\n> **{refused} change(s) will be refused by AWS as written**: "
                  "see ⚠️ below for each and its fix.\n")
     return text
+
+
+def traffic_alert(changes: tuple[TrafficChange, ...]) -> str:
+    """The regions the change takes out of global DNS (or puts back), each with the line that does it."""
+    if not changes:
+        return ""
+    lines = [f"> - **{change.text}**{_traffic_detail(change)}" for change in changes]
+    return "\n> [!IMPORTANT]\n> Global traffic (Route 53):\n" + "\n".join(lines) + "\n"
+
+
+def _traffic_detail(change: TrafficChange) -> str:
+    where = f" ({code(change.source)})" if change.source else ""
+    if change.action == "drained":
+        return (f": `serving: false`{where}; its record is deleted, so DNS sends no users there; its health "
+                "check stays")
+    return f": `serving: true`{where}; its record is created, tied to its health check"
 
 
 def stack_section(stack: StackDiff) -> str:

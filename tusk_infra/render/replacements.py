@@ -44,6 +44,13 @@ REPLACE_ON_CHANGE: dict[str, tuple[Path, ...]] = {
     "aws:elasticache/parameterGroup:ParameterGroup": (("description",), ("family",), ("name",)),
     # elasticache/subnet_group.go
     "aws:elasticache/subnetGroup:SubnetGroup": (("name",),),
+    # route53/health_check.go; the API agrees: UpdateHealthCheck (botocore's route53 model) has no Type,
+    # RequestInterval, MeasureLatency or RoutingControlArn member, so a new interval is a new health check.
+    "aws:route53/healthCheck:HealthCheck": (("measureLatency",), ("referenceName",), ("requestInterval",),
+                                            ("routingControlArn",), ("type",)),
+    # route53/record.go: a record is identified by its zone and name (a changed type, set identifier or
+    # routing policy is an update: the provider deletes and creates the record set in one change batch).
+    "aws:route53/record:Record": (("name",), ("zoneId",)),
     # kms/key.go
     "aws:kms/key:Key": (("customKeyStoreId",), ("customerMasterKeySpec",), ("keyUsage",), ("multiRegion",),
                         ("xksKeyId",)),

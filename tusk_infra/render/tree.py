@@ -13,6 +13,7 @@ from rich.tree import Tree
 from tusk_infra.render.key_inputs import key_inputs
 from tusk_infra.render.plain import UNKNOWN_MARK
 from tusk_infra.render.plan import READ_TYPES, Plan, ResourcePlan, StackPlan, merged_notices, merged_warnings
+from tusk_infra.render.traffic import drained_lines
 from tusk_infra.render.values_text import format_value
 from tusk_infra.tusk.values import SECRET_MASK
 
@@ -27,6 +28,8 @@ def render_text(plan: Plan, *, terminal: Console | None = None) -> str:
     with console.capture() as captured:
         for stack in plan["stacks"]:
             console.print(stack_tree(stack))
+            for drained in drained_lines(stack):
+                console.print(Text(drained, style="bold yellow"))
             for line in policy_lines(stack):
                 console.print(line)
             console.print()
