@@ -38,6 +38,13 @@ class RegisteredResource:
     provider: str | None
     custom: bool
     inputs: dict[str, Any] = field(default_factory=dict)
+    # The resource options a diff needs to predict what the engine does: the URNs the resource may have had
+    # before (aliases), the inputs whose changes the engine ignores or which replace it, and which top-level
+    # inputs take their value from which other resources (by URN).
+    aliases: tuple[str, ...] = ()
+    ignore_changes: tuple[str, ...] = ()
+    replace_on_changes: tuple[str, ...] = ()
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass

@@ -147,6 +147,11 @@ def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> Sta
 def _resource_changes(base: StackPlan, head: StackPlan) -> Iterator[ResourceChange]:
     before = {r["urn"]: r for r in base["resources"]}
     after = {r["urn"]: r for r in head["resources"]}
+    # A resource renamed with an alias is the same resource to the engine: compared, not deleted + created.
+    renamed = _renamed(before, after)
+    before.update({urn: before[old] for urn, old in renamed.items()})
+    for old in renamed.values():
+        del before[old]
     for urn, resource in after.items():
         if urn not in before:
             if resource["type"] in READ_TYPES:
@@ -179,15 +184,63 @@ def _created_inputs(resource: ResourcePlan) -> tuple[PropertyChange, ...]:
 def _resource_property_changes(
     before: ResourcePlan, after: ResourcePlan, base: StackPlan, head: StackPlan
 ) -> Iterator[PropertyChange]:
-    root = before["urn"]
-    for change_path, old, new, secret in compare_leaves(
-        before["inputs"], after["inputs"], _digests(base, root), _digests(head, root)
-    ):
-        reason = replace_reason(after["type"], change_path, before["inputs"], after["inputs"])
+    ignored = [parse_path(path) for path in after.get("ignoreChanges", [])]
+    for change_path, old, new, secret in _input_changes(before, after, base, head):
+        if any(change_path[: len(rule)] == rule for rule in ignored):
+            continue  # the engine keeps the old value of an ignored input: no change to review
+        reason = replace_reason(after["type"], change_path, before["inputs"], after["inputs"]) or \
+            _replace_on_changes(after, change_path)
         warning = change_warning(after["type"], change_path, before["inputs"], after["inputs"])
+        old, new = _read_from(before, change_path, old), _read_from(after, change_path, new)
         yield PropertyChange(format_path(change_path), old, new, secret, reason, warning)
     if before["provider"] != after["provider"]:
         yield PropertyChange("(provider)", before["provider"], after["provider"], False, "provider")
+
+
+def _renamed(before: Mapping[str, ResourcePlan], after: Mapping[str, ResourcePlan]) -> dict[str, str]:
+    """New URN -> the base URN it had, for head resources found at base under one of their aliases."""
+    renamed: dict[str, str] = {}
+    for urn, resource in after.items():
+        if urn in before:
+            continue
+        old = next((alias for alias in resource.get("aliases", []) if alias in before), None)
+        if old is not None and old not in after and old not in renamed.values():
+            renamed[urn] = old
+    return renamed
+
+
+def _input_changes(
+    before: ResourcePlan, after: ResourcePlan, base: StackPlan, head: StackPlan
+) -> Iterator[tuple[Path, Any, Any, bool]]:
+    """The inputs' leaves that differ, and the inputs unknown on both sides that read a different stack's
+    output (a replica following another primary): unknown offline, yet not the same value."""
+    # Each side's secrets are hashed under its own URN (an aliased resource's differ).
+    yield from compare_leaves(
+        before["inputs"], after["inputs"], _digests(base, before["urn"]), _digests(head, after["urn"])
+    )
+    # Only where both sides say which stacks they read (a plan rendered before plans recorded it says nothing).
+    old_reads, new_reads = before.get("reads", {}), after.get("reads", {})
+    for key, stacks in new_reads.items():
+        unknown_both = before["inputs"].get(key) == UNKNOWN_MARK == after["inputs"].get(key)
+        if unknown_both and old_reads.get(key, stacks) != stacks:
+            yield (key,), UNKNOWN_MARK, UNKNOWN_MARK, False
+
+
+def _replace_on_changes(resource: ResourcePlan, path: Path) -> str | None:
+    """The resource's own replaceOnChanges option: a change under one of its paths replaces it."""
+    for rule in map(parse_path, resource.get("replaceOnChanges", [])):
+        if path[: len(rule)] == rule:
+            return f"{format_path(rule)} (replaceOnChanges)"
+    return None
+
+
+def _read_from(resource: ResourcePlan, path: Path, value: Any) -> Any:
+    """An unknown top-level input read from other stacks' outputs, saying which: `(known after deploy from
+    organization/tusk-infra/us-east-1)`."""
+    stacks = resource.get("reads", {}).get(str(path[0])) if len(path) == 1 else None
+    if value == UNKNOWN_MARK and stacks:
+        return f"{UNKNOWN_MARK[:-1]} from {', '.join(stacks)})"
+    return value
 
 
 def _setting_changes(base: StackPlan, head: StackPlan) -> Iterator[SettingChange]:

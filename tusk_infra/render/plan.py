@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from tusk_infra.offline.model import RegisteredResource, StackRun
 from tusk_infra.render.plain import SecretDigests, format_path, to_plain
@@ -30,6 +30,14 @@ class ResourcePlan(TypedDict):
     provider: str | None
     custom: bool
     inputs: dict[str, Any]
+    # Resource options that decide what the engine does with a change (each only when set, so the plan of a
+    # resource without them reads as it did before they had keys): the URNs it may have had before, the
+    # inputs whose changes are ignored or replace it, and per top-level input the stacks it reads its value
+    # from (a StackReference's outputs: unknown offline, but a different stack is a different value).
+    aliases: NotRequired[list[str]]
+    ignoreChanges: NotRequired[list[str]]
+    replaceOnChanges: NotRequired[list[str]]
+    reads: NotRequired[dict[str, list[str]]]
 
 
 class SettingSource(TypedDict):
@@ -83,7 +91,9 @@ def build_stack_plan(
 ) -> StackPlan:
     """One stack's plan: resources sorted by URN (registration order under mocks is not stable)."""
     digests = SecretDigests(digest_key) if digest_key is not None else None
-    resources = [resource_plan(resource, digests) for resource in sorted(run.resources, key=lambda r: r.urn)]
+    references = {r.urn: str(r.inputs.get("name", r.name)) for r in run.resources if r.type in READ_TYPES}
+    resources = [resource_plan(resource, digests, references)
+                 for resource in sorted(run.resources, key=lambda r: r.urn)]
     plan: StackPlan = {
         "stack": run.stack,
         "resources": resources,
@@ -101,9 +111,12 @@ def build_stack_plan(
     return plan
 
 
-def resource_plan(resource: RegisteredResource, digests: SecretDigests | None) -> ResourcePlan:
-    """One resource with its inputs made JSON-ready (secrets masked, unknowns marked)."""
-    return {
+def resource_plan(
+    resource: RegisteredResource, digests: SecretDigests | None, references: Mapping[str, str] | None = None
+) -> ResourcePlan:
+    """One resource with its inputs made JSON-ready (secrets masked, unknowns marked); `references` maps
+    the URN of each stack reference of the run to the stack it names."""
+    plan: ResourcePlan = {
         "urn": resource.urn,
         "type": resource.type,
         "name": resource.name,
@@ -112,6 +125,18 @@ def resource_plan(resource: RegisteredResource, digests: SecretDigests | None) -
         "custom": resource.custom,
         "inputs": to_plain(resource.inputs, digests, (resource.urn,)),
     }
+    if resource.aliases:
+        plan["aliases"] = list(resource.aliases)
+    if resource.ignore_changes:
+        plan["ignoreChanges"] = list(resource.ignore_changes)
+    if resource.replace_on_changes:
+        plan["replaceOnChanges"] = list(resource.replace_on_changes)
+    names = references or {}
+    reads = {key: sorted({names[urn] for urn in urns if urn in names})
+             for key, urns in resource.property_dependencies.items()}
+    if any(reads.values()):
+        plan["reads"] = {key: stacks for key, stacks in sorted(reads.items()) if stacks}
+    return plan
 
 
 def settings_provenance(document: Any, project_dir: Path) -> dict[str, SettingSource]:
