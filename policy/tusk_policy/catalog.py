@@ -23,6 +23,7 @@ from tusk_policy.policies import (
     rds_encrypted,
     rds_multi_az,
     rds_not_public,
+    rds_replacement_acknowledged,
     rds_replica_count,
     redis_shard_limits,
 )
@@ -49,6 +50,7 @@ POLICIES: tuple[PolicyDefinition, ...] = (
     elasticache_encryption.POLICY,
     elasticache_auth_token.POLICY,
     elasticache_failover.POLICY,
+    rds_replacement_acknowledged.POLICY,
 )
 
 BY_ID: dict[str, PolicyDefinition] = {policy.id: policy for policy in POLICIES}

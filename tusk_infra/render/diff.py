@@ -83,6 +83,9 @@ class StackDiff:
     # Policy violations at head (None: the head's program has no policy results) and those new since base.
     violations: int | None = None
     new_findings: tuple[dict[str, Any], ...] = ()
+    # The change policies' findings on this stack's replacements and deletions (checks/changes.py), the
+    # acknowledged ones too; the open ones are also counted in `violations` and listed in `new_findings`.
+    change_findings: tuple[dict[str, Any], ...] = ()
 
     def count(self, action: Action) -> int:
         """How many resources get `action`."""
@@ -134,14 +137,48 @@ def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> Sta
     settings = tuple(_setting_changes(before, after)) if base and head else ()
     status: StackStatus = "created" if base is None else "changed" if resources or settings else "unchanged"
     findings = _open_findings(after.get("policy"))
+    changes = tuple(change_policy_findings(name, resources, before, after))
+    opened = [finding for finding in changes if not finding.get("acknowledged")]
+    violations = None if findings is None else len(findings)
+    if opened:
+        violations = (violations or 0) + len(opened)
     return StackDiff(
         stack=name,
         status=status,
         resources=resources,
         settings=settings,
-        violations=None if findings is None else len(findings),
-        new_findings=tuple(_new_findings(_open_findings(before.get("policy")) or [], findings or [])),
+        violations=violations,
+        new_findings=(*_new_findings(_open_findings(before.get("policy")) or [], findings or []), *opened),
+        change_findings=changes,
     )
+
+
+def change_policy_findings(
+    name: str, resources: tuple[ResourceChange, ...], base: StackPlan, head: StackPlan
+) -> list[dict[str, Any]]:
+    """The change policies (rds-replacement-acknowledged...) on the stack's replacements and deletions, with
+    the acknowledgements the head's stack file gives (its plan's `changePolicies`)."""
+    risky = [change for change in resources if change.action in ("replace", "delete")]
+    if not risky:
+        return []
+    # Imported when needed: the checks load the whole policy pack.
+    from tusk_policy import PlannedChange, Resource
+
+    from tusk_infra.checks.changes import change_findings
+
+    before = {r["urn"]: r for r in base["resources"]}
+    after = {r["urn"]: r for r in head["resources"]}
+    planned = []
+    for change in risky:
+        new = after.get(change.urn)
+        aliases = new.get("aliases", []) if new is not None else []
+        old = before.get(change.urn) or next((before[alias] for alias in aliases if alias in before), None)
+        current = new or old
+        if current is None or old is None:
+            continue
+        resource = Resource(current["type"], current["inputs"], current["urn"], current["name"])
+        planned.append(PlannedChange(change.action, resource, old["inputs"], change.replace_reasons))
+    return change_findings(name, planned, head.get("changePolicies", {}))
 
 
 def _resource_changes(base: StackPlan, head: StackPlan) -> Iterator[ResourceChange]:
@@ -218,7 +255,7 @@ def _input_changes(
     yield from compare_leaves(
         before["inputs"], after["inputs"], _digests(base, before["urn"]), _digests(head, after["urn"])
     )
-    # Only where both sides say which stacks they read (a plan rendered before plans recorded it says nothing).
+    # Only where both sides say which stacks they read (a plan rendered by older code says nothing).
     old_reads, new_reads = before.get("reads", {}), after.get("reads", {})
     for key, stacks in new_reads.items():
         unknown_both = before["inputs"].get(key) == UNKNOWN_MARK == after["inputs"].get(key)

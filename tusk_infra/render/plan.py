@@ -58,6 +58,8 @@ class StackPlan(TypedDict, total=False):
     # had a key of their own.
     warnings: list[str]
     policy: list[dict[str, Any]]
+    # What the stack file says of the change policies (see checks/changes.py), when it says anything.
+    changePolicies: dict[str, dict[str, Any]]
     # Only when rendering for a diff: keyed hashes of secrets, by "urn.path", "settings.path", "outputs.path".
     secret_digests: dict[str, str]
 
