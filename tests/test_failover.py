@@ -231,3 +231,18 @@ def test_the_cli_reports_a_wrong_primary_stack_at_its_value(program_project: Pat
     assert first.startswith(f"{stack_file}:{line}:{column}: tusk-infra:databasePrimaryStack is"), first
     assert "Traceback" not in result.stderr
 
+
+
+def test_check_leaves_a_change_policy_to_the_diff(program_project: Path) -> None:
+    # `check` sees one revision: an acknowledgement for the diff is not "unused", and CrossGuard's config has
+    # no entry for a policy its pack does not have.
+    from test_preview_cli import tusk_infra_in_process
+
+    acknowledge(program_project, "eu-west-1", "postgres-eu-west-1-db", "failover drill")
+    checked = tusk_infra_in_process("check", "--stack", "eu-west-1", "--project-dir", str(program_project))
+    assert checked.returncode == 0, checked.stderr
+    assert "matched no violation" not in checked.stdout + checked.stderr
+    config = tusk_infra_in_process("check", "--stack", "eu-west-1", "--policy-pack-config",
+                                   "--project-dir", str(program_project))
+    assert config.returncode == 0 and "rds-deletion-protection" in config.stdout
+    assert "rds-replacement-acknowledged" not in config.stdout
