@@ -78,7 +78,8 @@ def add_region(root: Path) -> None:
          f'replica_regions: ["us-west-2", "eu-west-1", "{NEW_REGION}"]')
 
 
-def build_repo(root: Path) -> None:
+def build_repo_files(root: Path) -> None:
+    """A git repository at `root` holding a copy of the project (code and deployment), not yet committed."""
     files = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
     for name in filter(None, files):
         source = REPO / name
@@ -88,6 +89,10 @@ def build_repo(root: Path) -> None:
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.email", "test@example.com")
     git(root, "config", "user.name", "test")
+
+
+def build_repo(root: Path) -> None:
+    build_repo_files(root)
     commit(root, "base", lambda r: None)
     commit(root, "workers", lambda r: edit(r / "global.tsk", WORKERS_BEFORE, WORKERS_AFTER))
     commit(root, "region", add_region)

@@ -3,6 +3,7 @@ rendered and compared in-process as `tusk-infra diff` does (each revision's plan
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -246,3 +247,31 @@ def test_check_leaves_a_change_policy_to_the_diff(program_project: Path) -> None
                                    "--project-dir", str(program_project))
     assert config.returncode == 0 and "rds-deletion-protection" in config.stdout
     assert "rds-replacement-acknowledged" not in config.stdout
+
+
+def test_the_diff_command_reports_the_failover_between_two_commits(tmp_path: Path) -> None:
+    # As a pull request would: each revision rendered by its own code in a subprocess, the plans as JSON.
+    from test_diff_git import build_repo_files, git
+    from test_preview_cli import offline_env, tusk_infra
+
+    root = tmp_path / "repo"
+    build_repo_files(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    git(root, "tag", "base")
+    move_primary(root)
+    acknowledge(root, "eu-west-1", "postgres-eu-west-1-db", "failover to us-west-2 (CHG-1)")
+    git(root, "commit", "-q", "-am", "failover")
+    report_json = tmp_path / "diff.json"
+    env = offline_env(TMPDIR=str(tmp_path), **PROGRAM_SECRETS)
+    result = tusk_infra("diff", "--base", "base", "--head", "HEAD", "--json-output", str(report_json),
+                        env=env, cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "**Planned database failover**: the primary moves from `us-east-1` to `us-west-2`" in result.stdout
+    assert "2. **Promote:** `pulumi up --stack us-west-2`" in result.stdout
+    data = json.loads(report_json.read_text())
+    stacks = {stack["stack"]: stack for stack in data["stacks"]}
+    assert (stacks["eu-west-1"]["policy_violations"], stacks["us-east-1"]["policy_violations"]) == (0, 1)
+    (violation,) = stacks["us-east-1"]["new_policy_violations"]
+    assert violation["policy"] == "rds-replacement-acknowledged"
+    assert violation["name"] == "postgres-us-east-1-db"
