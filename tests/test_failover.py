@@ -150,8 +150,14 @@ def test_an_acknowledged_replacement_is_no_violation(failover: tuple[Plan, Plan,
                                   "reason": "failover to us-west-2, snapshot taken"}],
         }
     }
-    stacks = by_stack(diff_plans(base, head, base_label="main", head_label="failover"))
+    diff = diff_plans(base, head, base_label="main", head_label="failover")
+    stacks = by_stack(diff)
     assert stacks["eu-west-1"].violations == 0 and stacks["eu-west-1"].new_findings == ()
+    report = render_markdown(diff)
+    assert ("`pulumi up --stack eu-west-1` (its replica is **replaced** by one of `us-west-2`, and the "
+            "app's `DB_PRIMARY_HOST` moves; acknowledged: failover to us-west-2, snapshot taken;") in report
+    assert ("**not acknowledged**: add `rds-replacement-acknowledged` for `postgres-us-east-1-db` to "
+            "`Pulumi.us-east-1.yaml`") in report
     (finding,) = stacks["eu-west-1"].change_findings
     assert finding["acknowledged"] == "failover to us-west-2, snapshot taken"
     # The acknowledgement covers its own stack's database only.

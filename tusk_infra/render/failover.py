@@ -25,6 +25,8 @@ class StackStep:
     stack: str
     role: str  # "promoted", "demoted" (old primary -> replica), "repointed" (replica of the new primary)
     instance: ResourceChange | None
+    # The reason the stack's acknowledgement gives for replacing its instance, if it has one.
+    acknowledged: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,12 @@ def _step(stack: StackDiff) -> StackStep | None:
         source = next((change for change in resource.changes if change.path == SOURCE), None)
         if source is None:
             continue
+        reasons = [finding.get("acknowledged") for finding in stack.change_findings
+                   if finding.get("urn") == resource.urn]
+        acknowledged = str(reasons[0]) if reasons and all(reasons) else None
         if source.after is ABSENT:
             return StackStep(stack.stack, "promoted", resource)
         if source.before is ABSENT:
-            return StackStep(stack.stack, "demoted", resource)
-        return StackStep(stack.stack, "repointed", resource)
+            return StackStep(stack.stack, "demoted", resource, acknowledged)
+        return StackStep(stack.stack, "repointed", resource, acknowledged)
     return None

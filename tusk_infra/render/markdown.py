@@ -159,8 +159,14 @@ def _other_step(step: StackStep, new_region: str | None) -> str:
         what = f"the former primary is **replaced** by a replica of {primary}"
     else:
         what = f"its replica is **replaced** by one of {primary}"
-    return (f"{up} ({what}, and the app's `DB_PRIMARY_HOST` moves; snapshot the instance, acknowledge "
-            "`rds-replacement-acknowledged`, then unprotect it and turn off its deletion protection)")
+    name = code(step.instance.name) if step.instance is not None else "its database"
+    if step.acknowledged:
+        ack = f"acknowledged: {_inline(step.acknowledged)}"
+    else:
+        ack = (f"**not acknowledged**: add `rds-replacement-acknowledged` for {name} to "
+               f"{code(f'Pulumi.{step.stack}.yaml')}")
+    return (f"{up} ({what}, and the app's `DB_PRIMARY_HOST` moves; {ack}; snapshot the instance, then "
+            "unprotect it and turn off its deletion protection)")
 
 
 def stack_section(stack: StackDiff) -> str:
