@@ -110,16 +110,17 @@ class PostgresCluster(pulumi.ComponentResource):
         return rds.Instance(
             f"{self._name}-db",
             identifier=identifier,
-            # What a replica takes from its source and keeps when promoted. RDS ignores engine, dbName,
-            # username and allocatedStorage when it creates a PostgreSQL replica (they are the source's), so
-            # both roles pass the same values and a promotion changes none of them.
+            # What a replica takes from its source and keeps when promoted: a PostgreSQL replica is a copy
+            # of its source, so its engine, database name and master user are the source's (the provider
+            # does not send dbName for one), and so is its storage at creation. Both roles pass the same
+            # values, so a promotion changes none of them.
             engine="postgres",
             engine_version=settings.engine_version,
             db_name=settings.primary.name,
             username=settings.primary.user,
             allocated_storage=settings.allocated_storage_gb,
-            # The source's master password is the replica's; RDS cannot set it on a replica. The primary
-            # owns it (a rotation updates it in place); a promoted replica takes it over, also in place.
+            # A replica's master password is its source's (copied with the data). The primary owns it (a
+            # rotation updates it in place); a promoted replica takes it over, also in place.
             password=None if source is not None else pulumi.Output.secret(settings.primary.password.reveal()),
             replicate_source_db=source,
             instance_class=settings.instance_class,
