@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tusk_policy import Resource
+from tusk_policy import PlannedChange, Resource
 
 FIXTURES = Path(__file__).parent / "policy"
 
@@ -59,3 +59,10 @@ def as_resource(raw: dict[str, Any]) -> Resource:
         provider_type=provider.get("type"),
         provider_props=provider.get("props"),
     )
+
+
+def as_change(raw: dict[str, Any]) -> PlannedChange:
+    """A fixture resource with its `change` (action, before, reasons) as the change a diff plans for it."""
+    change = raw["change"]
+    reasons = tuple(change.get("reasons", ()))
+    return PlannedChange(change["action"], as_resource(raw), change["before"], reasons)

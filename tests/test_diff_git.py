@@ -80,9 +80,9 @@ def add_region(root: Path) -> None:
          f'replica_regions: ["us-west-2", "eu-west-1", "{NEW_REGION}"]')
 
 
-def build_repo(root: Path) -> None:
-    """The repository's code (diff renders each revision with its own) around the fixture project: the live
-    global.tsk and Pulumi.*.yaml at the top level are left out."""
+def build_repo_files(root: Path) -> None:
+    """A git repository at `root`, not yet committed: the repository's code (diff renders each revision with
+    its own) around the fixture project; the live global.tsk and Pulumi.*.yaml at the top level are left out."""
     files = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
     deployment = {path.name for path in project_files(REPO)}
     for name in filter(None, files):
@@ -94,6 +94,10 @@ def build_repo(root: Path) -> None:
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.email", "test@example.com")
     git(root, "config", "user.name", "test")
+
+
+def build_repo(root: Path) -> None:
+    build_repo_files(root)
     commit(root, "base", lambda r: None)
     commit(root, "workers", lambda r: edit(r / "global.tsk", WORKERS_BEFORE, WORKERS_AFTER))
     commit(root, "region", add_region)
@@ -393,7 +397,14 @@ def test_a_new_postgres_major_version_replaces_the_parameter_group_and_warns(tmp
     instance = resource_entry(data, "us-east-1", "aws:rds/instance:Instance")
     version = next(c for c in instance["changes"] if c["path"] == "engineVersion")
     assert version["warning"].startswith("a major-version upgrade (16 → 17): AWS refuses it unless")
-    assert "> [!WARNING]\n> **1 change(s) will be refused by AWS as written**" in text
+    # Every region's instance passes engineVersion in both roles (one resource per region, primary or
+    # replica), so each replica's upgrade is flagged too.
+    replicas = [stack["stack"] for stack in data["stacks"] if stack["stack"] != "us-east-1"]
+    assert set(replicas) == {"us-west-2", "eu-west-1", NEW_REGION}
+    for replica in replicas:
+        changes = resource_entry(data, replica, "aws:rds/instance:Instance")["changes"]
+        assert next(c for c in changes if c["path"] == "engineVersion")["warning"] == version["warning"]
+    assert "> [!WARNING]\n> **4 change(s) will be refused by AWS as written**" in text
 
 
 def test_a_removed_stack_file_is_reported_as_orphaned_not_deleted(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from policy_fixtures import FIXTURES, Fixture, as_resource, load_fixtures
+from policy_fixtures import FIXTURES, Fixture, as_change, as_resource, load_fixtures
 from tusk_policy import BY_ID, POLICIES, Violation
 
 ALL_FIXTURES = load_fixtures()
@@ -14,6 +14,8 @@ ALL_FIXTURES = load_fixtures()
 def run_fixture(fixture: Fixture) -> list[Violation]:
     """The violations the fixture's policy reports over the fixture's resources."""
     policy = BY_ID[fixture.policy_id]
+    if policy.is_change_policy:
+        return [v for raw in fixture.resources for v in policy.check_change(as_change(raw), fixture.config)]
     resources = [as_resource(raw) for raw in fixture.resources]
     if policy.is_stack_policy:
         return policy.check_stack(resources, fixture.config)

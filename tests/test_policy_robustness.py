@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from policy_fixtures import as_resource, load_fixtures
-from tusk_policy import POLICIES, Violation
+from tusk_policy import POLICIES, PlannedChange, Violation
 
 JSON = st.recursive(
     st.none()
@@ -53,6 +53,9 @@ def run_all(fixture_index: int, mutate: Any) -> None:
             if policy.is_stack_policy
             else [v for r in resources for v in policy.check_resource(r)]
         )
+        if policy.is_change_policy:
+            found = [v for r in resources
+                     for v in policy.check_change(PlannedChange("replace", r, r.props, ("identifier",)))]
         assert all(isinstance(v, Violation) and v.message for v in found)
 
 

@@ -112,8 +112,17 @@ def test_postgres_primary_and_replica_differ_only_where_they_must() -> None:
     replica_instance = by_type(replica, "aws:rds/instance:Instance")
     assert primary_instance["engineVersion"] == "15" and primary_instance["multiAz"] is False
     assert primary_instance["dbName"] == "orders" and primary_instance["username"] == "orders_app"
-    assert replica_instance["replicateSourceDb"] == arn and "dbName" not in replica_instance
-    assert not [r for r in primary if r.type == "aws:kms/key:Key"]
+    assert replica_instance["replicateSourceDb"] == arn
+    # One resource in both roles: promoting the replica only removes replicateSourceDb (and takes over the
+    # primary's password, final snapshot and backup settings, all updates in place).
+    role_only = {"replicateSourceDb", "password", "skipFinalSnapshot", "identifier",
+                 "finalSnapshotIdentifier", "parameterGroupName"}
+    assert {key: value for key, value in primary_instance.items() if key not in role_only} == {
+        key: value for key, value in replica_instance.items() if key not in role_only
+    }
+    assert "password" not in replica_instance and replica_instance["skipFinalSnapshot"] is True
+    assert primary_instance["skipFinalSnapshot"] is False
+    assert [r.name for r in primary if r.type == "aws:kms/key:Key"] == ["db-key"]
     assert [r.name for r in replica if r.type == "aws:kms/key:Key"] == ["db-key"]
     for instance in (primary_instance, replica_instance):
         assert instance["port"] == 5433 and instance["backupRetentionPeriod"] == 10
@@ -160,7 +169,7 @@ def test_the_replica_is_encrypted_with_its_own_regions_key() -> None:
             {},
         )[1]
     )
-    replica = mocks.inputs["db-replica"]
+    replica = mocks.inputs["db-db"]
     assert replica["kmsKeyId"] == "arn:aws:kms:eu-west-1:111122223333:key/db-key"
     assert replica["replicateSourceDb"] == source and replica["storageEncrypted"] is True
     assert mocks.inputs["db-key"]["enableKeyRotation"] is True

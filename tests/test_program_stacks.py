@@ -52,13 +52,14 @@ def expected_resources(region: str) -> set[tuple[str, str]]:
         ("aws:route53/healthCheck:HealthCheck", f"traffic-{region}-health"),
         ("aws:route53/record:Record", f"traffic-{region}-record"),
     }
-    if region == "us-east-1":
-        return resources | {("aws:rds/instance:Instance", "postgres-us-east-1-primary")}
-    return resources | {
-        ("pulumi:pulumi:StackReference", "organization/tusk-infra/us-east-1"),
+    # One instance and one regional key per region, primary or replica (a failover promotes in place).
+    resources |= {
         ("aws:kms/key:Key", f"postgres-{region}-key"),
-        ("aws:rds/instance:Instance", f"postgres-{region}-replica"),
+        ("aws:rds/instance:Instance", f"postgres-{region}-db"),
     }
+    if region == "us-east-1":
+        return resources
+    return resources | {("pulumi:pulumi:StackReference", "organization/tusk-infra/us-east-1")}
 
 
 def one(run: StackRun, type_: str, suffix: str = "") -> RegisteredResource:
@@ -182,10 +183,12 @@ def test_replica_reads_the_primary_arn_from_the_stack_reference(stack: str) -> N
     arn = "arn:aws:rds:us-east-1:111122223333:db:tusklang-app-us-east-1"
     served = {"us-east-1": {"databaseArn": arn, "databaseAddress": "primary.example.internal"}}
     run = run_stack(PROJECT_DIR, stack, env=PROGRAM_SECRETS, stack_outputs=served)
-    instance = one(run, "aws:rds/instance:Instance", "-replica").inputs
+    instance = one(run, "aws:rds/instance:Instance", "-db").inputs
     assert instance["replicateSourceDb"] == arn
     assert instance["storageEncrypted"] is True and instance["kmsKeyId"] is UNKNOWN
-    assert "password" not in instance and "engine" not in instance
+    # The source's password is the replica's; engine and dbName are the source's too (the same values are
+    # passed, so promoting the replica changes none of them).
+    assert "password" not in instance and instance["engine"] == "postgres"
     env = {e["name"]: e.get("value") for e in _container(one(run, "kubernetes:apps/v1:Deployment"))["env"]}
     assert env["DB_PRIMARY_HOST"] == "primary.example.internal"
     # Writes cross to the primary region's VPC: its range is written once, in the primary's stack file.
@@ -341,7 +344,7 @@ def test_secrets_arrive_wrapped_never_plain(program_runs: dict[str, StackRun], s
         f"app-{stack}-redis-secrets.stringData",
     }
     if stack == "us-east-1":
-        expected.add("postgres-us-east-1-primary.password")
+        expected.add("postgres-us-east-1-db.password")
     assert sorted(wrapped) == sorted(expected)
     for name, value in walk(run.outputs):
         assert not (isinstance(value, str) and any(s in value for s in secrets)), f"output {name}"

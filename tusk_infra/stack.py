@@ -24,6 +24,7 @@ from tusk_infra.components import (
 from tusk_infra.components.app import AppNetwork, DatabaseEndpoints
 from tusk_infra.components.network import AppOnlyAccess
 from tusk_infra.components.traffic import GlobalTrafficArgs, RegionalTraffic
+from tusk_infra.project import stack_names
 from tusk_infra.settings import RegionSettings, load_region_settings
 from tusk_infra.stack_config import CONFIG_KEYS, PROJECT, REGION_KEY, StackConfig, parse_stack_config
 from tusk_infra.stack_file import load_stack_file, stack_file_path
@@ -95,6 +96,7 @@ def load(
         providers.secrets = (*providers.secrets, last_resort)
     settings, document = load_region_settings(project_dir / SETTINGS_FILE, providers=providers)
     _check_roles(config, settings)
+    _check_primary_stack_region(project_dir, config, settings)
     return LoadedStack(config, settings, document)
 
 
@@ -109,6 +111,33 @@ def _check_roles(config: StackConfig, settings: RegionSettings) -> None:
             f"{PROJECT}:databasePrimaryStack is {config.database_primary_stack!r}, but global.tsk makes "
             f"{settings.region} {role} region (database.primary_region: {settings.database.primary_region})",
         )
+
+
+def _check_primary_stack_region(project_dir: Path, config: StackConfig, settings: RegionSettings) -> None:
+    """databasePrimaryStack must name the stack of database.primary_region: a replica reads its source's ARN
+    and the app its write host from that stack's outputs, so naming another replica's stack would be wrong
+    without a word (a failover moves the primary: every stack's databasePrimaryStack moves with it)."""
+    key = f"{PROJECT}:databasePrimaryStack"
+    parts = config.database_primary_stack.split("/")
+    if len(parts) == 3 and parts[1] != PROJECT:
+        return  # another project's stack: not one this project can know
+    path = stack_file_path(project_dir, parts[-1])
+    if not path.is_file():
+        return  # the offline runner says so; `pulumi up` finds out from the backend
+    primary = settings.database.primary_region
+    region = load_stack_file(path).values.get(REGION_KEY)
+    if region == primary:
+        return
+    prefix = "/".join(parts[:-1] + [""])
+    expected = [f"{prefix}{name}" for name in stack_names(project_dir)
+                if load_stack_file(stack_file_path(project_dir, name)).values.get(REGION_KEY) == primary]
+    hint = (f"expected the stack of {primary}: {' or '.join(repr(name) for name in expected)}" if expected
+            else f"expected a stack in {primary}, and the project has none (no Pulumi.<stack>.yaml with "
+            f"{REGION_KEY}: {primary})")
+    raise config.value_error(key, (
+        f"{key} is {config.database_primary_stack!r}, a stack in {region} ({path.name}), but global.tsk's "
+        f"database.primary_region is {primary}: replicas would read the wrong stack's database; {hint}"
+    ))
 
 
 def build(settings: RegionSettings, config: StackConfig) -> dict[str, pulumi.Output[Any]]:

@@ -103,6 +103,10 @@ class StackConfig:
         """A StackConfigError at a key of this stack's file."""
         return _error(self.source or _unknown_file(self.stack), key, message)
 
+    def value_error(self, key: str, message: str) -> StackConfigError:
+        """A StackConfigError at a key's value in this stack's file: the value is what is wrong."""
+        return _value_error(self.source or _unknown_file(self.stack), key, message)
+
     @property
     def zone(self) -> str:
         """The stack's home zone: the first of its zones."""

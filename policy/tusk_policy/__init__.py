@@ -6,7 +6,7 @@ the only module that touches `pulumi_policy`, and only to wrap these functions.
 """
 
 from tusk_policy.catalog import BY_ID, POLICIES
-from tusk_policy.model import Config, Enforcement, PolicyDefinition, Resource, Violation
+from tusk_policy.model import Config, Enforcement, PlannedChange, PolicyDefinition, Resource, Violation
 from tusk_policy.props import UNKNOWN, Sealed, UnknownValue
 
 PACK_NAME = "tusk-infra-policies"
@@ -18,6 +18,7 @@ __all__ = [
     "UNKNOWN",
     "Config",
     "Enforcement",
+    "PlannedChange",
     "PolicyDefinition",
     "Resource",
     "Sealed",

@@ -30,6 +30,7 @@ from tusk_policy.policies import (
     rds_encrypted,
     rds_multi_az,
     rds_not_public,
+    rds_replacement_acknowledged,
     rds_replica_count,
     redis_shard_limits,
     service_account_token_not_automounted,
@@ -67,6 +68,7 @@ POLICIES: tuple[PolicyDefinition, ...] = (
     elasticache_failover.POLICY,
     serving_region_health_check.POLICY,
     min_serving_regions.POLICY,
+    rds_replacement_acknowledged.POLICY,
 )
 
 BY_ID: dict[str, PolicyDefinition] = {policy.id: policy for policy in POLICIES}

@@ -95,5 +95,7 @@ def _schema_properties(schema: Mapping[str, Mapping[str, Any]]) -> dict[str, dic
 def crossguard_policies(
     policies: tuple[PolicyDefinition, ...],
 ) -> list[ResourceValidationPolicy | StackValidationPolicy]:
-    """Every policy wrapped for the pack, in catalogue order."""
-    return [stack_policy(p) if p.is_stack_policy else resource_policy(p) for p in policies]
+    """Every policy wrapped for the pack, in catalogue order; change policies stay out (the engine hands a
+    policy one state, and they judge a change between two: `tusk-infra diff` runs them)."""
+    return [stack_policy(p) if p.is_stack_policy else resource_policy(p)
+            for p in policies if not p.is_change_policy]

@@ -43,8 +43,23 @@ class Violation:
     urn: str = ""
 
 
+@dataclass(frozen=True)
+class PlannedChange:
+    """What a change between two revisions does to one resource, as `tusk-infra diff` sees it: CrossGuard
+    sees one state only, so the policies that judge a change run in the diff."""
+
+    action: str  # "replace" or "delete" (the changes that can lose data)
+    # The resource at the head revision (for a deletion: as it was at the base).
+    resource: Resource
+    # Its input properties at the base revision.
+    before: Mapping[str, Any]
+    # The properties that force a replacement, as the diff names them ("replicateSourceDb").
+    reasons: tuple[str, ...] = ()
+
+
 ResourceValidator = Callable[[Resource, Config], Iterable[Violation]]
 StackValidator = Callable[[Sequence[Resource], Config], Iterable[Violation]]
+ChangeValidator = Callable[[PlannedChange, Config], Iterable[Violation]]
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,9 @@ class PolicyDefinition:
     resource_types: frozenset[str] = frozenset()
     validate_resource: ResourceValidator | None = None
     validate_stack: StackValidator | None = None
+    # A change policy judges what a change does (replace, delete), so it needs both revisions: it runs in
+    # `tusk-infra diff`, not in the CrossGuard pack (whose engine refuses to replace a protected resource).
+    validate_change: ChangeValidator | None = None
     tags: tuple[str, ...] = field(default=())
     # A stack policy that also holds over several stacks together (`tusk-infra check --cross-stack`).
     cross_stack: bool = False
@@ -70,6 +88,11 @@ class PolicyDefinition:
     def is_stack_policy(self) -> bool:
         """True for policies that look at the whole stack at once."""
         return self.validate_stack is not None
+
+    @property
+    def is_change_policy(self) -> bool:
+        """True for policies that judge a planned change (both revisions) rather than one state."""
+        return self.validate_change is not None
 
     def defaults(self) -> dict[str, Any]:
         """The configuration the policy uses when nobody overrides it."""
@@ -98,3 +121,9 @@ class PolicyDefinition:
         if self.validate_stack is None:
             return []
         return list(self.validate_stack(resources, self.resolve_config(overrides)))
+
+    def check_change(self, change: PlannedChange, overrides: Config | None = None) -> list[Violation]:
+        """Run the change validator on one planned replacement or deletion (none for other types)."""
+        if self.validate_change is None or not self.applies_to(change.resource.type):
+            return []
+        return list(self.validate_change(change, self.resolve_config(overrides)))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
-from tusk_policy import PolicyDefinition
+from tusk_policy import BY_ID, PolicyDefinition
 
 from tusk_infra.checks.stack_file import POLICY_CONFIG_KEY, Node, StackPolicySettings
 from tusk_infra.checks.traffic_config import traffic_policy_config
@@ -26,9 +26,11 @@ class StackPolicyConfig:
 
     def crossguard(self) -> dict[str, dict[str, Any]]:
         """The --policy-pack-config document making `pulumi preview --policy-pack policy` check the same."""
+        # The change policies are not in the CrossGuard pack (they need both revisions: the diff runs them).
         return {
             policy: {"enforcementLevel": self.levels[policy], **props}
             for policy, props in self.properties.items()
+            if not (policy in BY_ID and BY_ID[policy].is_change_policy)
         }
 
 

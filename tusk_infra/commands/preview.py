@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from tusk_infra.commands import write_output
-from tusk_infra.render.findings import policy_findings
+from tusk_infra.render.findings import attach_change_policies, policy_findings
 from tusk_infra.render.plan import Plan, build_plan, plan_json
 from tusk_infra.render.revisions import DigestKeyError, digest_key_from_env
 from tusk_infra.render.tree import render_text
@@ -67,8 +67,9 @@ def render_plan(args: argparse.Namespace) -> Plan:
     stacks = select_stacks(args.project_dir, None if args.all_stacks else args.stack)
     _freeze_imported_objects()
     runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets)
-    return build_plan(runs, args.project_dir, findings=policy_findings(runs, args.project_dir),
+    plan = build_plan(runs, args.project_dir, findings=policy_findings(runs, args.project_dir),
                       digest_key=digest_key)
+    return attach_change_policies(plan, runs, args.project_dir)
 
 
 @cache

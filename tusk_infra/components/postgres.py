@@ -1,4 +1,4 @@
-"""PostgresCluster: the RDS PostgreSQL primary, or a cross-region read replica of it."""
+"""PostgresCluster: the RDS PostgreSQL primary or a cross-region read replica, one resource in both roles."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ class PostgresClusterArgs:
 class PostgresCluster(pulumi.ComponentResource):
     """An encrypted, multi-AZ, private PostgreSQL instance with backups and deletion protection."""
 
+    instance: rds.Instance
+    # The RDS instance identifier (fixed, as stack.database_identifier names it): what CloudWatch's
+    # DBInstanceIdentifier dimension and the app's annotations use.
+    identifier: pulumi.Output[str]
     arn: pulumi.Output[str]
     address: pulumi.Output[str]
     endpoint: pulumi.Output[str]
@@ -52,10 +56,9 @@ class PostgresCluster(pulumi.ComponentResource):
         security_group = app_only_security_group(name, args.access, "PostgreSQL", self)
         parameter_group = self._parameter_group()
         placement = _placement(subnet_group, security_group, parameter_group)
-        if args.replicate_from_arn is None:
-            instance = self._primary(placement)
-        else:
-            instance = self._replica(placement, args.replicate_from_arn)
+        instance = self._instance(placement, self._key())
+        self.instance = instance
+        self.identifier = instance.identifier
         self.arn = instance.arn
         self.address = instance.address
         self.endpoint = instance.endpoint
@@ -86,49 +89,40 @@ class PostgresCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _primary(self, placement: _InstancePlacement) -> rds.Instance:
-        settings = self._args.settings
-        identifier = self._args.identifier
-        return rds.Instance(
-            f"{self._name}-primary",
-            identifier=identifier,
-            engine="postgres",
-            engine_version=settings.engine_version,
-            instance_class=settings.instance_class,
-            allocated_storage=settings.allocated_storage_gb,
-            max_allocated_storage=settings.max_allocated_storage_gb,
-            storage_type="gp3",
-            storage_encrypted=True,
-            multi_az=settings.multi_az,
-            db_name=settings.primary.name,
-            username=settings.primary.user,
-            password=pulumi.Output.secret(settings.primary.password.reveal()),
-            port=settings.primary.port,
-            backup_retention_period=settings.backup_retention_days,
-            # Keep the final snapshot: deleting the primary must never lose data.
-            skip_final_snapshot=False,
-            final_snapshot_identifier=f"{identifier}-final",
-            copy_tags_to_snapshot=True,
-            **placement,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
-        )
-
-    def _replica(self, placement: _InstancePlacement, source_arn: pulumi.Input[str]) -> rds.Instance:
-        settings = self._args.settings
-        # The primary's storage is encrypted with a key of its own region; a cross-region replica must be
-        # encrypted with a key that lives in the replica's region.
-        key = kms.Key(
+    def _key(self) -> kms.Key:
+        # A cross-region replica must be encrypted with a key of its own region (the primary's key lives in
+        # the primary's region). Every region has one, so the region that holds the primary today can become
+        # a replica after a failover, and a new primary is encrypted with its region's key too.
+        return kms.Key(
             f"{self._name}-key",
-            description=f"{self._name}: storage of the PostgreSQL read replica",
+            description=f"{self._name}: storage of the PostgreSQL instance",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _instance(self, placement: _InstancePlacement, key: kms.Key) -> rds.Instance:
+        """One instance per region, primary or replica: the same Pulumi resource in both roles, so promoting
+        a replica (a failover) is an update that removes replicateSourceDb, never a replacement."""
+        settings = self._args.settings
+        identifier = self._args.identifier
+        source = self._args.replicate_from_arn
         return rds.Instance(
-            f"{self._name}-replica",
-            identifier=self._args.identifier,
-            # Engine, version, database name and credentials come from the source instance.
-            replicate_source_db=source_arn,
+            f"{self._name}-db",
+            identifier=identifier,
+            # What a replica takes from its source and keeps when promoted: a PostgreSQL replica is a copy
+            # of its source, so its engine, database name and master user are the source's (the provider
+            # does not send dbName for one), and so is its storage at creation. Both roles pass the same
+            # values, so a promotion changes none of them.
+            engine="postgres",
+            engine_version=settings.engine_version,
+            db_name=settings.primary.name,
+            username=settings.primary.user,
+            allocated_storage=settings.allocated_storage_gb,
+            # A replica's master password is its source's (copied with the data). The primary owns it (a
+            # rotation updates it in place); a promoted replica takes it over, also in place.
+            password=None if source is not None else pulumi.Output.secret(settings.primary.password.reveal()),
+            replicate_source_db=source,
             instance_class=settings.instance_class,
             max_allocated_storage=settings.max_allocated_storage_gb,
             storage_type="gp3",
@@ -136,12 +130,48 @@ class PostgresCluster(pulumi.ComponentResource):
             kms_key_id=key.arn,
             multi_az=settings.multi_az,
             port=settings.primary.port,
+            # On promotion RDS applies this retention (PromoteReadReplica takes it): an update, in place.
             backup_retention_period=settings.backup_retention_days,
-            # A replica holds no data of its own: a final snapshot would only duplicate the primary's.
-            skip_final_snapshot=True,
+            # Keep the primary's final snapshot: deleting it must never lose data. RDS takes no final
+            # snapshot of a replica (it holds no data of its own: the primary's snapshots have it all).
+            skip_final_snapshot=source is not None,
+            final_snapshot_identifier=f"{identifier}-final",
+            copy_tags_to_snapshot=True,
             **placement,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=_instance_options(self, self._name, replica=source is not None),
         )
+
+
+def _instance_options(parent: pulumi.Resource, name: str, *, replica: bool) -> pulumi.ResourceOptions:
+    """Protected in both roles; the instance keeps its identity across the names it had before it was one
+    resource in both roles (`-primary` / `-replica`), so existing stacks update rather than replace it."""
+    aliases: list[pulumi.Input[str] | pulumi.Alias] = [
+        pulumi.Alias(name=f"{name}-primary"), pulumi.Alias(name=f"{name}-replica")
+    ]
+    if not replica:
+        return pulumi.ResourceOptions(
+            parent=parent,
+            protect=True,
+            aliases=aliases,
+            # The storage key is chosen when the storage is created and cannot change: a promoted replica
+            # keeps its region's key, a primary created before every region had one keeps the RDS default.
+            # Without this, either would be replaced (kmsKeyId forces a new instance) by a config change.
+            ignore_changes=["kmsKeyId"],
+        )
+    return pulumi.ResourceOptions(
+        parent=parent,
+        protect=True,
+        aliases=aliases,
+        # RDS cannot change the source of a replica (the provider refuses a new replicateSourceDb): a new
+        # source (the primary moved) or a source on a former primary means a new instance. Replacing a
+        # protected database stops at `pulumi up` until it is deliberately unprotected (README: failover).
+        replace_on_changes=["replicateSourceDb"],
+        # The identifier is fixed, so the new instance can only be created once the old one is gone.
+        delete_before_replace=True,
+        # A replica's engine, database name and master user are its source's; a replica registered before
+        # they were passed in both roles has none in its state, and adding them must not replace it.
+        ignore_changes=["engine", "dbName", "username"],
+    )
 
 
 class _InstancePlacement(TypedDict):

@@ -169,25 +169,50 @@ class RecordingMonitor(MockMonitor):
             provider=_provider_urn(request.provider),
             custom=custom,
             inputs=engine_inputs(inputs),
-            reads=_property_dependencies(request),
+            aliases=alias_urns(engine_urn(urn), request),
+            ignore_changes=tuple(getattr(request, "ignoreChanges", ())),
+            replace_on_changes=tuple(getattr(request, "replaceOnChanges", ())),
+            property_dependencies=_property_dependencies(request),
         )
         with self._lock:
             self.registered.append(resource)
-
-
-def _property_dependencies(request: Any) -> tuple[str, ...]:
-    """The resources whose outputs flow into this one's inputs (the engine's propertyDependencies)."""
-    dependencies = getattr(request, "propertyDependencies", None)
-    if not dependencies:
-        return ()
-    urns = {engine_urn(urn) for entry in dependencies.values() for urn in entry.urns}
-    return tuple(sorted(urns))
 
 
 def engine_urn(urn: str) -> str:
     """The URN the real engine would assign: it leaves the root stack out of its children's type chain,
     which the SDK's mock monitor does not ("...::pulumi:pulumi:Stack$tusk:app:RegionalApp::app")."""
     return urn.replace("::pulumi:pulumi:Stack$", "::", 1)
+
+
+def alias_urns(urn: str, request: Any) -> tuple[str, ...]:
+    """The URNs a registration's aliases name: given as URNs, or as specs relative to the resource's own URN
+    (a spec names what differs: its name, type, or parent)."""
+    found: list[str] = [engine_urn(alias) for alias in getattr(request, "aliasURNs", ())]
+    for alias in getattr(request, "aliases", ()):
+        if alias.WhichOneof("alias") == "urn":
+            found.append(engine_urn(alias.urn))
+        elif alias.WhichOneof("alias") == "spec":
+            found.append(_spec_urn(urn, alias.spec))
+    return tuple(dict.fromkeys(found))
+
+
+def _spec_urn(urn: str, spec: Any) -> str:
+    """urn:pulumi:STACK::PROJECT::TYPES::NAME with what an alias spec changes (stack, project, name, type;
+    a spec with another parent keeps this parent's type chain: the program's aliases only rename)."""
+    stack_part, project, types, name = urn.split("::", 3)
+    stack = spec.stack or stack_part.removeprefix("urn:pulumi:")
+    project = spec.project or project
+    chain = types.split("$")
+    if spec.type:
+        chain[-1] = spec.type
+    return f"urn:pulumi:{stack}::{project}::{'$'.join(chain)}::{spec.name or name}"
+
+
+def _property_dependencies(request: Any) -> dict[str, tuple[str, ...]]:
+    """Top-level input name -> the URNs of the resources its value came from."""
+    dependencies = getattr(request, "propertyDependencies", {})
+    return {key: tuple(engine_urn(urn) for urn in dependencies[key].urns)
+            for key in sorted(dependencies) if dependencies[key].urns}
 
 
 def _provider_urn(reference: str) -> str | None:

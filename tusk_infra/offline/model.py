@@ -38,9 +38,19 @@ class RegisteredResource:
     provider: str | None
     custom: bool
     inputs: dict[str, Any] = field(default_factory=dict)
-    # The URNs of the resources whose outputs this one's inputs read (Pulumi's property dependencies): a
-    # Deployment reads the names of the ConfigMap and Secrets it mounts.
-    reads: tuple[str, ...] = ()
+    # The resource options a diff needs to predict what the engine does: the URNs the resource may have had
+    # before (aliases), the inputs whose changes the engine ignores or which replace it, and which top-level
+    # inputs take their value from which other resources (by URN).
+    aliases: tuple[str, ...] = ()
+    ignore_changes: tuple[str, ...] = ()
+    replace_on_changes: tuple[str, ...] = ()
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The URNs whose outputs any of the inputs read: a Deployment reads the names of the ConfigMap and
+        Secrets it mounts, so a replaced one rolls it out."""
+        return tuple(sorted({urn for urns in self.property_dependencies.values() for urn in urns}))
 
 
 @dataclass

@@ -95,6 +95,9 @@ class StackDiff:
     # Policy violations at head (None: the head's program has no policy results) and those new since base.
     violations: int | None = None
     new_findings: tuple[dict[str, Any], ...] = ()
+    # The change policies' findings on this stack's replacements and deletions (checks/changes.py), the
+    # acknowledged ones too; the open ones are also counted in `violations` and listed in `new_findings`.
+    change_findings: tuple[dict[str, Any], ...] = ()
 
     def count(self, action: Action) -> int:
         """How many resources get `action`."""
@@ -148,14 +151,48 @@ def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> Sta
     settings = tuple(_setting_changes(before, after)) if base and head else ()
     status: StackStatus = "created" if base is None else "changed" if resources or settings else "unchanged"
     findings = _open_findings(after.get("policy"))
+    changes = tuple(change_policy_findings(name, resources, before, after))
+    opened = [finding for finding in changes if not finding.get("acknowledged")]
+    violations = None if findings is None else len(findings)
+    if opened:
+        violations = (violations or 0) + len(opened)
     return StackDiff(
         stack=name,
         status=status,
         resources=resources,
         settings=settings,
-        violations=None if findings is None else len(findings),
-        new_findings=tuple(_new_findings(_open_findings(before.get("policy")) or [], findings or [])),
+        violations=violations,
+        new_findings=(*_new_findings(_open_findings(before.get("policy")) or [], findings or []), *opened),
+        change_findings=changes,
     )
+
+
+def change_policy_findings(
+    name: str, resources: tuple[ResourceChange, ...], base: StackPlan, head: StackPlan
+) -> list[dict[str, Any]]:
+    """The change policies (rds-replacement-acknowledged...) on the stack's replacements and deletions, with
+    the acknowledgements the head's stack file gives (its plan's `changePolicies`)."""
+    risky = [change for change in resources if change.action in ("replace", "delete")]
+    if not risky:
+        return []
+    # Imported when needed: the checks load the whole policy pack.
+    from tusk_policy import PlannedChange, Resource
+
+    from tusk_infra.checks.changes import change_findings
+
+    before = {r["urn"]: r for r in base["resources"]}
+    after = {r["urn"]: r for r in head["resources"]}
+    planned = []
+    for change in risky:
+        new = after.get(change.urn)
+        aliases = new.get("aliases", []) if new is not None else []
+        old = before.get(change.urn) or next((before[alias] for alias in aliases if alias in before), None)
+        current = new or old
+        if current is None or old is None:
+            continue
+        resource = Resource(current["type"], current["inputs"], current["urn"], current["name"])
+        planned.append(PlannedChange(change.action, resource, old["inputs"], change.replace_reasons))
+    return change_findings(name, planned, head.get("changePolicies", {}))
 
 
 def _resource_changes(base: StackPlan, head: StackPlan) -> Iterator[ResourceChange]:
@@ -168,7 +205,7 @@ def _resource_changes(base: StackPlan, head: StackPlan) -> Iterator[ResourceChan
     before = {r["urn"] for r in base["resources"]}
     changed = {change.urn: change for change in changes}
     for resource in head["resources"]:
-        reads = tuple(replaced[urn] for urn in resource.get("reads", ()) if urn in replaced)
+        reads = tuple(replaced[urn] for urn in resource.get("readsResources", ()) if urn in replaced)
         if not reads or resource["urn"] not in before:
             continue
         own = changed.get(resource["urn"])
@@ -183,6 +220,11 @@ def _resource_changes(base: StackPlan, head: StackPlan) -> Iterator[ResourceChan
 def _own_changes(base: StackPlan, head: StackPlan) -> Iterator[ResourceChange]:
     before = {r["urn"]: r for r in base["resources"]}
     after = {r["urn"]: r for r in head["resources"]}
+    # A resource renamed with an alias is the same resource to the engine: compared, not deleted + created.
+    renamed = _renamed(before, after)
+    before.update({urn: before[old] for urn, old in renamed.items()})
+    for old in renamed.values():
+        del before[old]
     for urn, resource in after.items():
         if urn not in before:
             if resource["type"] in READ_TYPES:
@@ -215,15 +257,63 @@ def _created_inputs(resource: ResourcePlan) -> tuple[PropertyChange, ...]:
 def _resource_property_changes(
     before: ResourcePlan, after: ResourcePlan, base: StackPlan, head: StackPlan
 ) -> Iterator[PropertyChange]:
-    root = before["urn"]
-    for change_path, old, new, secret in compare_leaves(
-        before["inputs"], after["inputs"], _digests(base, root), _digests(head, root)
-    ):
-        reason = replace_reason(after["type"], change_path, before["inputs"], after["inputs"])
+    ignored = [parse_path(path) for path in after.get("ignoreChanges", [])]
+    for change_path, old, new, secret in _input_changes(before, after, base, head):
+        if any(change_path[: len(rule)] == rule for rule in ignored):
+            continue  # the engine keeps the old value of an ignored input: no change to review
+        reason = replace_reason(after["type"], change_path, before["inputs"], after["inputs"]) or \
+            _replace_on_changes(after, change_path)
         warning = change_warning(after["type"], change_path, before["inputs"], after["inputs"])
+        old, new = _read_from(before, change_path, old), _read_from(after, change_path, new)
         yield PropertyChange(format_path(change_path), old, new, secret, reason, warning)
     if before["provider"] != after["provider"]:
         yield PropertyChange("(provider)", before["provider"], after["provider"], False, "provider")
+
+
+def _renamed(before: Mapping[str, ResourcePlan], after: Mapping[str, ResourcePlan]) -> dict[str, str]:
+    """New URN -> the base URN it had, for head resources found at base under one of their aliases."""
+    renamed: dict[str, str] = {}
+    for urn, resource in after.items():
+        if urn in before:
+            continue
+        old = next((alias for alias in resource.get("aliases", []) if alias in before), None)
+        if old is not None and old not in after and old not in renamed.values():
+            renamed[urn] = old
+    return renamed
+
+
+def _input_changes(
+    before: ResourcePlan, after: ResourcePlan, base: StackPlan, head: StackPlan
+) -> Iterator[tuple[Path, Any, Any, bool]]:
+    """The inputs' leaves that differ, and the inputs unknown on both sides that read a different stack's
+    output (a replica following another primary): unknown offline, yet not the same value."""
+    # Each side's secrets are hashed under its own URN (an aliased resource's differ).
+    yield from compare_leaves(
+        before["inputs"], after["inputs"], _digests(base, before["urn"]), _digests(head, after["urn"])
+    )
+    # Only where both sides say which stacks they read (a plan rendered by older code says nothing).
+    old_reads, new_reads = before.get("reads", {}), after.get("reads", {})
+    for key, stacks in new_reads.items():
+        unknown_both = before["inputs"].get(key) == UNKNOWN_MARK == after["inputs"].get(key)
+        if unknown_both and old_reads.get(key, stacks) != stacks:
+            yield (key,), UNKNOWN_MARK, UNKNOWN_MARK, False
+
+
+def _replace_on_changes(resource: ResourcePlan, path: Path) -> str | None:
+    """The resource's own replaceOnChanges option: a change under one of its paths replaces it."""
+    for rule in map(parse_path, resource.get("replaceOnChanges", [])):
+        if path[: len(rule)] == rule:
+            return f"{format_path(rule)} (replaceOnChanges)"
+    return None
+
+
+def _read_from(resource: ResourcePlan, path: Path, value: Any) -> Any:
+    """An unknown top-level input read from other stacks' outputs, saying which: `(known after deploy from
+    organization/tusk-infra/us-east-1)`."""
+    stacks = resource.get("reads", {}).get(str(path[0])) if len(path) == 1 else None
+    if value == UNKNOWN_MARK and stacks:
+        return f"{UNKNOWN_MARK[:-1]} from {', '.join(stacks)})"
+    return value
 
 
 def _setting_changes(base: StackPlan, head: StackPlan) -> Iterator[SettingChange]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tusk_infra.offline.model import StackRun
+from tusk_infra.render.plan import Plan
 
 if TYPE_CHECKING:
     from tusk_infra.checks import Finding
@@ -52,3 +53,16 @@ def _source_position(finding: Finding, project_dir: Path) -> str | None:
     if file.is_absolute() and file.resolve().is_relative_to(root):
         file = file.resolve().relative_to(root)
     return f"{file.as_posix()}:{finding.source.line}:{finding.source.column}"
+
+
+def attach_change_policies(plan: Plan, runs: Sequence[StackRun], project_dir: Path) -> Plan:
+    """The plan with each stack's change-policy settings (level, acknowledgements), where the stack has any:
+    the diff applies them to the replacements and deletions it finds (checks/changes.py)."""
+    from tusk_infra.checks.changes import change_policy_settings
+
+    by_stack = {run.stack: change_policy_settings(run, project_dir) for run in runs}
+    for stack in plan["stacks"]:
+        settings = by_stack.get(stack["stack"])
+        if settings:
+            stack["changePolicies"] = settings
+    return plan

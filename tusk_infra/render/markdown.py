@@ -14,6 +14,7 @@ from tusk_infra.render.diff import (
     ResourceChange,
     StackDiff,
 )
+from tusk_infra.render.failover import PlannedFailover, StackStep, planned_failover
 from tusk_infra.render.plan import SettingSource
 from tusk_infra.render.traffic import TrafficChange
 from tusk_infra.render.values_text import format_value
@@ -33,7 +34,7 @@ def render_markdown(diff: PlanDiff, *, rerun_hint: str = "tusk-infra diff") -> s
     head = _header(diff)
     if not diff.changed:
         return head + _no_changes(diff) + _footer(diff)
-    summary = head + _summary(diff)
+    summary = head + _summary(diff) + failover_box(diff)
     sections = [stack_section(stack) for stack in diff.stacks if stack.status != "unchanged"]
     footer = _footer(diff)
     report = summary + "".join(f"\n{section}" for section in sections) + footer
@@ -134,6 +135,53 @@ def _traffic_detail(change: TrafficChange) -> str:
         return (f": `serving: false`{where}; its record is deleted, so DNS sends no users there; its health "
                 "check stays")
     return f": `serving: true`{where}; its record is created, tied to its health check"
+def failover_box(diff: PlanDiff) -> str:
+    """A planned database failover: what moves, and the runbook order the stacks must be deployed in."""
+    failover = planned_failover(diff)
+    if failover is None:
+        return ""
+    moves = (f"from {code(failover.old_region)} to {code(failover.new_region)}"
+             if failover.old_region and failover.new_region else "to another region")
+    lines = [f"> **Planned database failover**: the primary moves {moves}. Deploy in this order:", ">",
+             "> 1. **Write freeze.** Stop the app's writes in every region (each keeps writing to the old "
+             "primary, its `DB_PRIMARY_HOST`, until its stack is updated; a write the old primary takes "
+             "after the promotion is lost) and wait until the new primary's replica lag is 0."]
+    lines.append(f"> 2. **Promote:** {_promote_text(failover)}")
+    lines.append(f"> 3. **Then the other stacks**, one by one: {_others_text(failover)} Lift the write "
+                 "freeze when every stack is updated.")
+    return "\n> [!IMPORTANT]\n" + "\n".join(lines) + "\n"
+
+
+def _promote_text(failover: PlannedFailover) -> str:
+    if not failover.promoted:
+        return "no stack's database is promoted by this change (no replica loses `replicateSourceDb`)."
+    stacks = ", ".join(code(f"pulumi up --stack {step.stack}") for step in failover.promoted)
+    return (f"{stacks}. Removing `replicateSourceDb` makes RDS promote the replica in place (an update, same "
+            "instance and data); that stack's app then writes to it.")
+
+
+def _others_text(failover: PlannedFailover) -> str:
+    parts = [_other_step(step, failover.new_region) for step in failover.others]
+    parts += [f"{code(f'pulumi up --stack {stack}')} (the app's `DB_PRIMARY_HOST` moves to the new primary)"
+              for stack in failover.apps_only]
+    return ("; ".join(parts) + ".") if parts else "none."
+
+
+def _other_step(step: StackStep, new_region: str | None) -> str:
+    up = code(f"pulumi up --stack {step.stack}")
+    primary = code(new_region) if new_region else "the new primary"
+    if step.role == "demoted":
+        what = f"the former primary is **replaced** by a replica of {primary}"
+    else:
+        what = f"its replica is **replaced** by one of {primary}"
+    name = code(step.instance.name) if step.instance is not None else "its database"
+    if step.acknowledged:
+        ack = f"acknowledged: {_inline(step.acknowledged)}"
+    else:
+        ack = (f"**not acknowledged**: add `rds-replacement-acknowledged` for {name} to "
+               f"{code(f'Pulumi.{step.stack}.yaml')}")
+    return (f"{up} ({what}, and the app's `DB_PRIMARY_HOST` moves; {ack}; snapshot the instance, then "
+            "unprotect it and turn off its deletion protection)")
 
 
 def stack_section(stack: StackDiff) -> str:

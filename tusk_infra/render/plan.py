@@ -31,7 +31,15 @@ class ResourcePlan(TypedDict):
     custom: bool
     inputs: dict[str, Any]
     # The URNs whose outputs the inputs read (only when there are any): a replaced one changes them.
-    reads: NotRequired[list[str]]
+    readsResources: NotRequired[list[str]]
+    # Resource options that decide what the engine does with a change (each only when set, so the plan of a
+    # resource without them reads as it did before they had keys): the URNs it may have had before, the
+    # inputs whose changes are ignored or replace it, and per top-level input the stacks it reads its value
+    # from (a StackReference's outputs: unknown offline, but a different stack is a different value).
+    aliases: NotRequired[list[str]]
+    ignoreChanges: NotRequired[list[str]]
+    replaceOnChanges: NotRequired[list[str]]
+    reads: NotRequired[dict[str, list[str]]]
 
 
 class SettingSource(TypedDict):
@@ -52,6 +60,8 @@ class StackPlan(TypedDict, total=False):
     # had a key of their own.
     warnings: list[str]
     policy: list[dict[str, Any]]
+    # What the stack file says of the change policies (see checks/changes.py), when it says anything.
+    changePolicies: dict[str, dict[str, Any]]
     # Only when rendering for a diff: keyed hashes of secrets, by "urn.path", "settings.path", "outputs.path".
     secret_digests: dict[str, str]
 
@@ -85,7 +95,9 @@ def build_stack_plan(
 ) -> StackPlan:
     """One stack's plan: resources sorted by URN (registration order under mocks is not stable)."""
     digests = SecretDigests(digest_key) if digest_key is not None else None
-    resources = [resource_plan(resource, digests) for resource in sorted(run.resources, key=lambda r: r.urn)]
+    references = {r.urn: str(r.inputs.get("name", r.name)) for r in run.resources if r.type in READ_TYPES}
+    resources = [resource_plan(resource, digests, references)
+                 for resource in sorted(run.resources, key=lambda r: r.urn)]
     plan: StackPlan = {
         "stack": run.stack,
         "resources": resources,
@@ -103,8 +115,11 @@ def build_stack_plan(
     return plan
 
 
-def resource_plan(resource: RegisteredResource, digests: SecretDigests | None) -> ResourcePlan:
-    """One resource with its inputs made JSON-ready (secrets masked, unknowns marked)."""
+def resource_plan(
+    resource: RegisteredResource, digests: SecretDigests | None, references: Mapping[str, str] | None = None
+) -> ResourcePlan:
+    """One resource with its inputs made JSON-ready (secrets masked, unknowns marked); `references` maps
+    the URN of each stack reference of the run to the stack it names."""
     plan: ResourcePlan = {
         "urn": resource.urn,
         "type": resource.type,
@@ -115,7 +130,18 @@ def resource_plan(resource: RegisteredResource, digests: SecretDigests | None) -
         "inputs": to_plain(resource.inputs, digests, (resource.urn,)),
     }
     if resource.reads:
-        plan["reads"] = list(resource.reads)
+        plan["readsResources"] = list(resource.reads)
+    if resource.aliases:
+        plan["aliases"] = list(resource.aliases)
+    if resource.ignore_changes:
+        plan["ignoreChanges"] = list(resource.ignore_changes)
+    if resource.replace_on_changes:
+        plan["replaceOnChanges"] = list(resource.replace_on_changes)
+    names = references or {}
+    reads = {key: sorted({names[urn] for urn in urns if urn in names})
+             for key, urns in resource.property_dependencies.items()}
+    if any(reads.values()):
+        plan["reads"] = {key: stacks for key, stacks in sorted(reads.items()) if stacks}
     return plan
 
 
