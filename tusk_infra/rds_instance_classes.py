@@ -20,7 +20,9 @@ _GENERAL_PURPOSE_GIB: Mapping[str, int] = {
     "large": 8, "xlarge": 16, "2xlarge": 32, "4xlarge": 64,
     "8xlarge": 128, "12xlarge": 192, "16xlarge": 256,
 }  # fmt: skip
-_BURSTABLE_GIB: Mapping[str, int] = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32}
+_BURSTABLE_GIB: Mapping[str, int] = {
+    "micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32,
+}  # fmt: skip
 
 # Graviton families (the ones global.tsk uses, and their general-purpose and burstable siblings).
 _FAMILIES: Mapping[str, Mapping[str, int]] = {

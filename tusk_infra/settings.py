@@ -504,11 +504,12 @@ def _database_alarm_contradictions(settings: RegionSettings, at: DocPath) -> Ite
             "found both freeable_memory_bytes and freeable_memory_percent; expected one of them",
         )
     elif alarms.freeable_memory_bytes is None and memory_bytes(database.instance_class) is None:
+        given = alarms.freeable_memory_percent is not None
         yield (
-            (*at, "freeable_memory_percent") if alarms.freeable_memory_percent else ("database", "instance_class"),
+            (*at, "freeable_memory_percent") if given else ("database", "instance_class"),
             f"the memory of instance class {database.instance_class!r} is not in tusk-infra's table "
-            f"(families {', '.join(known_families())}), so FreeableMemory cannot be watched as a share of it; "
-            "expected monitoring.alarms.database.freeable_memory_bytes",
+            f"(families {', '.join(known_families())}), so FreeableMemory cannot be watched as a share of "
+            "it; expected monitoring.alarms.database.freeable_memory_bytes",
         )
     threshold_gb = database.max_allocated_storage_gb * alarms.free_storage_percent / 100
     trigger_gb = database.allocated_storage_gb * AUTOSCALING_FREE_STORAGE_SHARE
@@ -517,8 +518,8 @@ def _database_alarm_contradictions(settings: RegionSettings, at: DocPath) -> Ite
             (*at, "free_storage_percent"),
             f"free_storage_percent ({alarms.free_storage_percent}) of max_allocated_storage_gb "
             f"({database.max_allocated_storage_gb}) is {threshold_gb:g} GB free, not below the "
-            f"{trigger_gb:g} GB at which storage autoscaling grows the {database.allocated_storage_gb} GB disk; "
-            "the alarm would fire while autoscaling still has room. Expected a smaller share (or raise "
+            f"{trigger_gb:g} GB at which storage autoscaling grows the {database.allocated_storage_gb} GB "
+            "disk; the alarm would fire while autoscaling still has room. Expected a smaller share (or raise "
             "allocated_storage_gb)",
         )
 

@@ -21,6 +21,13 @@ from tusk_infra.components import (
     RegionalApp,
     RegionalAppArgs,
 )
+from tusk_infra.components.alerting import (
+    HEALTH_CHECK_METRICS_REGION,
+    RegionalAlarms,
+    RegionalAlarmsArgs,
+    WatchedCache,
+    WatchedDatabase,
+)
 from tusk_infra.components.app import DatabaseEndpoints
 from tusk_infra.components.network import AppOnlyAccess
 from tusk_infra.settings import RegionSettings, load_region_settings
@@ -128,6 +135,7 @@ def build(settings: RegionSettings, config: StackConfig) -> dict[str, pulumi.Out
     aws_opts = pulumi.ResourceOptions(providers=[aws_provider])
     redis = RedisCluster(f"redis-{config.region}", _redis_args(settings, config), aws_opts)
     database, endpoints = _database(settings, config, aws_opts)
+    alarms = regional_alarms(settings, config, redis, database, aws_provider, tags)
     app = RegionalApp(
         f"app-{config.region}",
         RegionalAppArgs(
@@ -150,7 +158,54 @@ def build(settings: RegionSettings, config: StackConfig) -> dict[str, pulumi.Out
         "redisArn": redis.arn,
         "namespace": app.namespace,
         "deployment": app.deployment_name,
+        "alarmTopicArn": alarms.topic_arn,
     }
+
+
+def regional_alarms(
+    settings: RegionSettings,
+    config: StackConfig,
+    redis: RedisCluster,
+    database: PostgresCluster,
+    aws_provider: pulumi_aws.Provider,
+    tags: dict[str, str],
+    health_check_id: pulumi.Input[str] | None = None,
+    health_check_measures_latency: bool = False,
+) -> RegionalAlarms:
+    """The region's SNS topic and CloudWatch alarms on its Redis and Postgres (and, given its Route 53 health
+    check, on that too, through a us-east-1 provider: Route 53 publishes its metrics only there)."""
+    cache = settings.distributed_cache.redis_cluster
+    health_check_provider: pulumi.ProviderResource | None = None
+    if health_check_id is not None:
+        health_check_provider = aws_provider
+        if config.region != HEALTH_CHECK_METRICS_REGION:
+            health_check_provider = pulumi_aws.Provider(
+                f"aws-{config.region}-health-check-metrics",
+                region=HEALTH_CHECK_METRICS_REGION,
+                default_tags={"tags": tags},
+            )
+    return RegionalAlarms(
+        f"alarms-{config.region}",
+        RegionalAlarmsArgs(
+            region=settings.region,
+            name_prefix=settings.app.name,
+            thresholds=settings.monitoring.alarms,
+            subscriptions=config.alarm_subscriptions,
+            cache=WatchedCache(
+                redis.replication_group_id, redis.group_resource_name, cache.shards, cache.replicas_per_shard
+            ),
+            database=WatchedDatabase(
+                database.identifier,
+                database.instance_resource_name,
+                settings.database,
+                is_replica=not settings.is_database_primary,
+            ),
+            health_check_id=health_check_id,
+            health_check_measures_latency=health_check_measures_latency,
+            health_check_provider=health_check_provider,
+        ),
+        pulumi.ResourceOptions(providers=[aws_provider]),
+    )
 
 
 def database_identifier(settings: RegionSettings, region: str | None = None) -> str:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from tusk_policy.model import PolicyDefinition
 from tusk_policy.policies import (
+    alarm_has_topic,
+    alarm_subscriptions,
     allowed_regions,
     connection_budget,
     container_probes,
     container_resources,
+    data_store_alarms,
     deployment_replicas_owned_by_hpa,
     elasticache_auth_token,
     elasticache_encryption,
@@ -49,6 +52,9 @@ POLICIES: tuple[PolicyDefinition, ...] = (
     elasticache_encryption.POLICY,
     elasticache_auth_token.POLICY,
     elasticache_failover.POLICY,
+    data_store_alarms.POLICY,
+    alarm_has_topic.POLICY,
+    alarm_subscriptions.POLICY,
 )
 
 BY_ID: dict[str, PolicyDefinition] = {policy.id: policy for policy in POLICIES}

@@ -27,6 +27,12 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:rds/subnetGroup:SubnetGroup": ("subnetIds",),
     "aws:ec2/securityGroup:SecurityGroup": ("vpcId", "ingress", "egress"),
     "aws:kms/key:Key": ("description", "enableKeyRotation", "deletionWindowInDays"),
+    "aws:sns/topic:Topic": ("name",),
+    "aws:sns/topicSubscription:TopicSubscription": ("topic", "protocol", "endpoint"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        "name", "namespace", "metricName", "dimensions", "statistic", "comparisonOperator", "threshold",
+        "period", "evaluationPeriods", "datapointsToAlarm", "alarmActions", "okActions",
+    ),
     "kubernetes:core/v1:Namespace": ("metadata.name",),
     "kubernetes:core/v1:ConfigMap": (*_K8S_META, "data"),
     "kubernetes:core/v1:Secret": (*_K8S_META, "stringData", "data"),
