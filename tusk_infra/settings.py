@@ -637,6 +637,7 @@ _BOUNDS: Mapping[str, str] = {
     "greater_than": "a value above {gt}",
     "less_than_equal": "a value of at most {le}",
     "less_than": "a value below {lt}",
+    "multiple_of": "a multiple of {multiple_of}",
 }
 
 
