@@ -219,12 +219,39 @@ def test_an_advisory_acknowledgement_may_omit_the_reason(tmp_path: Path) -> None
     assert finding.acknowledged == "(no reason given)" and not finding.blocking
 
 
+def database_alarms(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The alarms every RDS instance needs (data-store-alarms), notifying a topic, as the program adds."""
+    alarms = []
+    for instance in [r for r in resources if r["type"] == "aws:rds/instance:Instance"]:
+        identifier = instance["props"]["identifier"]
+        metrics = ["CPUUtilization", "FreeableMemory", "FreeStorageSpace", "DatabaseConnections"]
+        if "replicateSourceDb" in instance["props"]:
+            metrics.append("ReplicaLag")
+        stack = instance["urn"].split("::")[0]
+        topic = "arn:aws:sns:us-east-1:111122223333:alarms"
+        for metric in metrics:
+            name = f"{identifier}-{metric}"
+            alarms.append({
+                "type": "aws:cloudwatch/metricAlarm:MetricAlarm",
+                "name": name,
+                "urn": f"{stack}::tusk-infra::aws:cloudwatch/metricAlarm:MetricAlarm::{name}",
+                "props": {
+                    "namespace": "AWS/RDS", "metricName": metric,
+                    "dimensions": {"DBInstanceIdentifier": identifier},
+                    "alarmActions": [topic], "okActions": [topic],
+                },
+            })  # fmt: skip
+    return alarms
+
+
 def two_region_runs() -> list[StackRun]:
     """A primary region and a replica region whose app writes to the primary (as the program wires it)."""
     primary = fixture_resources("connection-budget/primary-at-full-scale-PASSED.json")
     replica = fixture_resources("connection-budget/other-stack-database-PASSED.json")
     for raw in replica:
         raw["urn"] = raw["urn"].replace("urn:pulumi:us-east-1::", "urn:pulumi:us-west-2::")
+    primary += database_alarms(primary)
+    replica += database_alarms(replica)
     return [
         StackRun("us-east-1", [registered(r) for r in primary], {}),
         StackRun("us-west-2", [registered(r) for r in replica], {}),

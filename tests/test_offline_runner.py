@@ -205,7 +205,7 @@ def test_keys_other_parts_read_are_known(program_project: Path) -> None:
                                     "tusk-infra:metrics?"),
         ("tusk-infra:db_primary_password", "secret names are UPPER_CASE: did you mean "
                                            "tusk-infra:DB_PRIMARY_PASSWORD?"),
-        ("tusk-infra:zzz", "expected one of tusk-infra:appSecurityGroupId, "),
+        ("tusk-infra:zzz", "expected one of tusk-infra:alarmSubscriptions, tusk-infra:appSecurityGroupId, "),
     ],
 )
 def test_an_unknown_stack_key_gets_the_nearest_known_keys(

@@ -57,9 +57,33 @@ def expected_resources(region: str) -> set[tuple[str, str]]:
         ("aws:kms/key:Key", f"postgres-{region}-key"),
         ("aws:rds/instance:Instance", f"postgres-{region}-db"),
     }
+    resources |= alarm_resources(region)
     if region == "us-east-1":
         return resources
     return resources | {("pulumi:pulumi:StackReference", "organization/tusk-infra/us-east-1")}
+
+
+def alarm_resources(region: str) -> set[tuple[str, str]]:
+    """The region's alarm topic, its two subscriptions (the stack files' examples) and its alarms: five per
+    ElastiCache node (3 shards in us-east-1, else 2; 3 nodes a shard), four on the database, plus ReplicaLag
+    on a replica."""
+    alarm = "aws:cloudwatch/metricAlarm:MetricAlarm"
+    name = f"alarms-{region}"
+    found = {
+        ("tusk:alerting:RegionalAlarms", name),
+        ("aws:sns/topic:Topic", f"{name}-topic"),
+        ("aws:sns/topicSubscription:TopicSubscription", f"{name}-topic-subscription-0"),
+        ("aws:sns/topicSubscription:TopicSubscription", f"{name}-topic-subscription-1"),
+    }
+    shards = 3 if region == "us-east-1" else 2
+    for shard in range(1, shards + 1):
+        for node in (1, 2, 3):
+            for metric in ("engine-cpu", "memory", "evictions", "replication-lag", "connections"):
+                found.add((alarm, f"{name}-redis-{shard:04d}-{node:03d}-{metric}"))
+    database = ["cpu", "freeable-memory", "free-storage", "connections"]
+    if region != "us-east-1":
+        database.append("replica-lag")
+    return found | {(alarm, f"{name}-postgres-{metric}") for metric in database}
 
 
 def one(run: StackRun, type_: str, suffix: str = "") -> RegisteredResource:
@@ -342,6 +366,8 @@ def test_secrets_arrive_wrapped_never_plain(program_runs: dict[str, StackRun], s
         f"redis-{stack}-group.authToken",
         f"app-{stack}-db-secrets.stringData",
         f"app-{stack}-redis-secrets.stringData",
+        # The https subscription's endpoint (it may carry an integration key).
+        f"alarms-{stack}-topic-subscription-1.endpoint",
     }
     if stack == "us-east-1":
         expected.add("postgres-us-east-1-db.password")

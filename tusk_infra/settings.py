@@ -16,6 +16,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from tusk_infra import route53_limits
+from tusk_infra.rds_instance_classes import GIB, known_families, memory_bytes
 from tusk_infra.tusk import Document, Providers, TuskError, evaluate_file
 from tusk_infra.tusk.values import Secret
 from tusk_infra.tusk.valuetypes import describe, type_name
@@ -139,9 +140,57 @@ class Performance(_Section):
     connection_pool_size: Annotated[int, Field(ge=1)]
 
 
+class CacheAlarms(_Section):
+    """ElastiCache thresholds, watched on every node of the replication group."""
+
+    cpu_percent: Percent = 80  # EngineCPUUtilization (the seed: CPU > 80 %)
+    memory_percent: Percent = 85  # DatabaseMemoryUsagePercentage (the seed: memory > 85 %)
+    evictions: Annotated[int, Field(ge=0)] = 1000  # keys evicted per period (Sum)
+    replication_lag_seconds: Annotated[int, Field(ge=1)] = 10
+    # ElastiCache's maxclients is fixed at 65,000.
+    connections: Annotated[int, Field(ge=1, le=65000)] = 52000
+
+
+class DatabaseAlarms(_Section):
+    """RDS thresholds, watched on the region's instance (primary or replica)."""
+
+    cpu_percent: Percent = 80  # CPUUtilization (the seed: CPU > 80 %)
+    # FreeableMemory below a share of the instance class's memory, or below a number of bytes: one of the two.
+    freeable_memory_percent: Percent | None = None
+    freeable_memory_bytes: Annotated[int, Field(ge=1)] | None = None
+    # FreeStorageSpace below this share of max_allocated_storage_gb (storage autoscaling grows the disk).
+    free_storage_percent: Annotated[int, Field(ge=1, le=50)] = 1
+    replica_lag_seconds: Annotated[int, Field(ge=1)] = 60  # ReplicaLag, on read replicas only
+    connections_percent: Percent = 80  # DatabaseConnections, as a share of database.max_connections
+
+
+# Memory in use above the seed's 85 % is FreeableMemory below 15 % of the class's memory.
+DEFAULT_FREEABLE_MEMORY_PERCENT = 15
+
+
+class HealthCheckAlarms(_Section):
+    """Route 53 health check thresholds (its metrics exist only in us-east-1)."""
+
+    # TimeToFirstByte, when the health check measures latency (the seed: response time > 1000 ms).
+    time_to_first_byte_ms: Annotated[int, Field(ge=1)] = 1000
+
+
+class Alarms(_Section):
+    """CloudWatch alarms of the region: how long a threshold must be crossed, and the thresholds."""
+
+    # Standard-resolution metrics (ElastiCache, RDS, Route 53) have one datapoint a minute.
+    period_seconds: Annotated[int, Field(ge=60, multiple_of=60)] = 60
+    evaluation_periods: Annotated[int, Field(ge=1)] = 5
+    datapoints_to_alarm: Annotated[int, Field(ge=1)] = 3
+    cache: CacheAlarms = Field(default_factory=CacheAlarms)
+    database: DatabaseAlarms = Field(default_factory=DatabaseAlarms)
+    health_check: HealthCheckAlarms = Field(default_factory=HealthCheckAlarms)
+
+
 class Monitoring(_Section):
     metrics_endpoint: Url
     log_aggregator: Url
+    alarms: Alarms = Field(default_factory=Alarms)
 
 
 class ScalingPolicy(_Section):
@@ -478,6 +527,7 @@ def _contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath, str]]:
     yield from _region_contradictions(settings)
     yield from _database_contradictions(settings)
     yield from _traffic_contradictions(settings)
+    yield from _alarm_contradictions(settings)
     yield from _resource_contradictions(settings.app.resources)
     redis = settings.distributed_cache.redis_cluster
     token_length = len(redis.password.reveal())
@@ -647,6 +697,75 @@ def internet_facing_contradictions(
     )
 
 
+# RDS storage autoscaling grows the disk once free space is below 10 % of its size.
+AUTOSCALING_FREE_STORAGE_SHARE = 0.10
+# CloudWatch refuses an alarm whose periods span more than a day.
+MAX_EVALUATION_SECONDS = 86400
+
+
+def freeable_memory_threshold(alarms: DatabaseAlarms, instance_class: str) -> int | None:
+    """FreeableMemory's alarm threshold in bytes: given, or a share of the class's memory (None: not in the
+    table, reported by the settings' own check)."""
+    if alarms.freeable_memory_bytes is not None:
+        return alarms.freeable_memory_bytes
+    memory = memory_bytes(instance_class)
+    percent = alarms.freeable_memory_percent or DEFAULT_FREEABLE_MEMORY_PERCENT
+    return None if memory is None else memory * percent // 100
+
+
+def free_storage_threshold(alarms: DatabaseAlarms, database: Database) -> int:
+    """FreeStorageSpace's alarm threshold in bytes: a share of the most storage autoscaling may grow to."""
+    return database.max_allocated_storage_gb * GIB * alarms.free_storage_percent // 100
+
+
+def _alarm_contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath, str]]:
+    alarms = settings.monitoring.alarms
+    at = ("monitoring", "alarms")
+    if alarms.datapoints_to_alarm > alarms.evaluation_periods:
+        yield (
+            (*at, "datapoints_to_alarm"),
+            f"datapoints_to_alarm ({alarms.datapoints_to_alarm}) is above evaluation_periods "
+            f"({alarms.evaluation_periods}); expected at most as many datapoints as periods evaluated",
+        )
+    if alarms.period_seconds * alarms.evaluation_periods > MAX_EVALUATION_SECONDS:
+        yield (
+            (*at, "evaluation_periods"),
+            f"evaluation_periods ({alarms.evaluation_periods}) x period_seconds ({alarms.period_seconds}) is "
+            f"{alarms.period_seconds * alarms.evaluation_periods} s; CloudWatch expects at most "
+            f"{MAX_EVALUATION_SECONDS} s (one day)",
+        )
+    yield from _database_alarm_contradictions(settings, (*at, "database"))
+
+
+def _database_alarm_contradictions(settings: RegionSettings, at: DocPath) -> Iterator[tuple[DocPath, str]]:
+    alarms = settings.monitoring.alarms.database
+    database = settings.database
+    if alarms.freeable_memory_bytes is not None and alarms.freeable_memory_percent is not None:
+        yield (
+            (*at, "freeable_memory_bytes"),
+            "found both freeable_memory_bytes and freeable_memory_percent; expected one of them",
+        )
+    elif alarms.freeable_memory_bytes is None and memory_bytes(database.instance_class) is None:
+        given = alarms.freeable_memory_percent is not None
+        yield (
+            (*at, "freeable_memory_percent") if given else ("database", "instance_class"),
+            f"the memory of instance class {database.instance_class!r} is not in tusk-infra's table "
+            f"(families {', '.join(known_families())}), so FreeableMemory cannot be watched as a share of "
+            "it; expected monitoring.alarms.database.freeable_memory_bytes",
+        )
+    threshold_gb = database.max_allocated_storage_gb * alarms.free_storage_percent / 100
+    trigger_gb = database.allocated_storage_gb * AUTOSCALING_FREE_STORAGE_SHARE
+    if database.max_allocated_storage_gb > database.allocated_storage_gb and threshold_gb >= trigger_gb:
+        yield (
+            (*at, "free_storage_percent"),
+            f"free_storage_percent ({alarms.free_storage_percent}) of max_allocated_storage_gb "
+            f"({database.max_allocated_storage_gb}) is {threshold_gb:g} GB free, not below the "
+            f"{trigger_gb:g} GB at which storage autoscaling grows the {database.allocated_storage_gb} GB "
+            "disk; the alarm would fire while autoscaling still has room. Expected a smaller share (or raise "
+            "allocated_storage_gb)",
+        )
+
+
 def _resource_contradictions(resources: ContainerResources) -> Iterator[tuple[DocPath, str]]:
     """A limit below its request is a container Kubernetes refuses to create."""
     for name, amount in (("cpu", _cpu_cores), ("memory", _memory_bytes)):
@@ -761,6 +880,7 @@ _BOUNDS: Mapping[str, str] = {
     "greater_than": "a value above {gt}",
     "less_than_equal": "a value of at most {le}",
     "less_than": "a value below {lt}",
+    "multiple_of": "a multiple of {multiple_of}",
 }
 
 

@@ -21,6 +21,13 @@ from tusk_infra.components import (
     RegionalApp,
     RegionalAppArgs,
 )
+from tusk_infra.components.alerting import (
+    HEALTH_CHECK_METRICS_REGION,
+    RegionalAlarms,
+    RegionalAlarmsArgs,
+    WatchedCache,
+    WatchedDatabase,
+)
 from tusk_infra.components.app import AppNetwork, DatabaseEndpoints
 from tusk_infra.components.network import AppOnlyAccess
 from tusk_infra.components.traffic import GlobalTrafficArgs, RegionalTraffic
@@ -189,17 +196,31 @@ def build(settings: RegionSettings, config: StackConfig) -> dict[str, pulumi.Out
         "deployment": app.deployment_name,
         "vpcCidr": pulumi.Output.from_input(config.vpc_cidr),
     }
-    outputs |= _traffic(settings, config, app, aws_opts)
+    traffic = _traffic(settings, config, app, aws_opts)
+    if traffic is not None:
+        outputs |= {
+            "healthCheckId": traffic.health_check_id,
+            "trafficRecordFqdn": traffic.record_fqdn,
+            "trafficServing": pulumi.Output.from_input(settings.profile.serving),
+        }
+    # Last: the alarms watch the data stores and, through the health check, the region's traffic.
+    measures_latency = settings.global_traffic is not None and settings.global_traffic.health_check.measure_latency
+    alarms = regional_alarms(
+        settings, config, redis, database, aws_provider, tags,
+        health_check_id=traffic.health_check_id if traffic is not None else None,
+        health_check_measures_latency=measures_latency,
+    )
+    outputs["alarmTopicArn"] = alarms.topic_arn
     return outputs
 
 
 def _traffic(
     settings: RegionSettings, config: StackConfig, app: RegionalApp, opts: pulumi.ResourceOptions
-) -> dict[str, pulumi.Output[Any]]:
+) -> RegionalTraffic | None:
     """The region's Route 53 health check and record, after the app whose load balancer they point at."""
     if settings.global_traffic is None:
-        return {}
-    traffic = RegionalTraffic(
+        return None
+    return RegionalTraffic(
         f"traffic-{config.region}",
         GlobalTrafficArgs(
             settings=settings.global_traffic,
@@ -211,11 +232,6 @@ def _traffic(
         ),
         opts.merge(pulumi.ResourceOptions(depends_on=[app])),
     )
-    return {
-        "healthCheckId": traffic.health_check_id,
-        "trafficRecordFqdn": traffic.record_fqdn,
-        "trafficServing": pulumi.Output.from_input(settings.profile.serving),
-    }
 
 
 def image_reference(settings: RegionSettings, config: StackConfig) -> str:
@@ -235,6 +251,52 @@ def _network(config: StackConfig, primary: pulumi.StackReference | None) -> AppN
     if config.primary_vpc_cidr is not None:
         return AppNetwork(vpc_cidr=config.vpc_cidr, primary_vpc_cidr=config.primary_vpc_cidr)
     return AppNetwork(vpc_cidr=config.vpc_cidr, primary_vpc_cidr=primary.require_output("vpcCidr"))
+
+
+def regional_alarms(
+    settings: RegionSettings,
+    config: StackConfig,
+    redis: RedisCluster,
+    database: PostgresCluster,
+    aws_provider: pulumi_aws.Provider,
+    tags: dict[str, str],
+    health_check_id: pulumi.Input[str] | None = None,
+    health_check_measures_latency: bool = False,
+) -> RegionalAlarms:
+    """The region's SNS topic and CloudWatch alarms on its Redis and Postgres (and, given its Route 53 health
+    check, on that too, through a us-east-1 provider: Route 53 publishes its metrics only there)."""
+    cache = settings.distributed_cache.redis_cluster
+    health_check_provider: pulumi.ProviderResource | None = None
+    if health_check_id is not None:
+        health_check_provider = aws_provider
+        if config.region != HEALTH_CHECK_METRICS_REGION:
+            health_check_provider = pulumi_aws.Provider(
+                f"aws-{config.region}-health-check-metrics",
+                region=HEALTH_CHECK_METRICS_REGION,
+                default_tags={"tags": tags},
+            )
+    return RegionalAlarms(
+        f"alarms-{config.region}",
+        RegionalAlarmsArgs(
+            region=settings.region,
+            name_prefix=settings.app.name,
+            thresholds=settings.monitoring.alarms,
+            subscriptions=config.alarm_subscriptions,
+            cache=WatchedCache(
+                redis.replication_group_id, redis.group_resource_name, cache.shards, cache.replicas_per_shard
+            ),
+            database=WatchedDatabase(
+                database.identifier,
+                database.instance_resource_name,
+                settings.database,
+                is_replica=not settings.is_database_primary,
+            ),
+            health_check_id=health_check_id,
+            health_check_measures_latency=health_check_measures_latency,
+            health_check_provider=health_check_provider,
+        ),
+        pulumi.ResourceOptions(providers=[aws_provider]),
+    )
 
 
 def database_identifier(settings: RegionSettings, region: str | None = None) -> str:

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tusk_infra.aws_regions import known_regions, nearest_regions
 from tusk_infra.backends.config import STACK_KEYS as BACKEND_KEYS
-from tusk_infra.stack_file import StackConfigError, StackFile, source_line
+from tusk_infra.stack_file import StackConfigError, StackFile, node_position, source_line
 from tusk_infra.stack_file import load_stack_file as load_stack_file  # re-exported: its old home
 
 PROJECT = "tusk-infra"
@@ -41,6 +43,7 @@ CONFIG_KEYS: tuple[tuple[str, str, str, bool], ...] = (
     ("tls_certificate_arn", "tlsCertificateArn", "str", False),
     # The image by digest (sha256:<64 hex>); imageTag stays the release's name for people.
     ("image_digest", "imageDigest", "str", False),
+    ("alarm_subscriptions", "alarmSubscriptions", "subscriptions", False),
 )
 REGION_KEY = "aws:region"
 # The policy checks' keys: defined here and imported by tusk_infra.checks, which builds on this module. The
@@ -74,6 +77,22 @@ _EKS_CLUSTER_ARN = re.compile(r"^arn:[^:]+:eks:(?P<region>[^:]*):[^:]*:cluster/(
 
 
 @dataclass(frozen=True)
+class AlarmSubscription:
+    """One receiver of the region's alarms: an SNS protocol and its endpoint."""
+
+    protocol: str
+    # An e-mail address, or an https:// URL (which may carry a token: the program passes it on as a secret).
+    endpoint: str = field(repr=False)
+
+
+# SNS protocols a person or an incident tool receives alarms by, and what each endpoint must look like.
+SUBSCRIPTION_PROTOCOLS: Mapping[str, tuple[re.Pattern[str], str]] = {
+    "email": (re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "an e-mail address like ops@example.com"),
+    "https": (re.compile(r"^https://[^\s/]+\S*$"), "an https:// URL"),
+}
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """One stack's typed configuration."""
 
@@ -96,6 +115,8 @@ class StackConfig:
     # The primary region's VPC range, from the primary stack's own file beside this one (None: this stack is
     # the primary, or the primary is another project's stack; the program then reads its vpcCidr output).
     primary_vpc_cidr: str | None = None
+    # Who the region's alarms notify (tusk-infra:alarmSubscriptions); none is allowed, and a policy warns.
+    alarm_subscriptions: tuple[AlarmSubscription, ...] = ()
     # Where the values were written, for positioned errors found later (None: no stack file was found).
     source: StackFile | None = field(default=None, compare=False, repr=False)
 
@@ -151,6 +172,9 @@ def parse_stack_config(
     for name, key, kind, required in CONFIG_KEYS:
         full_key = f"{PROJECT}:{key}"
         text = _required(raw, full_key, where) if required else raw.get(full_key)
+        if kind == "subscriptions":
+            fields[name] = () if text is None else _subscriptions(full_key, text, where)
+            continue
         fields[name] = None if text is None else _typed(name, full_key, kind, text, where)
     fields["primary_vpc_cidr"] = _primary_vpc_cidr(stack, fields["database_primary_stack"], stack_file)
     config = StackConfig(stack=stack, region=region, source=stack_file, **fields)
@@ -250,6 +274,58 @@ def _typed(name: str, key: str, kind: str, text: str, where: StackFile) -> Any:
     for item in items:
         _check_pattern(name, key, item, where)
     return tuple(items)
+
+
+def _subscriptions(key: str, text: str, where: StackFile) -> tuple[AlarmSubscription, ...]:
+    """tusk-infra:alarmSubscriptions: a list of {protocol, endpoint}; each problem is reported at its item."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError:
+        items = None
+    if not isinstance(items, list):
+        raise _value_error(where, key, f"{key}: expected a list of {{protocol, endpoint}} entries")
+    return tuple(_subscription(key, index, item, where) for index, item in enumerate(items))
+
+
+def _subscription(key: str, index: int, item: Any, where: StackFile) -> AlarmSubscription:
+    at = f"{key}[{index}]"
+    if not isinstance(item, dict):
+        raise _item_error(where, key, index, None, f"{at}: expected a mapping {{protocol, endpoint}}")
+    unknown = sorted(set(map(str, item)) - {"protocol", "endpoint"})
+    if unknown:
+        message = f"{at}: unknown field '{unknown[0]}'; expected protocol and endpoint"
+        raise _item_error(where, key, index, unknown[0], message)
+    protocol = item.get("protocol")
+    if not isinstance(protocol, str) or protocol not in SUBSCRIPTION_PROTOCOLS:
+        found = "nothing" if protocol is None else repr(protocol)
+        expected = " or ".join(SUBSCRIPTION_PROTOCOLS)
+        raise _item_error(where, key, index, "protocol", f"{at}.protocol: found {found}; expected {expected}")
+    pattern, words = SUBSCRIPTION_PROTOCOLS[protocol]
+    endpoint = item.get("endpoint")
+    if not isinstance(endpoint, str) or not pattern.match(endpoint):
+        # The endpoint is not echoed: an https endpoint may carry an integration key.
+        found = "nothing" if endpoint is None else f"a {type(endpoint).__name__} that is not one"
+        message = f"{at}.endpoint: found {found}; expected {words} for protocol {protocol}"
+        raise _item_error(where, key, index, "endpoint", message)
+    return AlarmSubscription(protocol, endpoint)
+
+
+def _item_error(
+    where: StackFile, key: str, index: int, field_name: str | None, message: str
+) -> StackConfigError:
+    """An error at a list item of a key's value (at its field's value when named), else at the key."""
+    node = where.value_nodes.get(key)
+    items = node.value if isinstance(node, yaml.SequenceNode) else []
+    target = items[index] if index < len(items) else None
+    if isinstance(target, yaml.MappingNode) and field_name is not None:
+        # An unknown field is wrong as a key; a known one has a wrong value.
+        known = field_name in ("protocol", "endpoint")
+        fields = {str(k.value): (v if known else k) for k, v in target.value}
+        target = fields.get(field_name, target)
+    if target is None:
+        return _value_error(where, key, message)
+    line, column = node_position(target)
+    return _positioned((str(where.path), line, column), message)
 
 
 def _check_pattern(name: str, key: str, text: str, where: StackFile) -> None:

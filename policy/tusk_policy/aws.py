@@ -34,3 +34,15 @@ ROUTE53_ROUTING_POLICIES = (
     "geolocationRoutingPolicies", "geoproximityRoutingPolicy", "cidrRoutingPolicy",
     "multivalueAnswerRoutingPolicy",
 )
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SNS_TOPIC = "aws:sns/topic:Topic"
+SNS_TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+# The alarm tag naming the resource an alarm watches (its Pulumi logical name), for when the dimension that
+# names it is only known after deploy (an ElastiCache node's id derives from its replication group's).
+WATCHES_TAG = "tusk-infra.dev/watches"
+
+
+def provider_region(provider_props: Mapping[str, Any] | None) -> str | None:
+    """The region of a resource's explicit AWS provider, when known."""
+    region = (provider_props or {}).get("region")
+    return region if isinstance(region, str) else None

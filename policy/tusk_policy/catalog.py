@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from tusk_policy.model import PolicyDefinition
 from tusk_policy.policies import (
+    alarm_has_topic,
+    alarm_subscriptions,
     allowed_regions,
     connection_budget,
     container_capabilities_dropped,
     container_probes,
     container_read_only_root_filesystem,
     container_resources,
+    data_store_alarms,
     deployment_replicas_owned_by_hpa,
     elasticache_auth_token,
     elasticache_encryption,
@@ -69,6 +72,9 @@ POLICIES: tuple[PolicyDefinition, ...] = (
     serving_region_health_check.POLICY,
     min_serving_regions.POLICY,
     rds_replacement_acknowledged.POLICY,
+    data_store_alarms.POLICY,
+    alarm_has_topic.POLICY,
+    alarm_subscriptions.POLICY,
 )
 
 BY_ID: dict[str, PolicyDefinition] = {policy.id: policy for policy in POLICIES}

@@ -39,6 +39,9 @@ class PostgresCluster(pulumi.ComponentResource):
     address: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     port: pulumi.Output[int]
+    # The instance's identifier (CloudWatch's DBInstanceIdentifier), and its Pulumi name.
+    identifier: pulumi.Output[str]
+    instance_resource_name: str
 
     def __init__(
         self, name: str, args: PostgresClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -63,8 +66,16 @@ class PostgresCluster(pulumi.ComponentResource):
         self.address = instance.address
         self.endpoint = instance.endpoint
         self.port = instance.port
+        self.identifier = instance.identifier
+        self.instance_resource_name = instance.pulumi_resource_name
         self.register_outputs(
-            {"arn": self.arn, "address": self.address, "endpoint": self.endpoint, "port": self.port}
+            {
+                "arn": self.arn,
+                "address": self.address,
+                "endpoint": self.endpoint,
+                "port": self.port,
+                "identifier": self.identifier,
+            }
         )
 
     def _parameter_group(self) -> rds.ParameterGroup:

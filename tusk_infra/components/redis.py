@@ -25,6 +25,9 @@ class RedisCluster(pulumi.ComponentResource):
     configuration_endpoint: pulumi.Output[str]
     nodes: pulumi.Output[str]
     arn: pulumi.Output[str]
+    # The replication group's id (its member clusters are "<id>-0001-001", ...), and its Pulumi name.
+    replication_group_id: pulumi.Output[str]
+    group_resource_name: str
 
     def __init__(self, name: str, args: RedisClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tusk:redis:RedisCluster", name, None, opts)
@@ -68,10 +71,17 @@ class RedisCluster(pulumi.ComponentResource):
             opts=child,
         )
         self.arn = group.arn
+        self.replication_group_id = group.id
+        self.group_resource_name = group.pulumi_resource_name
         self.configuration_endpoint = group.configuration_endpoint_address
         self.nodes = pulumi.Output.concat(group.configuration_endpoint_address, f":{settings.port}")
         self.register_outputs(
-            {"arn": self.arn, "configuration_endpoint": self.configuration_endpoint, "nodes": self.nodes}
+            {
+                "arn": self.arn,
+                "configuration_endpoint": self.configuration_endpoint,
+                "nodes": self.nodes,
+                "replication_group_id": self.replication_group_id,
+            }
         )
 
 

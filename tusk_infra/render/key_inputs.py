@@ -44,6 +44,12 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
         "name", "type", "zoneId", "setIdentifier", "latencyRoutingPolicies", "weightedRoutingPolicies",
         "healthCheckId", "aliases", "ttl", "records",
     ),
+    "aws:sns/topic:Topic": ("name",),
+    "aws:sns/topicSubscription:TopicSubscription": ("topic", "protocol", "endpoint"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        "name", "namespace", "metricName", "dimensions", "statistic", "comparisonOperator", "threshold",
+        "period", "evaluationPeriods", "datapointsToAlarm", "alarmActions", "okActions",
+    ),
     "kubernetes:apps/v1:Deployment": (
         *_K8S_META, "spec.selector.matchLabels", "spec.template.spec.containers[0].image",
         "spec.template.spec.containers[0].resources",

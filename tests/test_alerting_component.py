@@ -1,0 +1,359 @@
+"""RegionalAlarms under mocks: every argument a real pulumi_aws argument, one alarm per ElastiCache node and
+metric, ReplicaLag on replicas only, health-check alarms through a us-east-1 provider."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pulumi_aws
+import pytest
+from conftest import PROGRAM_SECRETS, REPO
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.mocks import MockResourceArgs
+
+from tusk_infra.components import PostgresCluster, PostgresClusterArgs, RedisCluster, RedisClusterArgs
+from tusk_infra.components.alerting import (
+    RegionalAlarms,
+    RegionalAlarmsArgs,
+    WatchedCache,
+    WatchedDatabase,
+    cache_member_nodes,
+)
+from tusk_infra.components.network import AppOnlyAccess
+from tusk_infra.offline import runner
+from tusk_infra.offline.mocks import OfflineMocks, RecordingMonitor
+from tusk_infra.offline.model import UNKNOWN, RegisteredResource
+from tusk_infra.rds_instance_classes import GIB
+from tusk_infra.settings import Alarms, Database, load_region_settings
+from tusk_infra.stack import regional_alarms
+from tusk_infra.stack_config import AlarmSubscription, config_strings, load_stack_file, parse_stack_config
+from tusk_infra.tusk import Providers
+from tusk_infra.tusk.values import Secret
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+ACCOUNT = "111122223333"
+CACHE_METRICS = {
+    "EngineCPUUtilization", "DatabaseMemoryUsagePercentage", "Evictions", "ReplicationLag", "CurrConnections",
+}  # fmt: skip
+DATABASE_METRICS = {"CPUUtilization", "FreeableMemory", "FreeStorageSpace", "DatabaseConnections"}
+
+
+class TopicArnMocks(OfflineMocks):
+    """The offline mocks, plus an ARN for each SNS topic in its provider's region, so a test can see which
+    topic an alarm notifies (offline, an ARN is only known after deploy)."""
+
+    def __init__(self) -> None:
+        super().__init__({}, {})
+        self.provider_regions: dict[str, str] = {}
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        resource_id, state = super().new_resource(args)
+        if args.typ == "pulumi:providers:aws":
+            self.provider_regions[f"{resource_id}"] = str(args.inputs["region"])
+        if args.typ == TOPIC:
+            region = self.provider_regions[args.provider.rsplit("::", 1)[-1]]
+            state["arn"] = f"arn:aws:sns:{region}:{ACCOUNT}:{args.inputs['name']}"
+        return resource_id, state
+
+
+def registered(program: Callable[[], object]) -> list[RegisteredResource]:
+    """Run `program` under a fresh mock runtime and return what it registered."""
+    runtime_settings.reset_options(project="tusk-infra", stack="unit", preview=True)
+    monitor = RecordingMonitor(TopicArnMocks())
+    pulumi.runtime.set_mocks(monitor.mocks, project="tusk-infra", stack="unit", preview=True, monitor=monitor)
+    runner._execute(lambda: (program(), {})[1])
+    return monitor.registered
+
+
+def database_settings(instance_class: str = "db.r6g.2xlarge") -> Database:
+    return Database.model_validate(
+        {
+            "primary_region": "us-east-1",
+            "replica_regions": ["us-west-2"],
+            "engine_version": "16",
+            "instance_class": instance_class,
+            "allocated_storage_gb": 200,
+            "max_allocated_storage_gb": 1000,
+            "multi_az": True,
+            "backup_retention_days": 7,
+            "max_connections": 5000,
+            "primary": {
+                "port": 5432,
+                "name": "orders",
+                "user": "orders_app",
+                "password": Secret("pw-for-unit-tests"),
+                "pool": {"max_open_conns": 10, "max_idle_conns": 5, "conn_max_lifetime": "1m"},
+            },
+        }
+    )
+
+
+SUBSCRIPTIONS = (
+    AlarmSubscription("email", "oncall@example.com"),
+    AlarmSubscription("https", "https://events.example.com/integration/key-123/enqueue"),
+)
+
+
+def alarms_program(
+    region: str,
+    *,
+    is_replica: bool,
+    health_check_id: pulumi.Input[str] | None = None,
+    measures_latency: bool = False,
+    shards: int = 3,
+    replicas: int = 2,
+) -> Callable[[], object]:
+    def program() -> object:
+        provider = pulumi_aws.Provider(f"aws-{region}", region=region)
+        us_east_1 = pulumi_aws.Provider("aws-use1-metrics", region="us-east-1")
+        return RegionalAlarms(
+            f"alarms-{region}",
+            RegionalAlarmsArgs(
+                region=region,
+                name_prefix="orders",
+                thresholds=Alarms(),
+                subscriptions=SUBSCRIPTIONS,
+                cache=WatchedCache("orders-cache", "cache-group", shards, replicas),
+                database=WatchedDatabase(f"orders-{region}", "db-instance", database_settings(), is_replica),
+                health_check_id=health_check_id,
+                health_check_measures_latency=measures_latency,
+                health_check_provider=us_east_1,
+            ),
+            pulumi.ResourceOptions(providers=[provider]),
+        )
+
+    return program
+
+
+def of_type(resources: list[RegisteredResource], type_: str) -> list[RegisteredResource]:
+    return [r for r in resources if r.type == type_]
+
+
+def alarms_in(resources: list[RegisteredResource], namespace: str) -> list[RegisteredResource]:
+    return [a for a in of_type(resources, ALARM) if a.inputs["namespace"] == namespace]
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@pytest.mark.parametrize(
+    ("type_", "args_class"),
+    [
+        (ALARM, pulumi_aws.cloudwatch.MetricAlarmArgs),
+        (TOPIC, pulumi_aws.sns.TopicArgs),
+        (SUBSCRIPTION, pulumi_aws.sns.TopicSubscriptionArgs),
+    ],
+)
+def test_every_input_is_an_argument_of_the_installed_pulumi_aws(type_: str, args_class: type) -> None:
+    accepted = {camel(name) for name in inspect.signature(args_class.__init__).parameters} - {"_Self"}
+    resources = registered(alarms_program("us-west-2", is_replica=True, health_check_id="hc-0123"))
+    found = of_type(resources, type_)
+    assert found, f"no {type_} registered"
+    for resource in found:
+        assert set(resource.inputs) <= accepted, (resource.urn, set(resource.inputs) - accepted)
+
+
+def test_alarm_inputs_use_cloudwatchs_own_vocabulary() -> None:
+    # The names are right (test above); these are the values CloudWatch accepts for them.
+    resources = registered(alarms_program("us-west-2", is_replica=True, health_check_id="hc-0123"))
+    for alarm in of_type(resources, ALARM):
+        inputs = alarm.inputs
+        assert inputs["comparisonOperator"] in ("GreaterThanThreshold", "LessThanThreshold"), alarm.urn
+        assert inputs["statistic"] in ("Average", "Sum", "Minimum", "Maximum"), alarm.urn
+        assert inputs["treatMissingData"] in ("missing", "notBreaching", "breaching"), alarm.urn
+        assert inputs["namespace"] in ("AWS/ElastiCache", "AWS/RDS", "AWS/Route53"), alarm.urn
+        assert (inputs["period"], inputs["evaluationPeriods"], inputs["datapointsToAlarm"]) == (60, 5, 3)
+        assert re.fullmatch(r"orders-us-west-2-[a-z0-9-]+", inputs["name"]), alarm.urn
+        assert len(inputs["name"]) <= 255 and len(inputs["alarmDescription"]) <= 1024, alarm.urn
+
+
+def test_member_cluster_ids_of_three_shards_with_two_replicas() -> None:
+    assert cache_member_nodes(3, 2) == [
+        "0001-001", "0001-002", "0001-003", "0002-001", "0002-002", "0002-003",
+        "0003-001", "0003-002", "0003-003",
+    ]  # fmt: skip
+    resources = registered(alarms_program("us-west-2", is_replica=False, shards=3, replicas=2))
+    cache = [a for a in of_type(resources, ALARM) if a.inputs["namespace"] == "AWS/ElastiCache"]
+    per_metric: dict[str, set[str]] = {}
+    for alarm in cache:
+        per_metric.setdefault(alarm.inputs["metricName"], set()).add(
+            alarm.inputs["dimensions"]["CacheClusterId"]
+        )
+    expected = {f"orders-cache-{shard:04d}-{node:03d}" for shard in (1, 2, 3) for node in (1, 2, 3)}
+    assert per_metric == {metric: expected for metric in CACHE_METRICS}
+    assert len(cache) == 9 * 5
+
+
+def test_every_alarm_names_region_resource_and_runbook_and_notifies_on_alarm_and_ok() -> None:
+    resources = registered(alarms_program("us-west-2", is_replica=True))
+    (topic,) = of_type(resources, TOPIC)
+    arn = f"arn:aws:sns:us-west-2:{ACCOUNT}:orders-us-west-2-alarms"
+    assert topic.inputs["name"] == "orders-us-west-2-alarms"
+    for alarm in of_type(resources, ALARM):
+        assert alarm.inputs["alarmActions"] == [arn] and alarm.inputs["okActions"] == [arn], alarm.urn
+        description = alarm.inputs["alarmDescription"]
+        assert description.startswith("us-west-2: ") and "Runbook: " in description, description
+        watched = (
+            alarm.inputs["dimensions"].get("CacheClusterId")
+            or alarm.inputs["dimensions"]["DBInstanceIdentifier"]
+        )
+        assert watched in description, description
+    cpu = next(a for a in of_type(resources, ALARM) if a.name == "alarms-us-west-2-redis-0002-003-engine-cpu")
+    assert cpu.inputs["alarmDescription"].startswith(
+        "us-west-2: ElastiCache node orders-cache-0002-003 of replication group orders-cache: "
+        "EngineCPUUtilization above 80 % (Average, 3 of 5 periods of 60 s). Runbook: "
+    )
+
+
+def test_database_thresholds_follow_the_class_storage_and_connection_limit() -> None:
+    resources = registered(alarms_program("us-west-2", is_replica=True))
+    database = {
+        a.inputs["metricName"]: a.inputs
+        for a in of_type(resources, ALARM)
+        if a.inputs["namespace"] == "AWS/RDS"
+    }
+    assert set(database) == DATABASE_METRICS | {"ReplicaLag"}
+    assert all(
+        alarm["dimensions"] == {"DBInstanceIdentifier": "orders-us-west-2"} for alarm in database.values()
+    )
+    assert database["CPUUtilization"]["threshold"] == 80
+    # db.r6g.2xlarge has 64 GiB: the seed's "memory > 85 %" is FreeableMemory below 15 % of it.
+    assert database["FreeableMemory"]["threshold"] == 64 * GIB * 15 // 100
+    assert database["FreeableMemory"]["comparisonOperator"] == "LessThanThreshold"
+    assert database["FreeStorageSpace"]["threshold"] == 1000 * GIB // 100  # 1 % of max_allocated_storage_gb
+    assert database["DatabaseConnections"]["threshold"] == 4000  # 80 % of max_connections 5000
+    assert database["ReplicaLag"]["threshold"] == 60
+
+
+def test_replica_lag_is_watched_on_replicas_only() -> None:
+    primary = registered(alarms_program("us-east-1", is_replica=False))
+    replica = registered(alarms_program("us-west-2", is_replica=True))
+    metrics = [
+        {a.inputs["metricName"] for a in of_type(run, ALARM) if a.inputs["namespace"] == "AWS/RDS"}
+        for run in (primary, replica)
+    ]
+    assert metrics == [DATABASE_METRICS, DATABASE_METRICS | {"ReplicaLag"}]
+
+
+def test_subscriptions_come_from_the_stack_and_an_https_endpoint_stays_secret() -> None:
+    resources = registered(alarms_program("us-west-2", is_replica=True))
+    arn = f"arn:aws:sns:us-west-2:{ACCOUNT}:orders-us-west-2-alarms"
+    email, https = sorted(of_type(resources, SUBSCRIPTION), key=lambda r: r.name)
+    assert (email.inputs["protocol"], email.inputs["endpoint"], email.inputs["topic"]) == (
+        "email",
+        "oncall@example.com",
+        arn,
+    )
+    assert https.inputs["protocol"] == "https" and https.inputs["topic"] == arn
+    assert https.inputs["endpoint"] == Secret("https://events.example.com/integration/key-123/enqueue")
+
+
+def test_without_a_health_check_there_are_no_route_53_alarms() -> None:
+    resources = registered(alarms_program("us-west-2", is_replica=True, health_check_id=None))
+    assert not [a for a in of_type(resources, ALARM) if a.inputs["namespace"] == "AWS/Route53"]
+    assert len(of_type(resources, TOPIC)) == 1
+
+
+def test_health_check_alarms_use_a_us_east_1_provider_and_topic() -> None:
+    resources = registered(
+        alarms_program("eu-west-1", is_replica=True, health_check_id="hc-fake-0123", measures_latency=True)
+    )
+    (provider,) = [r for r in resources if r.name == "aws-use1-metrics"]
+    (regional,) = [r for r in resources if r.name == "aws-eu-west-1"]
+    health = {
+        a.inputs["metricName"]: a for a in of_type(resources, ALARM) if a.inputs["namespace"] == "AWS/Route53"
+    }
+    assert set(health) == {"HealthCheckStatus", "TimeToFirstByte"}
+    arn = f"arn:aws:sns:us-east-1:{ACCOUNT}:orders-eu-west-1-health-alarms"
+    for alarm in health.values():
+        assert alarm.provider == provider.urn, alarm.urn
+        assert alarm.inputs["dimensions"] == {"HealthCheckId": "hc-fake-0123"}
+        assert alarm.inputs["alarmActions"] == [arn] and alarm.inputs["okActions"] == [arn]
+        assert alarm.inputs["alarmDescription"].startswith(
+            "eu-west-1: Route 53 health check of eu-west-1 hc-fake"
+        )
+    status, latency = health["HealthCheckStatus"].inputs, health["TimeToFirstByte"].inputs
+    assert (status["statistic"], status["comparisonOperator"], status["threshold"]) == (
+        "Minimum",
+        "LessThanThreshold",
+        1,
+    )
+    assert (latency["comparisonOperator"], latency["threshold"]) == ("GreaterThanThreshold", 1000)
+    topics = {t.name: t for t in of_type(resources, TOPIC)}
+    assert topics["alarms-eu-west-1-health-topic"].provider == provider.urn
+    assert topics["alarms-eu-west-1-topic"].provider == regional.urn
+    health_subscriptions = [s for s in of_type(resources, SUBSCRIPTION) if s.provider == provider.urn]
+    assert {s.inputs["topic"] for s in health_subscriptions} == {arn} and len(health_subscriptions) == 2
+    others = [a for a in of_type(resources, ALARM) if a.inputs["namespace"] != "AWS/Route53"]
+    assert others and all(a.provider == regional.urn for a in others)
+
+
+def test_health_check_alarms_without_latency_measuring_skip_time_to_first_byte() -> None:
+    resources = registered(alarms_program("us-west-2", is_replica=True, health_check_id="hc-fake"))
+    metrics = {
+        a.inputs["metricName"] for a in of_type(resources, ALARM) if a.inputs["namespace"] == "AWS/Route53"
+    }
+    assert metrics == {"HealthCheckStatus"}
+
+
+def test_in_us_east_1_the_regional_topic_serves_the_health_check_alarms() -> None:
+    resources = registered(alarms_program("us-east-1", is_replica=False, health_check_id="hc-fake"))
+    (topic,) = of_type(resources, TOPIC)
+    (status,) = [a for a in of_type(resources, ALARM) if a.inputs["namespace"] == "AWS/Route53"]
+    arn = f"arn:aws:sns:us-east-1:{ACCOUNT}:orders-us-east-1-alarms"
+    assert topic.inputs["name"] == "orders-us-east-1-alarms" and status.inputs["alarmActions"] == [arn]
+
+
+def test_children_are_parented_and_outputs_registered() -> None:
+    resources = registered(alarms_program("us-west-2", is_replica=True, health_check_id="hc-fake"))
+    (component,) = [r for r in resources if r.type == "tusk:alerting:RegionalAlarms"]
+    children = [r for r in resources if r.type in (ALARM, TOPIC, SUBSCRIPTION)]
+    assert children and all(r.parent == component.urn for r in children)
+
+
+def stack_inputs(stack: str) -> tuple[Any, Any]:
+    """A real stack's settings and config (the shipped deployment's)."""
+    env = {"REGION": stack, "ZONE": f"{stack}a", **PROGRAM_SECRETS}
+    settings = load_region_settings(REPO / "global.tsk", providers=Providers(env=env))[0]
+    stack_file = load_stack_file(REPO / f"Pulumi.{stack}.yaml")
+    return settings, parse_stack_config(stack, config_strings(stack_file), stack_file)
+
+
+def test_the_stack_creates_a_us_east_1_provider_for_a_health_check_outside_us_east_1() -> None:
+    settings, config = stack_inputs("us-west-2")
+    database = settings.database
+    redis = settings.distributed_cache.redis_cluster
+    access = AppOnlyAccess(config.vpc_id, config.app_security_group_id, redis.port, config.subnet_ids)
+
+    def program() -> object:
+        provider = pulumi_aws.Provider("aws-us-west-2", region="us-west-2")
+        opts = pulumi.ResourceOptions(providers=[provider])
+        cache = RedisCluster("redis-us-west-2", RedisClusterArgs(redis, access), opts)
+        source = "arn:aws:rds:us-east-1:111122223333:db:tusklang-app-us-east-1"
+        db = PostgresCluster(
+            "postgres-us-west-2",
+            PostgresClusterArgs(database, "tusklang-app-us-west-2", access, replicate_from_arn=source),
+            opts,
+        )
+        return regional_alarms(settings, config, cache, db, provider, {"stack": "us-west-2"}, "hc-fake-id")
+
+    resources = registered(program)
+    (metrics_provider,) = [r for r in resources if r.name == "aws-us-west-2-health-check-metrics"]
+    assert metrics_provider.inputs["region"] == "us-east-1"
+    (status,) = [a for a in of_type(resources, ALARM) if a.inputs["namespace"] == "AWS/Route53"]
+    assert status.provider == metrics_provider.urn
+    # Offline the replication group's id is only known after deploy, so its nodes' ids are too.
+    cache = [a for a in of_type(resources, ALARM) if a.inputs["namespace"] == "AWS/ElastiCache"]
+    assert len(cache) == 2 * 3 * 5 and all(a.inputs["dimensions"]["CacheClusterId"] is UNKNOWN for a in cache)
+    assert {a.inputs["tags"]["tusk-infra.dev/watches"] for a in cache} == {"redis-us-west-2-group"}
+    rds = [a for a in of_type(resources, ALARM) if a.inputs["namespace"] == "AWS/RDS"]
+    assert {a.inputs["tags"]["tusk-infra.dev/watches"] for a in rds} == {"postgres-us-west-2-replica"}
+    assert {a.inputs["dimensions"]["DBInstanceIdentifier"] for a in rds} == {"tusklang-app-us-west-2"}
