@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from tusk_infra.backends import postgres
@@ -33,6 +34,7 @@ from tusk_infra.backends.config import (
 )
 from tusk_infra.backends.errors import BackendError
 from tusk_infra.backends.file_cache import FileCache
+from tusk_infra.backends.snapshot import SnapshotMetrics, read_snapshot
 from tusk_infra.tusk.providers import (
     MetricsProvider,
     MetricUnavailable,
@@ -59,6 +61,9 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
                        help="AWS name prefix for secrets (default /tusk-infra/{stack}/)")
     group.add_argument("--metrics-provider", dest="backend_metrics_provider", choices=METRICS_PROVIDERS,
                        help="where @metrics reads live values (default: static)")
+    group.add_argument("--live-metrics", dest="backend_live_metrics", action="store_const", const=True,
+                       help="read @metrics from the provider now instead of the stack's snapshot "
+                       "metrics/<stack>.json (the plan then depends on the moment it runs)")
     group.add_argument("--metrics-window", dest="backend_metrics_window", metavar="DURATION",
                        type=_option("metrics_window_seconds"), help="average metrics over this window (5m)")
     group.add_argument("--metrics-timeout", dest="backend_metrics_timeout", metavar="DURATION",
@@ -118,6 +123,9 @@ _OPTION_FIELDS = {
     "backend_secret_sources": "secret_sources",
     "backend_secret_prefix": "secret_prefix",
     "backend_metrics_provider": "metrics_provider",
+    "backend_live_metrics": "live_metrics",
+    "backend_metrics_statistic": "metrics_statistic",
+    "backend_metrics_pull_window": "metrics_pull_window_seconds",
     "backend_metrics_window": "metrics_window_seconds",
     "backend_metrics_timeout": "metrics_timeout_seconds",
     "backend_cache": "cache",
@@ -169,6 +177,11 @@ def _secret_sources(settings: BackendSettings) -> list[SecretSource]:
 
 
 def _metrics(settings: BackendSettings, providers: Providers) -> MetricsProvider | None:
+    if settings.live_metrics and settings.metrics_provider != "cloudwatch":
+        raise settings.error("tusk-infra:liveMetrics", "live metrics need a provider to read: set "
+                             "tusk-infra:metricsProvider: cloudwatch (or --metrics-provider cloudwatch)")
+    if settings.metrics_snapshot is not None and not settings.live_metrics:
+        return _snapshot_metrics(settings, providers)
     if settings.metrics_provider != "cloudwatch":
         return providers.metrics
     specs, unmapped = metric_map(settings)
@@ -185,6 +198,14 @@ def _metrics(settings: BackendSettings, providers: Providers) -> MetricsProvider
     )
     # Values given on the command line (--metric NAME=VALUE) win over CloudWatch.
     return cloudwatch if providers.metrics is None else FirstAnswer(providers.metrics, cloudwatch)
+
+
+def _snapshot_metrics(settings: BackendSettings, providers: Providers) -> MetricsProvider:
+    """The stack's snapshot; values given on the command line (--metric NAME=VALUE) win over it."""
+    path = settings.metrics_snapshot
+    assert path is not None
+    snapshot = SnapshotMetrics(read_snapshot(Path(path)), path, settings.stack)
+    return snapshot if providers.metrics is None else FirstAnswer(providers.metrics, snapshot)
 
 
 def metric_map(settings: BackendSettings) -> tuple[dict[str, MetricSpec], dict[str, str]]:
