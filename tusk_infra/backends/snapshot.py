@@ -231,9 +231,7 @@ def example_notice(snapshot: MetricSnapshot) -> str | None:
     """The warning an example snapshot carries, None for a real pull."""
     if snapshot.example is None:
         return None
-    return (f"{display_name(snapshot.path)} is an example snapshot, not observed load ({snapshot.example}); "
-            f"settings that read @metrics use its made-up numbers until "
-            f"`tusk-infra metrics pull --stack {snapshot.stack}` replaces it")
+    return f"{display_name(snapshot.path)} is an example snapshot: {snapshot.example}"
 
 
 def staleness(snapshot: MetricSnapshot, now: datetime, max_age_seconds: float) -> str | None:
@@ -277,6 +275,24 @@ class SnapshotMetrics:
         example = " (an EXAMPLE file: made-up numbers)" if self.snapshot.example else ""
         return (f"{reading.label} from {display_name(self._path)}, pulled {self.snapshot.pulled_at_text}"
                 f"{example}")
+
+
+def snapshot_of(provider: object) -> MetricSnapshot | None:
+    """The snapshot a metrics provider (or a FirstAnswer chain) answers from, if any."""
+    if isinstance(provider, SnapshotMetrics):
+        return provider.snapshot
+    parts = [getattr(provider, name, None) for name in ("first", "then")]
+    return next((found for part in parts if part is not None
+                 for found in [snapshot_of(part)] if found is not None), None)
+
+
+def snapshot_warnings(provider: object, now: datetime, settings: Any) -> list[str]:
+    """What to say about the snapshot a run read (an example file; one too old), never part of a plan."""
+    snapshot = snapshot_of(provider)
+    if snapshot is None:
+        return []
+    found = [example_notice(snapshot), staleness(snapshot, now, settings.metrics_max_age_seconds)]
+    return [message for message in found if message]
 
 
 def describe_source(provider: object, name: str) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 from tusk_infra.backends.config import BackendOptionError
 from tusk_infra.backends.selection import add_backend_arguments, build_providers, settings_from_args
+from tusk_infra.backends.snapshot import snapshot_warnings
 from tusk_infra.commands import write_output
 from tusk_infra.commands.stack_option import ChosenStack, choose_stack
 from tusk_infra.project import ProjectError
@@ -69,7 +70,12 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def evaluate_from_args(args: argparse.Namespace) -> Document:
-    """Evaluate args.file with the inputs given on the command line; usage errors exit 2.
+    """Evaluate args.file with the inputs given on the command line; usage errors exit 2."""
+    return evaluate_with_providers(args)[0]
+
+
+def evaluate_with_providers(args: argparse.Namespace) -> tuple[Document, Providers]:
+    """Evaluate args.file with the inputs given on the command line, and the providers it read them from.
 
     Offline unless a backend option (or TUSK_DATABASE_URL, or the --stack's file) asks for more. A backend
     option whose value cannot be used, or an unknown stack, is a usage error, found before the file is
@@ -98,9 +104,13 @@ def evaluate_from_args(args: argparse.Namespace) -> Document:
     except BackendOptionError as bad_option:
         _usage_error(bad_option.message)
     try:
-        return evaluate_file(args.file, variables=variables, providers=providers)
+        document = evaluate_file(args.file, variables=variables, providers=providers)
     except MissingEnvironment as missing:
         raise missing.with_hint(_how_to_set(missing.names, missing.secret_names, stack)) from None
+    if any(use.kind == "metric" for use in document.inputs):
+        for message in snapshot_warnings(providers.metrics, providers.clock(), settings):
+            warn(message)
+    return document, providers
 
 
 def _chosen_stack(args: argparse.Namespace) -> ChosenStack | None:
