@@ -309,17 +309,20 @@ def stack_project(tmp_path: Path) -> Path:
     """global.tsk and the Pulumi files in a folder of their own, to edit."""
     for path in [REPO / "global.tsk", *REPO.glob("Pulumi*.yaml")]:
         shutil.copy2(path, tmp_path / path.name)
+    # The stacks' metric snapshots, which @metrics reads (without them each metric warns of its default).
+    shutil.copytree(REPO / "metrics", tmp_path / "metrics")
     return tmp_path
 
 
 def test_explain_with_a_stack_uses_the_stacks_region() -> None:
     # It used to print 16 with `env REGION = "us-east-1" (not set; default used)`: us-east-1's value.
-    result = tusk("explain", "global.tsk", "performance.worker_count", "--stack", "us-west-2", *STACK_SECRETS)
+    path = "distributed_cache.redis_cluster.snapshot_retention_days"
+    result = tusk("explain", "global.tsk", path, "--stack", "us-west-2", *STACK_SECRETS)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "performance.worker_count = 8",
-        f"  defined at global.tsk:{_line_of(REPO / 'global.tsk', 'worker_count:')}:15",
-        '  expression: @if($region == "us-east-1", 16, 8)',
+        f"{path} = 3",
+        f"  defined at global.tsk:{_line_of(REPO / 'global.tsk', 'snapshot_retention_days:')}:30",
+        '  expression: @if($region == "us-east-1", 7, 3)',
         "  inputs:",
         '    env REGION = "us-west-2"',
     ]

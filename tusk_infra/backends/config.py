@@ -15,7 +15,7 @@ from typing import Any
 from tusk_infra.backends.aws_secrets import DEFAULT_SECRET_PREFIX, SOURCE_KINDS
 from tusk_infra.backends.cloudwatch import MetricSpec
 from tusk_infra.backends.file_cache import DEFAULT_CACHE_DIR
-from tusk_infra.backends.snapshot import DEFAULT_MAX_AGE_SECONDS
+from tusk_infra.backends.snapshot import DEFAULT_MAX_AGE_SECONDS, snapshot_path
 from tusk_infra.stack_file import load_stack_file
 from tusk_infra.tusk.errors import TuskError
 
@@ -94,7 +94,9 @@ class BackendSettings:
     @property
     def uses_network(self) -> bool:
         """True when some configured backend may reach AWS or a database."""
-        return bool(self.secret_sources) or self.metrics_provider == "cloudwatch" or bool(self.database_url)
+        live_metrics = self.metrics_provider == "cloudwatch" and (
+            self.live_metrics or self.metrics_snapshot is None)
+        return bool(self.secret_sources) or live_metrics or bool(self.database_url)
 
 
 def parse_duration(value: object) -> float:
@@ -280,6 +282,8 @@ def settings_from_stack_config(
 def load_stack_settings(path: Path, stack: str, base: BackendSettings | None = None) -> BackendSettings:
     """BackendSettings from `Pulumi.<stack>.yaml`; errors point at the file's line and column of the value."""
     stack_file = load_stack_file(path, error_type=BackendConfigError)
-    return settings_from_stack_config(
+    settings = settings_from_stack_config(
         stack_file.values, stack=stack, file=str(path), positions=stack_file.value_positions, base=base
     )
+    # A stack in a project reads @metrics from its snapshot beside the stack file (metrics/<stack>.json).
+    return replace(settings, metrics_snapshot=str(snapshot_path(path.parent, stack)))

@@ -61,9 +61,6 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
                        help="AWS name prefix for secrets (default /tusk-infra/{stack}/)")
     group.add_argument("--metrics-provider", dest="backend_metrics_provider", choices=METRICS_PROVIDERS,
                        help="where @metrics reads live values (default: static)")
-    group.add_argument("--live-metrics", dest="backend_live_metrics", action="store_const", const=True,
-                       help="read @metrics from the provider now instead of the stack's snapshot "
-                       "metrics/<stack>.json (the plan then depends on the moment it runs)")
     group.add_argument("--metrics-window", dest="backend_metrics_window", metavar="DURATION",
                        type=_option("metrics_window_seconds"), help="average metrics over this window (5m)")
     group.add_argument("--metrics-timeout", dest="backend_metrics_timeout", metavar="DURATION",
@@ -181,6 +178,8 @@ def _metrics(settings: BackendSettings, providers: Providers) -> MetricsProvider
         raise settings.error("tusk-infra:liveMetrics", "live metrics need a provider to read: set "
                              "tusk-infra:metricsProvider: cloudwatch (or --metrics-provider cloudwatch)")
     if settings.metrics_snapshot is not None and not settings.live_metrics:
+        if settings.metrics_provider == "cloudwatch":
+            metric_map(settings)  # a mapping `metrics pull` could not use is wrong now, not only then
         return _snapshot_metrics(settings, providers)
     if settings.metrics_provider != "cloudwatch":
         return providers.metrics

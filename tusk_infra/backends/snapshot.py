@@ -272,9 +272,9 @@ class SnapshotMetrics:
         reading = self.snapshot.metrics.get(name) if self.snapshot is not None else None
         if self.snapshot is None or reading is None:
             return None
-        example = " (an EXAMPLE file: made-up numbers)" if self.snapshot.example else ""
-        return (f"{reading.label} from {display_name(self._path)}, pulled {self.snapshot.pulled_at_text}"
-                f"{example}")
+        example = ", an EXAMPLE file: made-up numbers" if self.snapshot.example else ""
+        return (f"{reading.statistic} over {reading.window}, {display_name(self._path)} pulled "
+                f"{self.snapshot.pulled_at_text}{example}")
 
 
 def snapshot_of(provider: object) -> MetricSnapshot | None:
@@ -284,15 +284,6 @@ def snapshot_of(provider: object) -> MetricSnapshot | None:
     parts = [getattr(provider, name, None) for name in ("first", "then")]
     return next((found for part in parts if part is not None
                  for found in [snapshot_of(part)] if found is not None), None)
-
-
-def snapshot_warnings(provider: object, now: datetime, settings: Any) -> list[str]:
-    """What to say about the snapshot a run read (an example file; one too old), never part of a plan."""
-    snapshot = snapshot_of(provider)
-    if snapshot is None:
-        return []
-    found = [example_notice(snapshot), staleness(snapshot, now, settings.metrics_max_age_seconds)]
-    return [message for message in found if message]
 
 
 def describe_source(provider: object, name: str) -> str | None:

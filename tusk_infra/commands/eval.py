@@ -12,7 +12,6 @@ from typing import Any, NoReturn
 
 from tusk_infra.backends.config import BackendOptionError
 from tusk_infra.backends.selection import add_backend_arguments, build_providers, settings_from_args
-from tusk_infra.backends.snapshot import snapshot_warnings
 from tusk_infra.commands import write_output
 from tusk_infra.commands.stack_option import ChosenStack, choose_stack
 from tusk_infra.project import ProjectError
@@ -66,6 +65,11 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         "overrides), its plain-text tusk-infra:NAME secrets and its live-backend settings (the options "
         "below override them); also fills {stack} in the AWS secret prefix and CloudWatch dimensions",
     )
+    parser.add_argument(
+        "--live-metrics", dest="backend_live_metrics", action="store_const", const=True,
+        help="with --stack: read @metrics from the stack's provider now instead of its snapshot "
+        "metrics/<stack>.json (the result then depends on the moment it runs)",
+    )
     add_backend_arguments(parser)
 
 
@@ -107,9 +111,6 @@ def evaluate_with_providers(args: argparse.Namespace) -> tuple[Document, Provide
         document = evaluate_file(args.file, variables=variables, providers=providers)
     except MissingEnvironment as missing:
         raise missing.with_hint(_how_to_set(missing.names, missing.secret_names, stack)) from None
-    if any(use.kind == "metric" for use in document.inputs):
-        for message in snapshot_warnings(providers.metrics, providers.clock(), settings):
-            warn(message)
     return document, providers
 
 
