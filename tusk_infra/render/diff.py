@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tusk_infra.render.key_inputs import key_inputs, parse_path
+from tusk_infra.render.metric_changes import SnapshotDiff, snapshot_diff
 from tusk_infra.render.plain import UNKNOWN_MARK, Path, format_path
 from tusk_infra.render.plan import (
     READ_TYPES,
@@ -83,6 +84,8 @@ class StackDiff:
     # Policy violations at head (None: the head's program has no policy results) and those new since base.
     violations: int | None = None
     new_findings: tuple[dict[str, Any], ...] = ()
+    # The stack's metric snapshot, when it changed: each moved metric and the settings it moved (if any).
+    snapshot: SnapshotDiff | None = None
 
     def count(self, action: Action) -> int:
         """How many resources get `action`."""
@@ -132,7 +135,9 @@ def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> Sta
     before, after = base or empty, head or empty
     resources = tuple(_resource_changes(before, after))
     settings = tuple(_setting_changes(before, after)) if base and head else ()
-    status: StackStatus = "created" if base is None else "changed" if resources or settings else "unchanged"
+    snapshot = _snapshot_change(base, head, settings)
+    changed = resources or settings or snapshot is not None
+    status: StackStatus = "created" if base is None else "changed" if changed else "unchanged"
     findings = _open_findings(after.get("policy"))
     return StackDiff(
         stack=name,
@@ -141,7 +146,17 @@ def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> Sta
         settings=settings,
         violations=None if findings is None else len(findings),
         new_findings=tuple(_new_findings(_open_findings(before.get("policy")) or [], findings or [])),
+        snapshot=snapshot,
     )
+
+
+def _snapshot_change(
+    base: StackPlan | None, head: StackPlan | None, settings: tuple[SettingChange, ...]
+) -> SnapshotDiff | None:
+    """What a changed metric snapshot moved (see metric_changes)."""
+    facts = [(s.change.path, None if s.change.before is ABSENT else s.change.before,
+              None if s.change.after is ABSENT else s.change.after) for s in settings]
+    return snapshot_diff(base, head, facts)
 
 
 def _resource_changes(base: StackPlan, head: StackPlan) -> Iterator[ResourceChange]:
