@@ -33,8 +33,9 @@ check: $(STAMP)
 # fixture project (stale stack files there removed). Then regenerate the goldens and review both diffs
 # (tests/fixtures/README.md).
 fixtures-sync:
-	rm -f tests/fixtures/project/Pulumi.*.yaml
+	rm -rf tests/fixtures/project/Pulumi.*.yaml tests/fixtures/project/metrics
 	cp global.tsk Pulumi.yaml Pulumi.*.yaml tests/fixtures/project/
+	if [ -d metrics ]; then cp -r metrics tests/fixtures/project/; fi
 	@git status --short -- tests/fixtures/project
 	@echo "fixtures-sync: now run TUSK_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_preview_cli.py -p no:xdist," \
 	      "review git diff tests/fixtures tests/golden, then make test"

@@ -22,15 +22,22 @@ PROJECT_STACKS = ("us-east-1", "eu-west-1", "us-west-2")
 
 
 def project_files(project_dir: Path = PROJECT_DIR) -> list[Path]:
-    """The files that make a project: global.tsk, Pulumi.yaml and every Pulumi.<stack>.yaml."""
-    return [project_dir / "global.tsk", *sorted(project_dir.glob("Pulumi*.yaml"))]
+    """The files that make a project: global.tsk, Pulumi.yaml, every Pulumi.<stack>.yaml and the stacks'
+    metric snapshots (metrics/<stack>.json)."""
+    return [
+        project_dir / "global.tsk",
+        *sorted(project_dir.glob("Pulumi*.yaml")),
+        *sorted(project_dir.glob("metrics/*.json")),
+    ]
 
 
 def copy_project(destination: Path, source: Path = PROJECT_DIR) -> Path:
     """A copy of a project's files in `destination` (created if need be), for a test to edit."""
     destination.mkdir(parents=True, exist_ok=True)
     for path in project_files(source):
-        shutil.copy2(path, destination / path.name)
+        target = destination / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
     return destination
 
 

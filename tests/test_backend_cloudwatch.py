@@ -25,7 +25,7 @@ REGION = "us-east-1"
 # Moto's dummy credentials on every test here, so none can reach a real AWS account.
 pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-CPU = MetricSpec("ContainerInsights", "pod_cpu_utilization",
+CPU = MetricSpec("ContainerInsights", "pod_cpu_utilization_over_pod_limit",
                  (("ClusterName", "tusk-use1"), ("Namespace", "tusk"), ("Service", "tusklang-app")))
 REQUESTS = MetricSpec("AWS/ApplicationELB", "RequestCount", (("LoadBalancer", "app/tusk/1"),), "Sum",
                       per_second=True)
@@ -101,7 +101,7 @@ def test_one_request_serves_every_metric(aws: None) -> None:
 def test_no_data_falls_back_with_the_reason(aws: None) -> None:
     metrics = provider({"cpu_usage": CPU})
     assert reason(metrics.metric("cpu_usage")) == (
-        "CloudWatch has no data for ContainerInsights/pod_cpu_utilization Average "
+        "CloudWatch has no data for ContainerInsights/pod_cpu_utilization_over_pod_limit Average "
         "(ClusterName=tusk-use1, Namespace=tusk, Service=tusklang-app) in the last 5 min"
     )
     assert metrics.metric("cpu_usage") == metrics.metric("cpu_usage")
@@ -207,7 +207,7 @@ def test_a_forbidden_series_names_the_reason() -> None:
         metrics = CloudWatchMetrics({"cpu_usage": CPU}, AwsOptions(), clock=lambda: NOW, client=client)
         answer = metrics.metric("cpu_usage")
     assert reason(answer) == (
-        "CloudWatch could not read ContainerInsights/pod_cpu_utilization Average "
+        "CloudWatch could not read ContainerInsights/pod_cpu_utilization_over_pod_limit Average "
         "(ClusterName=tusk-use1, Namespace=tusk, Service=tusklang-app) "
         "(Forbidden: no access to ContainerInsights)"
     )

@@ -65,7 +65,7 @@ def put_metric(namespace: str, metric: str, dimensions: dict[str, str], value: f
 
 
 def test_cloudwatch_values_steer_the_settings_and_are_recorded(aws: None) -> None:
-    put_metric("ContainerInsights", "pod_cpu_utilization",
+    put_metric("ContainerInsights", "pod_cpu_utilization_over_pod_limit",
                {"ClusterName": "tusk-use1", "Namespace": "tusk", "Service": "tusklang-app"}, 91.5)
     put_metric("AWS/RDS", "DatabaseConnections", {"DBInstanceIdentifier": "tusk-db"}, 40)
     warnings: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -79,6 +80,7 @@ def test_full_stack_config_is_read(tmp_path: Path) -> None:
     settings = load_stack_settings(path, "eu-west-1")
     assert settings == BackendSettings(
         stack="eu-west-1",
+        metrics_snapshot=str(tmp_path / "metrics" / "eu-west-1.json"),
         secret_sources=("ssm", "secretsmanager"),
         secret_prefix="/apps/{stack}/",
         metrics_provider="cloudwatch",
@@ -98,7 +100,7 @@ def test_full_stack_config_is_read(tmp_path: Path) -> None:
     assert specs["queue_depth"].dimensions == (("QueueName", "jobs-eu-west-1"),)
     assert specs["cpu_usage"].dimensions == (
         ("ClusterName", "tusk-euw1"), ("Namespace", "tusk"), ("Service", "tusklang-app"))
-    assert set(unmapped) == {"active_connections", "requests_per_second"}
+    assert set(unmapped) == {"active_connections"}
     assert "tusk-infra:metricsDimensions.db_instance" in unmapped["active_connections"]
 
 
@@ -340,12 +342,13 @@ NO_NETWORK = textwrap.dedent(
     )
     EXPECTED = {"performance": {"worker_count": 8, "pool": 200, "password": "[secret]"}}
 
-    # The API with the stack's settings...
+    # The API with the stack's settings: a provider to pull from, but @metrics reads the snapshot...
     settings = load_stack_settings(Path(sys.argv[1]), "us-east-1")
+    assert settings.metrics_provider == "cloudwatch", settings
     warnings = []
     providers = build_providers(settings, Providers(env={"DB_PASSWORD": "x"}, warn=warnings.append))
     doc = evaluate_text(TEXT, providers=providers)
-    assert doc.to_plain() == EXPECTED, doc.data
+    assert doc.to_plain() == {"performance": {**EXPECTED["performance"], "worker_count": 16}}, doc.data
 
     # ...and `tusk-infra eval` / `explain` with no backend option, as a user runs them.
     tsk = Path(sys.argv[2])
@@ -364,10 +367,21 @@ NO_NETWORK = textwrap.dedent(
 )
 
 
+SNAPSHOT = {
+    "format": "tusk-infra/metrics@1", "stack": "us-east-1", "pulled_at": "2026-12-01T09:00:00Z",
+    "metrics": {"cpu_usage": {"value": 91.0, "statistic": "p95", "window": "7d", "source": {}},
+                "active_connections": {"value": 40.0, "statistic": "p95", "window": "7d", "source": {}}},
+}
+
+
 def test_nothing_configured_means_no_network_and_no_aws_or_driver_loaded(tmp_path: Path) -> None:
+    # The project's stack file configures CloudWatch for `metrics pull`; every other run reads the snapshot.
+    stack_file = tmp_path / "Pulumi.us-east-1.yaml"
+    shutil.copy2(REPO / "Pulumi.us-east-1.yaml", stack_file)
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "us-east-1.json").write_text(json.dumps(SNAPSHOT))
     run = subprocess.run(
-        [sys.executable, "-c", NO_NETWORK, str(PROJECT_DIR / "Pulumi.us-east-1.yaml"),
-         str(tmp_path / "global.tsk")],
+        [sys.executable, "-c", NO_NETWORK, str(stack_file), str(tmp_path / "global.tsk")],
         capture_output=True, text=True, timeout=60, check=False,
         env={key: value for key, value in os.environ.items() if key != "TUSK_DATABASE_URL"},
     )

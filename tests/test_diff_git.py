@@ -84,7 +84,7 @@ def build_repo_files(root: Path) -> None:
     """A git repository at `root`, not yet committed: the repository's code (diff renders each revision with
     its own) around the fixture project; the live global.tsk and Pulumi.*.yaml at the top level are left out."""
     files = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
-    deployment = {path.name for path in project_files(REPO)}
+    deployment = {str(path.relative_to(REPO)) for path in project_files(REPO)}
     for name in filter(None, files):
         source = REPO / name
         if source.is_file() and name not in deployment:

@@ -304,18 +304,19 @@ STACK_SECRETS = ("--env", f"REDIS_CLUSTER_PASSWORD={'r' * 20}", "--env", "DB_PRI
 
 
 def stack_project(tmp_path: Path) -> Path:
-    """The fixture project's global.tsk and Pulumi files in a folder of their own, to edit."""
+    """The fixture project's files (global.tsk, Pulumi files, metric snapshots) in a folder of their own."""
     return copy_project(tmp_path)
 
 
 def test_explain_with_a_stack_uses_the_stacks_region() -> None:
     # It used to print 16 with `env REGION = "us-east-1" (not set; default used)`: us-east-1's value.
-    result = tusk("explain", "global.tsk", "performance.worker_count", "--stack", "us-west-2", *STACK_SECRETS)
+    path = "distributed_cache.redis_cluster.snapshot_retention_days"
+    result = tusk("explain", "global.tsk", path, "--stack", "us-west-2", *STACK_SECRETS)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "performance.worker_count = 8",
-        f"  defined at global.tsk:{_line_of(PROJECT_DIR / 'global.tsk', 'worker_count:')}:15",
-        '  expression: @if($region == "us-east-1", 16, 8)',
+        f"{path} = 3",
+        f"  defined at global.tsk:{_line_of(PROJECT_DIR / 'global.tsk', 'snapshot_retention_days:')}:30",
+        '  expression: @if($region == "us-east-1", 7, 3)',
         "  inputs:",
         '    env REGION = "us-west-2"',
     ]

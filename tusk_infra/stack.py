@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pulumi_aws
 import pulumi_kubernetes
 
 from tusk_infra.backends.selection import build_providers
+from tusk_infra.backends.snapshot import MetricSnapshot, example_notice, snapshot_of, staleness
 from tusk_infra.components import (
     PostgresCluster,
     PostgresClusterArgs,
@@ -54,6 +55,10 @@ class LoadedStack:
     config: StackConfig
     settings: RegionSettings
     document: Document
+    # The metric snapshot @metrics read (None: none read, or live metrics), and what to say about it that
+    # depends on the time (too old); never part of what the stack registers.
+    metrics_snapshot: MetricSnapshot | None = None
+    freshness: tuple[str, ...] = ()
 
 
 class StackSecrets(ConfigSecrets):
@@ -89,22 +94,37 @@ def load(
     secrets: Sequence[SecretSource],
     last_resort: SecretSource | None = None,
     warn: Callable[[str], None] = lambda message: None,
+    live_metrics: bool = False,
 ) -> LoadedStack:
     """Evaluate global.tsk for the stack's region and validate it; nothing is registered yet.
 
     `@env.secure` looks in `env`, then `secrets`, then the live sources the stack config enables
-    (SSM / Secrets Manager), then `last_resort` (offline placeholders)."""
+    (SSM / Secrets Manager), then `last_resort` (offline placeholders). `@metrics` reads the stack's
+    snapshot, metrics/<stack>.json, unless `live_metrics` (or tusk-infra:liveMetrics) asks for the
+    provider."""
     # The stack's identity reaches the evaluation through the env mapping it reads, never os.environ.
     injected = stack_env(config, env)
-    providers = build_providers(
-        stack_backend_settings(config), Providers(env=injected, secrets=secrets, warn=warn)
-    )
+    backends = stack_backend_settings(config)
+    if live_metrics:
+        backends = replace(backends, live_metrics=True)
+    providers = build_providers(backends, Providers(env=injected, secrets=secrets, warn=warn))
     if last_resort is not None:
         providers.secrets = (*providers.secrets, last_resort)
     settings, document = load_region_settings(project_dir / SETTINGS_FILE, providers=providers)
     _check_roles(config, settings)
     _check_primary_stack_region(project_dir, config, settings)
-    return LoadedStack(config, settings, document)
+    snapshot = snapshot_of(providers.metrics) if _reads_metrics(document) else None
+    if snapshot is None:
+        return LoadedStack(config, settings, document)
+    notice = example_notice(snapshot)
+    if notice is not None:
+        warn(notice)  # true of the commit, so it belongs with the run's other warnings
+    stale = staleness(snapshot, providers.clock(), backends.metrics_max_age_seconds)
+    return LoadedStack(config, settings, document, snapshot, (stale,) if stale else ())
+
+
+def _reads_metrics(document: Document) -> bool:
+    return any(use.kind == "metric" for use in document.inputs)
 
 
 def _check_roles(config: StackConfig, settings: RegionSettings) -> None:
@@ -182,7 +202,7 @@ def build(settings: RegionSettings, config: StackConfig) -> dict[str, pulumi.Out
         ),
         pulumi.ResourceOptions(providers=[kubernetes_provider]),
     )
-    outputs = {
+    outputs: dict[str, pulumi.Output[Any]] = {
         "region": pulumi.Output.from_input(settings.region),
         "databaseRole": pulumi.Output.from_input("primary" if settings.is_database_primary else "replica"),
         "databaseArn": database.arn,
@@ -204,7 +224,8 @@ def build(settings: RegionSettings, config: StackConfig) -> dict[str, pulumi.Out
             "trafficServing": pulumi.Output.from_input(settings.profile.serving),
         }
     # Last: the alarms watch the data stores and, through the health check, the region's traffic.
-    measures_latency = settings.global_traffic is not None and settings.global_traffic.health_check.measure_latency
+    traffic_settings = settings.global_traffic
+    measures_latency = traffic_settings is not None and traffic_settings.health_check.measure_latency
     alarms = regional_alarms(
         settings, config, redis, database, aws_provider, tags,
         health_check_id=traffic.health_check_id if traffic is not None else None,
@@ -359,6 +380,8 @@ def main(project_dir: Path) -> None:
     except TuskError as error:
         # RunError: Pulumi prints the message without a Python traceback.
         raise pulumi.RunError(error.render()) from None
+    for message in loaded.freshness:
+        pulumi.log.warn(message)
     for name, value in build(loaded.settings, loaded.config).items():
         pulumi.export(name, value)
 

@@ -9,8 +9,11 @@ for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
 
 from tusk_infra.backends.config import BackendSettings, settings_from_stack_config
+from tusk_infra.backends.snapshot import snapshot_path
 from tusk_infra.stack_config import PROJECT, StackConfig, config_strings
 from tusk_infra.stack_file import StackFile
 
@@ -26,9 +29,15 @@ def stack_backend_settings(config: StackConfig) -> BackendSettings:
     if config.source is None:
         return BackendSettings(stack=config.stack)
     source = config.source
-    return settings_from_stack_config(
+    settings = settings_from_stack_config(
         source.values, stack=config.stack, file=str(source.path), positions=source.positions
     )
+    return with_metrics_snapshot(settings, source.path.parent, config.stack)
+
+
+def with_metrics_snapshot(settings: BackendSettings, project_dir: Path, stack: str) -> BackendSettings:
+    """`@metrics` read from the stack's snapshot, metrics/<stack>.json in its project (unless live)."""
+    return replace(settings, metrics_snapshot=str(snapshot_path(project_dir, stack)))
 
 
 class StackSecrets:

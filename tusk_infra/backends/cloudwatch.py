@@ -39,24 +39,26 @@ class MetricSpec:
         return f"{self.namespace}/{self.metric} {self.stat}{rate}" + (f" ({dims})" if dims else "")
 
 
-# Container Insights for the app's pods, RDS for the database, the ALB for traffic. The placeholders come from
-# the `metricsDimensions` configuration ({region} and {stack} are always known).
+# Container Insights for the app's pods, RDS for the database. The placeholders come from the
+# `metricsDimensions` configuration ({region} and {stack} are always known).
+# cpu_usage and memory_usage are the pods' use as a percentage of their own limit (`..._over_pod_limit`), not
+# `pod_cpu_utilization`, which is a share of the node's capacity: "> 80" must mean the pods run near their
+# ceiling whatever node they land on. There is no requests_per_second: the app is reached through a network
+# load balancer (its LoadBalancer Service), and an NLB counts flows and bytes, not requests; ALB RequestCount
+# would not exist. Map one from the app's own metrics with tusk-infra:metrics if global.tsk needs it.
 DEFAULT_METRICS: dict[str, MetricSpec] = {
     "cpu_usage": MetricSpec(
         "ContainerInsights",
-        "pod_cpu_utilization",
+        "pod_cpu_utilization_over_pod_limit",
         (("ClusterName", "{cluster}"), ("Namespace", "{namespace}"), ("Service", "{service}")),
     ),
     "memory_usage": MetricSpec(
         "ContainerInsights",
-        "pod_memory_utilization",
+        "pod_memory_utilization_over_pod_limit",
         (("ClusterName", "{cluster}"), ("Namespace", "{namespace}"), ("Service", "{service}")),
     ),
     "active_connections": MetricSpec(
         "AWS/RDS", "DatabaseConnections", (("DBInstanceIdentifier", "{db_instance}"),)
-    ),
-    "requests_per_second": MetricSpec(
-        "AWS/ApplicationELB", "RequestCount", (("LoadBalancer", "{load_balancer}"),), "Sum", per_second=True
     ),
 }
 
@@ -152,30 +154,9 @@ class CloudWatchMetrics:
 
     def _query(self, client: Any, names: list[str]) -> dict[str, _Series]:
         end = self._clock()
-        queries = [self._query_entry(f"m{index}", self.specs[name]) for index, name in enumerate(names)]
-        request: dict[str, Any] = {
-            "MetricDataQueries": queries,
-            "StartTime": end - timedelta(seconds=self._window.seconds),
-            "EndTime": end,
-        }
-        series = {name: _Series() for name in names}
-        while True:
-            response = client.get_metric_data(**request)
-            for result in response.get("MetricDataResults", []):
-                series[names[int(result["Id"][1:])]].add(result)
-            token = response.get("NextToken")
-            if not token:
-                return series
-            request["NextToken"] = token
-
-    def _query_entry(self, query_id: str, spec: MetricSpec) -> dict[str, Any]:
-        metric = {
-            "Namespace": spec.namespace,
-            "MetricName": spec.metric,
-            "Dimensions": [{"Name": key, "Value": value} for key, value in spec.dimensions],
-        }
-        stat = {"Metric": metric, "Period": self._window.period, "Stat": spec.stat}
-        return {"Id": query_id, "MetricStat": stat, "ReturnData": True}
+        start = end - timedelta(seconds=self._window.seconds)
+        chosen = {name: self.specs[name] for name in names}
+        return fetch_series(client, chosen, start, end, self._window.period)
 
     def _reduce(self, name: str, series: _Series) -> float | str:
         if not series.values:
@@ -185,6 +166,34 @@ class CloudWatchMetrics:
             return f"CloudWatch has no data for {self.specs[name].describe()} in the last {minutes:g} min"
         mean = statistics.fmean(series.values)
         return mean / self._window.period if self.specs[name].per_second else mean
+
+
+def fetch_series(
+    client: Any, specs: Mapping[str, MetricSpec], start: datetime, end: datetime, period: int
+) -> dict[str, _Series]:
+    """Every series' per-period statistic from `start` to `end`, in as few GetMetricData calls as it takes."""
+    names = list(specs)
+    queries = [_query_entry(f"m{index}", specs[name], period) for index, name in enumerate(names)]
+    request: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
+    series = {name: _Series() for name in names}
+    while True:
+        response = client.get_metric_data(**request)
+        for result in response.get("MetricDataResults", []):
+            series[names[int(result["Id"][1:])]].add(result)
+        token = response.get("NextToken")
+        if not token:
+            return series
+        request["NextToken"] = token
+
+
+def _query_entry(query_id: str, spec: MetricSpec, period: int) -> dict[str, Any]:
+    metric = {
+        "Namespace": spec.namespace,
+        "MetricName": spec.metric,
+        "Dimensions": [{"Name": key, "Value": value} for key, value in spec.dimensions],
+    }
+    stat = {"Metric": metric, "Period": period, "Stat": spec.stat}
+    return {"Id": query_id, "MetricStat": stat, "ReturnData": True}
 
 
 @dataclass

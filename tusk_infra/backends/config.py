@@ -15,11 +15,15 @@ from typing import Any
 from tusk_infra.backends.aws_secrets import DEFAULT_SECRET_PREFIX, SOURCE_KINDS
 from tusk_infra.backends.cloudwatch import MetricSpec
 from tusk_infra.backends.file_cache import DEFAULT_CACHE_DIR
+from tusk_infra.backends.snapshot import DEFAULT_MAX_AGE_SECONDS, snapshot_path
 from tusk_infra.stack_file import load_stack_file
 from tusk_infra.tusk.errors import TuskError
 
 NAMESPACE = "tusk-infra:"
 METRICS_PROVIDERS = ("static", "cloudwatch")
+STALENESS_LEVELS = ("advisory", "mandatory")
+# The statistics `metrics pull` reduces a window's per-period values with: a peak for deploy-time sizing.
+PULL_STATISTICS = ("p50", "p90", "p95", "p99", "max", "mean")
 CACHE_KINDS = ("memory", "file")
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*")
@@ -56,6 +60,14 @@ class BackendSettings:
     metrics_timeout_seconds: float = 2.0
     metric_dimensions: Mapping[str, str] = field(default_factory=dict)
     metric_specs: Mapping[str, MetricSpec] = field(default_factory=dict)
+    # @metrics reads this snapshot file (metrics/<stack>.json) unless live_metrics: the same commit, the
+    # same plan. None: no stack project to hold one (eval without --stack), so the provider answers.
+    metrics_snapshot: str | None = None
+    live_metrics: bool = False
+    metrics_max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS
+    metrics_staleness: str = "advisory"
+    metrics_statistic: str = "p95"
+    metrics_pull_window_seconds: int = 7 * 86400
     cache: str = "memory"
     cache_dir: str = DEFAULT_CACHE_DIR
     database_url: str | None = None
@@ -82,7 +94,9 @@ class BackendSettings:
     @property
     def uses_network(self) -> bool:
         """True when some configured backend may reach AWS or a database."""
-        return bool(self.secret_sources) or self.metrics_provider == "cloudwatch" or bool(self.database_url)
+        live_metrics = self.metrics_provider == "cloudwatch" and (
+            self.live_metrics or self.metrics_snapshot is None)
+        return bool(self.secret_sources) or live_metrics or bool(self.database_url)
 
 
 def parse_duration(value: object) -> float:
@@ -151,6 +165,23 @@ def _period(value: Any) -> int:
     return int(seconds)
 
 
+def _flag(value: Any) -> bool:
+    # The engine hands the program config as strings; the stack file's YAML has a real boolean.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ValueError(f"expected true or false, found {value!r}")
+
+
+def _pull_window(value: Any) -> int:
+    seconds = parse_duration(value)
+    if not 3600 <= seconds <= 63 * 86400:
+        # CloudWatch keeps 5-minute data for 63 days.
+        raise ValueError(f"expected a window from 1h to 63d, found {value!r}")
+    return int(seconds)
+
+
 def _timeout(value: Any) -> float:
     seconds = parse_duration(value)
     if seconds > 30:
@@ -207,6 +238,11 @@ STACK_KEYS: dict[str, _Key] = {
     "tusk-infra:metricsTimeout": _Key("metrics_timeout_seconds", _timeout),
     "tusk-infra:metricsDimensions": _Key("metric_dimensions", _string_map),
     "tusk-infra:metrics": _Key("metric_specs", _metric_specs),
+    "tusk-infra:liveMetrics": _Key("live_metrics", _flag),
+    "tusk-infra:metricsMaxAge": _Key("metrics_max_age_seconds", parse_duration),
+    "tusk-infra:metricsStaleness": _Key("metrics_staleness", _choice(STALENESS_LEVELS)),
+    "tusk-infra:metricsStatistic": _Key("metrics_statistic", _choice(PULL_STATISTICS)),
+    "tusk-infra:metricsPullWindow": _Key("metrics_pull_window_seconds", _pull_window),
     "tusk-infra:cache": _Key("cache", _choice(CACHE_KINDS)),
     "tusk-infra:cacheDir": _Key("cache_dir", _text),
     "tusk-infra:databaseUrl": _Key("database_url", _text),
@@ -246,6 +282,8 @@ def settings_from_stack_config(
 def load_stack_settings(path: Path, stack: str, base: BackendSettings | None = None) -> BackendSettings:
     """BackendSettings from `Pulumi.<stack>.yaml`; errors point at the file's line and column of the value."""
     stack_file = load_stack_file(path, error_type=BackendConfigError)
-    return settings_from_stack_config(
+    settings = settings_from_stack_config(
         stack_file.values, stack=stack, file=str(path), positions=stack_file.value_positions, base=base
     )
+    # A stack in a project reads @metrics from its snapshot beside the stack file (metrics/<stack>.json).
+    return replace(settings, metrics_snapshot=str(snapshot_path(path.parent, stack)))

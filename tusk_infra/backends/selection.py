@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from tusk_infra.backends import postgres
@@ -33,6 +34,7 @@ from tusk_infra.backends.config import (
 )
 from tusk_infra.backends.errors import BackendError
 from tusk_infra.backends.file_cache import FileCache
+from tusk_infra.backends.snapshot import SnapshotMetrics, read_snapshot
 from tusk_infra.tusk.providers import (
     MetricsProvider,
     MetricUnavailable,
@@ -118,6 +120,9 @@ _OPTION_FIELDS = {
     "backend_secret_sources": "secret_sources",
     "backend_secret_prefix": "secret_prefix",
     "backend_metrics_provider": "metrics_provider",
+    "backend_live_metrics": "live_metrics",
+    "backend_metrics_statistic": "metrics_statistic",
+    "backend_metrics_pull_window": "metrics_pull_window_seconds",
     "backend_metrics_window": "metrics_window_seconds",
     "backend_metrics_timeout": "metrics_timeout_seconds",
     "backend_cache": "cache",
@@ -169,6 +174,13 @@ def _secret_sources(settings: BackendSettings) -> list[SecretSource]:
 
 
 def _metrics(settings: BackendSettings, providers: Providers) -> MetricsProvider | None:
+    if settings.live_metrics and settings.metrics_provider != "cloudwatch":
+        raise settings.error("tusk-infra:liveMetrics", "live metrics need a provider to read: set "
+                             "tusk-infra:metricsProvider: cloudwatch (or --metrics-provider cloudwatch)")
+    if settings.metrics_snapshot is not None and not settings.live_metrics:
+        if settings.metrics_provider == "cloudwatch":
+            metric_map(settings)  # a mapping `metrics pull` could not use is wrong now, not only then
+        return _snapshot_metrics(settings, providers)
     if settings.metrics_provider != "cloudwatch":
         return providers.metrics
     specs, unmapped = metric_map(settings)
@@ -185,6 +197,14 @@ def _metrics(settings: BackendSettings, providers: Providers) -> MetricsProvider
     )
     # Values given on the command line (--metric NAME=VALUE) win over CloudWatch.
     return cloudwatch if providers.metrics is None else FirstAnswer(providers.metrics, cloudwatch)
+
+
+def _snapshot_metrics(settings: BackendSettings, providers: Providers) -> MetricsProvider:
+    """The stack's snapshot; values given on the command line (--metric NAME=VALUE) win over it."""
+    path = settings.metrics_snapshot
+    assert path is not None
+    snapshot = SnapshotMetrics(read_snapshot(Path(path)), path, settings.stack)
+    return snapshot if providers.metrics is None else FirstAnswer(providers.metrics, snapshot)
 
 
 def metric_map(settings: BackendSettings) -> tuple[dict[str, MetricSpec], dict[str, str]]:

@@ -13,11 +13,14 @@ from tusk_infra import __version__
 from tusk_infra.checks.apply import CheckResult
 from tusk_infra.checks.findings import Finding
 from tusk_infra.checks.paths import display_path
+from tusk_infra.checks.snapshot_age import SNAPSHOT_RULE
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 # GitHub code scanning ranks security results by this property (a CVSS-like 0-10 score).
 _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
-_RULE_INDEX = {policy.id: index for index, policy in enumerate(POLICIES)}
+# The pack's policies, then the check's own rules that read files rather than resources.
+_RULES = [*POLICIES, SNAPSHOT_RULE]
+_RULE_INDEX = {policy.id: index for index, policy in enumerate(_RULES)}
 
 
 def _rule(policy: PolicyDefinition) -> dict[str, Any]:
@@ -84,7 +87,7 @@ def render_sarif(result: CheckResult, project_dir: Path) -> str:
                         "name": "tusk-infra",
                         "version": __version__,
                         "semanticVersion": __version__,
-                        "rules": [_rule(policy) for policy in POLICIES],
+                        "rules": [_rule(policy) for policy in _RULES],
                     }
                 },
                 "automationDetails": {"id": "tusk-infra-check/" + ",".join(s.stack for s in result.stacks)},

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     # Imported here: building the command line must not pay for pulumi's import.
     from tusk_infra.checks import check_runs
+    from tusk_infra.checks.snapshot_age import add_snapshot_findings
     from tusk_infra.offline.runner import ProjectError, run_stacks, select_stacks
 
     try:
@@ -82,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
             write_output(_pack_config(runs, args.project_dir))
             return 0
         result = check_runs(runs, args.project_dir, cross_stack=args.cross_stack is not False)
+        # Apart from check_runs, whose results the preview's plan embeds: this one depends on today's date.
+        add_snapshot_findings(result, runs, args.project_dir, datetime.now(UTC))
         report = _render(result, args.format or "text", args.project_dir)
     except TuskError as error:
         print(error.render(), file=sys.stderr)

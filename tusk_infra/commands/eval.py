@@ -65,11 +65,21 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         "overrides), its plain-text tusk-infra:NAME secrets and its live-backend settings (the options "
         "below override them); also fills {stack} in the AWS secret prefix and CloudWatch dimensions",
     )
+    parser.add_argument(
+        "--live-metrics", dest="backend_live_metrics", action="store_const", const=True,
+        help="with --stack: read @metrics from the stack's provider now instead of its snapshot "
+        "metrics/<stack>.json (the result then depends on the moment it runs)",
+    )
     add_backend_arguments(parser)
 
 
 def evaluate_from_args(args: argparse.Namespace) -> Document:
-    """Evaluate args.file with the inputs given on the command line; usage errors exit 2.
+    """Evaluate args.file with the inputs given on the command line; usage errors exit 2."""
+    return evaluate_with_providers(args)[0]
+
+
+def evaluate_with_providers(args: argparse.Namespace) -> tuple[Document, Providers]:
+    """Evaluate args.file with the inputs given on the command line, and the providers it read them from.
 
     Offline unless a backend option (or TUSK_DATABASE_URL, or the --stack's file) asks for more. A backend
     option whose value cannot be used, or an unknown stack, is a usage error, found before the file is
@@ -98,9 +108,10 @@ def evaluate_from_args(args: argparse.Namespace) -> Document:
     except BackendOptionError as bad_option:
         _usage_error(bad_option.message)
     try:
-        return evaluate_file(args.file, variables=variables, providers=providers)
+        document = evaluate_file(args.file, variables=variables, providers=providers)
     except MissingEnvironment as missing:
         raise missing.with_hint(_how_to_set(missing.names, missing.secret_names, stack)) from None
+    return document, providers
 
 
 def _chosen_stack(args: argparse.Namespace) -> ChosenStack | None:

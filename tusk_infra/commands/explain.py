@@ -7,8 +7,9 @@ import json
 import sys
 from typing import Any
 
+from tusk_infra.backends.snapshot import describe_source
 from tusk_infra.commands import write_output
-from tusk_infra.commands.eval import add_input_arguments, evaluate_from_args
+from tusk_infra.commands.eval import add_input_arguments, evaluate_with_providers
 from tusk_infra.tusk import SECRET_MASK, Provenance, Secret, TuskError
 
 
@@ -39,18 +40,27 @@ def _dotted_path(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     """Print the explanation; a TuskError goes to stderr with exit code 1."""
     try:
-        document = evaluate_from_args(args)
+        document, providers = evaluate_with_providers(args)
         value = document.get(args.path)
         provenance = document.provenance(args.path)
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
-    write_output(explanation(args.path, value, provenance, args.show_secrets) + "\n")
+    sources = {use.name: describe_source(providers.metrics, use.name)
+               for use in provenance.inputs if use.kind == "metric" and not use.defaulted}
+    write_output(explanation(args.path, value, provenance, args.show_secrets, metric_sources=sources) + "\n")
     return 0
 
 
-def explanation(path: str, value: Any, provenance: Provenance, show_secrets: bool = False) -> str:
-    """The text `explain` prints."""
+def explanation(
+    path: str,
+    value: Any,
+    provenance: Provenance,
+    show_secrets: bool = False,
+    *,
+    metric_sources: dict[str, str | None] | None = None,
+) -> str:
+    """The text `explain` prints; `metric_sources`: where each metric's value came from (a snapshot...)."""
     lines = [
         f"{path} = {_shown(value, show_secrets)}",
         f"  defined at {provenance.location}",
@@ -60,7 +70,9 @@ def explanation(path: str, value: Any, provenance: Provenance, show_secrets: boo
         lines.append("  inputs:")
         for use in provenance.inputs:
             default = " (not set; default used)" if use.defaulted else ""
-            lines.append(f"    {use.kind} {use.name} = {_shown(use.value, show_secrets)}{default}")
+            origin = (metric_sources or {}).get(use.name) if use.kind == "metric" else None
+            shown = f"{_shown(use.value, show_secrets)}{default}" + (f" ({origin})" if origin else "")
+            lines.append(f"    {use.kind} {use.name} = {shown}")
     else:
         lines.append("  inputs: none (a constant)")
     return "\n".join(lines)

@@ -35,6 +35,9 @@ def register(subparsers: Any) -> None:
                         help="a tree for people (default) or the stable plan JSON")
     parser.add_argument("--strict-secrets", action="store_true",
                         help="fail instead of using placeholders for secrets not available offline")
+    parser.add_argument("--live-metrics", action="store_true",
+                        help="read @metrics from each stack's provider now, not its snapshot "
+                        "metrics/<stack>.json (the plan then depends on the moment it runs)")
     parser.add_argument("--project-dir", type=Path, default=Path("."), metavar="DIR",
                         help="the directory holding Pulumi.yaml and global.tsk (default: .)")
     parser.set_defaults(handler=run)
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from tusk_infra.offline.runner import ProjectError
 
     try:
-        plan = render_plan(args)
+        plan, freshness = render_plan_with_freshness(args)
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
@@ -56,20 +59,30 @@ def run(args: argparse.Namespace) -> int:
     # Everything is rendered before anything is written: an error never leaves half a preview on stdout.
     output = plan_json(plan) if args.format == "json" else render_text(plan, terminal=Console())
     write_output(output)
+    # Apart from the plan, on stderr: how old a snapshot is depends on when the preview runs.
+    for message in freshness:
+        print(f"warning: {message}", file=sys.stderr)
     return 0
 
 
 def render_plan(args: argparse.Namespace) -> Plan:
     """Run the stacks offline, check them against the policy pack and build their plan."""
+    return render_plan_with_freshness(args)[0]
+
+
+def render_plan_with_freshness(args: argparse.Namespace) -> tuple[Plan, list[str]]:
+    """The plan, and what to say about the age of the metric snapshots it read (kept out of the plan)."""
     from tusk_infra.offline.runner import run_stacks, select_stacks
 
     digest_key = digest_key_from_env() if args.format == "json" else None
     stacks = select_stacks(args.project_dir, None if args.all_stacks else args.stack)
     _freeze_imported_objects()
-    runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets)
+    runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets,
+                      live_metrics=getattr(args, "live_metrics", False))
     plan = build_plan(runs, args.project_dir, findings=policy_findings(runs, args.project_dir),
                       digest_key=digest_key)
-    return attach_change_policies(plan, runs, args.project_dir)
+    plan = attach_change_policies(plan, runs, args.project_dir)
+    return plan, [message for run in runs for message in run.freshness]
 
 
 @cache

@@ -39,8 +39,7 @@ class PostgresCluster(pulumi.ComponentResource):
     address: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     port: pulumi.Output[int]
-    # The instance's identifier (CloudWatch's DBInstanceIdentifier), and its Pulumi name.
-    identifier: pulumi.Output[str]
+    # The instance's Pulumi name (the alarms name the resource they watch by it).
     instance_resource_name: str
 
     def __init__(
@@ -66,7 +65,6 @@ class PostgresCluster(pulumi.ComponentResource):
         self.address = instance.address
         self.endpoint = instance.endpoint
         self.port = instance.port
-        self.identifier = instance.identifier
         self.instance_resource_name = instance.pulumi_resource_name
         self.register_outputs(
             {

@@ -67,3 +67,7 @@ class StackRun:
     # What the run warned of, true online too: a secret stored in plain text, a metric that fell back to its
     # default, a cache it could not open.
     warnings: list[str] = field(default_factory=list)
+    # The metric snapshot the run's @metrics read (a tusk_infra.backends.snapshot.MetricSnapshot), if any.
+    metrics_snapshot: Any = None
+    # Said about that snapshot at this moment (too old to size from): time-dependent, so never in a plan.
+    freshness: list[str] = field(default_factory=list)

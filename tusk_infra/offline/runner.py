@@ -46,6 +46,7 @@ def run_stacks(
     *,
     env: Mapping[str, str] | None = None,
     strict_secrets: bool = False,
+    live_metrics: bool = False,
 ) -> list[StackRun]:
     """Run several stacks in one process, the database primary first, serving its outputs to the replicas.
 
@@ -55,7 +56,7 @@ def run_stacks(
     served: dict[str, Mapping[str, Any]] = {}
     runs = []
     for name in project.primary_first(stack_files):
-        run = _run(project_dir, name, stack_files[name], env or {}, served, strict_secrets)
+        run = _run(project_dir, name, stack_files[name], env or {}, served, strict_secrets, live_metrics)
         served[name] = run.outputs
         runs.append(run)
     return runs
@@ -82,10 +83,11 @@ def _run(
     env: Mapping[str, str],
     stack_outputs: Mapping[str, Mapping[str, Any]],
     strict_secrets: bool,
+    live_metrics: bool = False,
 ) -> StackRun:
     monitor = _start_runtime(stack, stack_file, stack_outputs)
     try:
-        return _run_program(project_dir, stack, stack_file, env, monitor, strict_secrets)
+        return _run_program(project_dir, stack, stack_file, env, monitor, strict_secrets, live_metrics)
     except BaseException:
         _cancel_pending_work()
         raise
@@ -98,6 +100,7 @@ def _run_program(
     env: Mapping[str, str],
     monitor: RecordingMonitor,
     strict_secrets: bool,
+    live_metrics: bool = False,
 ) -> StackRun:
     warnings: list[str] = []
     placeholders = OfflineSecrets(stack_file)
@@ -110,6 +113,7 @@ def _run_program(
         secrets=[program.StackSecrets(warnings.append)],
         last_resort=placeholders,
         warn=warnings.append,
+        live_metrics=live_metrics,
     )
     if placeholders.used and strict_secrets:
         raise _missing_secrets_error(stack, loaded.document, placeholders)
@@ -122,6 +126,8 @@ def _run_program(
         settings=loaded.document,
         notices=notices,
         warnings=warnings,
+        metrics_snapshot=loaded.metrics_snapshot,
+        freshness=list(loaded.freshness),
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from tusk_infra.render.key_inputs import key_inputs, parse_path
+from tusk_infra.render.metric_changes import SnapshotDiff, snapshot_diff
 from tusk_infra.render.plain import UNKNOWN_MARK, Path, format_path
 from tusk_infra.render.plan import (
     READ_TYPES,
@@ -98,6 +99,8 @@ class StackDiff:
     # The change policies' findings on this stack's replacements and deletions (checks/changes.py), the
     # acknowledged ones too; the open ones are also counted in `violations` and listed in `new_findings`.
     change_findings: tuple[dict[str, Any], ...] = ()
+    # The stack's metric snapshot, when it changed: each moved metric and the settings it moved (if any).
+    snapshot: SnapshotDiff | None = None
 
     def count(self, action: Action) -> int:
         """How many resources get `action`."""
@@ -149,7 +152,9 @@ def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> Sta
     before, after = base or empty, head or empty
     resources = tuple(_resource_changes(before, after))
     settings = tuple(_setting_changes(before, after)) if base and head else ()
-    status: StackStatus = "created" if base is None else "changed" if resources or settings else "unchanged"
+    snapshot = _snapshot_change(base, head, settings)
+    changed = resources or settings or snapshot is not None
+    status: StackStatus = "created" if base is None else "changed" if changed else "unchanged"
     findings = _open_findings(after.get("policy"))
     changes = tuple(change_policy_findings(name, resources, before, after))
     opened = [finding for finding in changes if not finding.get("acknowledged")]
@@ -164,7 +169,17 @@ def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> Sta
         violations=violations,
         new_findings=(*_new_findings(_open_findings(before.get("policy")) or [], findings or []), *opened),
         change_findings=changes,
+        snapshot=snapshot,
     )
+
+
+def _snapshot_change(
+    base: StackPlan | None, head: StackPlan | None, settings: tuple[SettingChange, ...]
+) -> SnapshotDiff | None:
+    """What a changed metric snapshot moved (see metric_changes)."""
+    facts = [(s.change.path, None if s.change.before is ABSENT else s.change.before,
+              None if s.change.after is ABSENT else s.change.after) for s in settings]
+    return snapshot_diff(base, head, facts)
 
 
 def change_policy_findings(

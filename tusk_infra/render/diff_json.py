@@ -6,10 +6,13 @@ import json
 from typing import Any
 
 from tusk_infra.render.diff import ABSENT, ACTIONS, PlanDiff, PropertyChange, ResourceChange, StackDiff
+from tusk_infra.render.metric_changes import snapshot_data
 
 # @2: a stack whose file was removed is "removed" (with destroy_would_delete), no longer "deleted";
 # resource changes may carry a "warning".
-DIFF_FORMAT = "tusk-infra/diff@2"
+# @3: a stack has "metrics_snapshot" (null, or how its metric snapshot changed and which settings each moved
+# metric moved); a stack whose only change is its snapshot is "changed".
+DIFF_FORMAT = "tusk-infra/diff@3"
 
 
 def diff_json(diff: PlanDiff) -> str:
@@ -45,7 +48,13 @@ def stack_data(stack: StackDiff) -> dict[str, Any]:
         "resources": [resource_data(resource) for resource in stack.resources],
         # A removed stack ("status": "removed"): the change deletes none of these; `pulumi destroy` would.
         "destroy_would_delete": [{"urn": r.urn, "type": r.type, "name": r.name} for r in stack.orphaned],
+        "metrics_snapshot": snapshot_json_data(stack),
     }
+
+
+def snapshot_json_data(stack: StackDiff) -> dict[str, Any] | None:
+    """The stack's metric snapshot change (None when it did not change)."""
+    return snapshot_data(stack.snapshot) if stack.snapshot is not None else None
 
 
 def resource_data(resource: ResourceChange) -> dict[str, Any]:

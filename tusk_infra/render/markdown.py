@@ -15,6 +15,7 @@ from tusk_infra.render.diff import (
     StackDiff,
 )
 from tusk_infra.render.failover import PlannedFailover, StackStep, planned_failover
+from tusk_infra.render.metric_changes import SnapshotDiff, metric_clause
 from tusk_infra.render.plan import SettingSource
 from tusk_infra.render.traffic import TrafficChange
 from tusk_infra.render.values_text import format_value
@@ -202,7 +203,26 @@ def stack_body(stack: StackDiff) -> str:
     if stack.new_findings:
         blocks.append("**New policy violations**\n\n" + "\n".join(
             f"- {_finding_text(finding)}" for finding in stack.new_findings))
+    if stack.snapshot is not None:
+        blocks.append(snapshot_block(stack.snapshot))
     return "\n\n".join(blocks) + "\n"
+
+
+def snapshot_block(snapshot: SnapshotDiff) -> str:
+    """Which setting each moved metric moved, with both values, the comparison and the global.tsk line; a
+    metric that moved none says so."""
+    pulled = f"{snapshot.pulled_before or '(none)'} → {snapshot.pulled_after or '(none)'}"
+    example = " (an **example** snapshot: made-up numbers)" if snapshot.example_after else ""
+    lines = [f"**Metric snapshot** {code(snapshot.file)}, pulled {pulled}{example}", ""]
+    for metric in snapshot.metrics:
+        for move in metric.settings:
+            lines.append(f"- {code(move.path)} {_value(move.before)} → {_value(move.after)}: "
+                         f"{code(metric.name)} {metric_clause(metric, move)}, {move.location}")
+        if not metric.settings:
+            lines.append(f"- {code(metric.name)} {metric_clause(metric)}: no effect (no setting changed)")
+    if not snapshot.metrics:
+        lines.append("- re-pulled with the same values: no effect")
+    return "\n".join(lines)
 
 
 def _orphaned_body(stack: StackDiff) -> str:

@@ -64,6 +64,8 @@ class StackPlan(TypedDict, total=False):
     changePolicies: dict[str, dict[str, Any]]
     # Only when rendering for a diff: keyed hashes of secrets, by "urn.path", "settings.path", "outputs.path".
     secret_digests: dict[str, str]
+    # Only when @metrics read a snapshot: which file, when it was pulled, and its values (never its age).
+    metrics_snapshot: dict[str, Any]
 
 
 class Plan(TypedDict, total=False):
@@ -112,7 +114,25 @@ def build_stack_plan(
         plan["policy"] = findings
     if digests is not None:
         plan["secret_digests"] = dict(sorted(digests.by_path.items()))
+    snapshot = metrics_snapshot_plan(run)
+    if snapshot is not None:
+        plan["metrics_snapshot"] = snapshot
     return plan
+
+
+def metrics_snapshot_plan(run: StackRun) -> dict[str, Any] | None:
+    """The snapshot the run's @metrics read, as plan data: a fact of the commit, so the diff can say which
+    metric moved a setting. Its age is left out: two renders of one commit must be byte-identical."""
+    snapshot = run.metrics_snapshot
+    if snapshot is None:
+        return None
+    return {
+        "file": f"{Path(snapshot.path).parent.name}/{Path(snapshot.path).name}",
+        "pulled_at": snapshot.pulled_at_text,
+        "example": snapshot.example is not None,
+        "metrics": {name: {"value": reading.value, "statistic": reading.statistic, "window": reading.window}
+                    for name, reading in sorted(snapshot.metrics.items())},
+    }
 
 
 def resource_plan(
