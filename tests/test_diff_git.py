@@ -81,8 +81,8 @@ def add_region(root: Path) -> None:
 
 
 def build_repo_files(root: Path) -> None:
-    """A git repository at `root`, not yet committed: the repository's code (diff renders each revision with
-    its own) around the fixture project; the live global.tsk and Pulumi.*.yaml at the top level are left out."""
+    """A git repository at `root`, not yet committed: the repository's code (diff renders each revision
+    with its own) around the fixture project; the live global.tsk and Pulumi.*.yaml are left out."""
     files = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
     deployment = {str(path.relative_to(REPO)) for path in project_files(REPO)}
     for name in filter(None, files):
