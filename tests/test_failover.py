@@ -278,6 +278,11 @@ def test_the_diff_command_reports_the_failover_between_two_commits(tmp_path: Pat
     data = json.loads(report_json.read_text())
     stacks = {stack["stack"]: stack for stack in data["stacks"]}
     assert (stacks["eu-west-1"]["policy_violations"], stacks["us-east-1"]["policy_violations"]) == (0, 1)
+    assert data["failover"] == {"from": "us-east-1", "to": "us-west-2", "order": [
+        {"stack": "us-west-2", "role": "promoted", "acknowledged": None},
+        {"stack": "eu-west-1", "role": "repointed", "acknowledged": "failover to us-west-2 (CHG-1)"},
+        {"stack": "us-east-1", "role": "demoted", "acknowledged": None},
+    ]}
     (violation,) = stacks["us-east-1"]["new_policy_violations"]
     assert violation["policy"] == "rds-replacement-acknowledged"
     assert violation["name"] == "postgres-us-east-1-db"
