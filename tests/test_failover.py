@@ -278,6 +278,26 @@ def test_the_diff_command_reports_the_failover_between_two_commits(tmp_path: Pat
     data = json.loads(report_json.read_text())
     stacks = {stack["stack"]: stack for stack in data["stacks"]}
     assert (stacks["eu-west-1"]["policy_violations"], stacks["us-east-1"]["policy_violations"]) == (0, 1)
+    assert data["failover"] == {"from": "us-east-1", "to": "us-west-2", "order": [
+        {"stack": "us-west-2", "role": "promoted", "acknowledged": None},
+        {"stack": "eu-west-1", "role": "repointed", "acknowledged": "failover to us-west-2 (CHG-1)"},
+        {"stack": "us-east-1", "role": "demoted", "acknowledged": None},
+    ]}
     (violation,) = stacks["us-east-1"]["new_policy_violations"]
     assert violation["policy"] == "rds-replacement-acknowledged"
     assert violation["name"] == "postgres-us-east-1-db"
+
+
+def test_a_deleted_database_is_a_violation(program_project: Path) -> None:
+    # Whatever removes an instance from the program (here: the head plan without it) deletes the database:
+    # the diff says so and the change policy holds it until acknowledged.
+    base = render(program_project)
+    head = render(program_project)
+    stack = next(s for s in head["stacks"] if s["stack"] == "eu-west-1")
+    stack["resources"] = [r for r in stack["resources"] if r["type"] != RDS]
+    diff = diff_plans(base, head, base_label="before", head_label="after")
+    deleted = by_stack(diff)["eu-west-1"]
+    assert [(c.name, c.action) for c in deleted.resources] == [("postgres-eu-west-1-db", "delete")]
+    (finding,) = deleted.new_findings
+    assert finding["policy"] == "rds-replacement-acknowledged" and "would be DELETED" in finding["message"]
+    assert deleted.violations == 1 and "**1 resource(s) will be DELETED**" in render_markdown(diff)

@@ -211,7 +211,8 @@ def _spec_urn(urn: str, spec: Any) -> str:
 def _property_dependencies(request: Any) -> dict[str, tuple[str, ...]]:
     """Top-level input name -> the URNs of the resources its value came from."""
     dependencies = getattr(request, "propertyDependencies", {})
-    return {key: tuple(engine_urn(urn) for urn in dependencies[key].urns)
+    # Sorted: the SDK gathers the URNs in a set, whose order changes with the hash seed.
+    return {key: tuple(sorted(engine_urn(urn) for urn in dependencies[key].urns))
             for key in sorted(dependencies) if dependencies[key].urns}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from tusk_infra.render.diff import ABSENT, ACTIONS, PlanDiff, PropertyChange, ResourceChange, StackDiff
 from tusk_infra.render.metric_changes import snapshot_data
+from tusk_infra.render.failover import planned_failover
 
 # @2: a stack whose file was removed is "removed" (with destroy_would_delete), no longer "deleted";
 # resource changes may carry a "warning".
@@ -30,6 +31,7 @@ def diff_json(diff: PlanDiff) -> str:
             {"stack": c.stack, "region": c.region, "change": c.action, "source": c.source}
             for c in diff.traffic
         ],
+        "failover": failover_data(diff),
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -83,3 +85,15 @@ def change_data(change: PropertyChange) -> dict[str, Any]:
     if change.warning is not None:
         data["warning"] = change.warning
     return data
+
+
+def failover_data(diff: PlanDiff) -> dict[str, Any] | None:
+    """A planned database failover (None without one): the regions, and the stacks in deploy order after the
+    write freeze, each with its database's role change and the acknowledgement of its replacement."""
+    failover = planned_failover(diff)
+    if failover is None:
+        return None
+    steps = [{"stack": step.stack, "role": step.role, "acknowledged": step.acknowledged}
+             for step in (*failover.promoted, *failover.others)]
+    steps += [{"stack": stack, "role": "app", "acknowledged": None} for stack in failover.apps_only]
+    return {"from": failover.old_region, "to": failover.new_region, "order": steps}
