@@ -144,3 +144,17 @@ def test_preview_and_diff_commands_say_traffic_drained(tmp_path: Path) -> None:
     text, data = working_tree_diff(tmp_path / "diff", lambda root: set_serving(root, "eu-west-1", False))
     assert "> - **traffic drained from eu-west-1**" in text
     assert data["traffic"][0]["region"] == "eu-west-1"
+
+
+def test_a_new_interval_replaces_the_health_check(base: Plan, program_project: Path) -> None:
+    path = program_project / "global.tsk"
+    text, count = re.subn(r"^    interval: 30\b", "    interval: 10", path.read_text(), count=1, flags=re.M)
+    assert count == 1, "no 'interval: 30' in global.tsk's health_check; update this test"
+    path.write_text(text)
+    _, head = render(program_project)
+    diff = diff_plans(base, head, base_label="main", head_label="fast")
+    for stack in ("us-east-1", "us-west-2", "eu-west-1"):
+        check = stack_changes(diff, stack)[HEALTH_CHECK]
+        assert check["action"] == "replace" and check["replace_reasons"] == ["requestInterval"], stack
+    assert "`requestInterval`: `30` → `10` **(forces replacement)**" in render_markdown(diff)
+    assert diff.traffic == ()  # no region drained or restored
