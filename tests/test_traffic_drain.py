@@ -1,5 +1,5 @@
-"""Draining a region is one line in global.tsk: the diff says "traffic drained from REGION", the region's record
-goes (its health check stays), and min-serving-regions allows one drained region of three, not two."""
+"""Draining a region is one line in global.tsk: the diff says "traffic drained from REGION", the region's
+record goes (its health check stays), and min-serving-regions allows one drained region of three, not two."""
 
 from __future__ import annotations
 
@@ -101,7 +101,8 @@ def test_draining_all_but_one_region_is_refused(base: Plan, program_project: Pat
     assert [f for f in result.findings if f.policy != "min-serving-regions"] == []
     report = render_markdown(diff_plans(base, head, base_label="main", head_label="drain"))
     assert "**traffic drained from us-west-2**" in report and "**traffic drained from eu-west-1**" in report
-    assert "`min-serving-regions` (mandatory) on `traffic-us-west-2-health`: 1 region(s) would serve" in report
+    assert ("`min-serving-regions` (mandatory) on `traffic-us-west-2-health`: 1 region(s) would serve"
+            in report)
 
 
 def test_restoring_a_region_is_said_so(program_project: Path) -> None:
@@ -110,7 +111,8 @@ def test_restoring_a_region_is_said_so(program_project: Path) -> None:
     set_serving(program_project, "eu-west-1", True)
     _, restored = render(program_project)
     diff = diff_plans(drained, restored, base_label="drained", head_label="restored")
-    assert f"- **traffic restored to eu-west-1**: `serving: true` (`global.tsk:{line}`)" in render_markdown(diff)
+    restored_line = f"- **traffic restored to eu-west-1**: `serving: true` (`global.tsk:{line}`)"
+    assert restored_line in render_markdown(diff)
     assert stack_changes(diff, "eu-west-1")[RECORD]["action"] == "create"
 
 
