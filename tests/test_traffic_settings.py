@@ -215,3 +215,14 @@ def test_preview_reports_a_bad_interval_at_its_line_without_a_traceback(program_
     assert first == (f"{path}:{line}:15: global_traffic.health_check.interval: found the integer 20; "
                      "expected 10 or 30")
     assert "Traceback" not in result.stderr and "    interval: 20" in rest[1]
+
+
+def test_a_weight_for_an_undeclared_region_is_an_error_at_its_key() -> None:
+    policy = ('routing_policy: "latency"             # or "weighted", with weights { us_east_1: 50 ... } '
+              "(0-255)")
+    text, line = replaced(policy, 'routing_policy: "weighted"\nweights {\n    us_east_1: 1; us_west_2: 1; '
+                                  "eu_west_1: 1\n    ap_south_1: 5\n}")
+    error = error_of(text)
+    assert (error.line, error.column) == (line + 3, 17)
+    assert error.message == ("weight for 'ap_south_1', which [regional_config] does not declare; expected one "
+                             "of: us_east_1, us_west_2, eu_west_1")
