@@ -224,5 +224,6 @@ def test_a_weight_for_an_undeclared_region_is_an_error_at_its_key() -> None:
                                   "eu_west_1: 1\n    ap_south_1: 5\n}")
     error = error_of(text)
     assert (error.line, error.column) == (line + 3, 17)
-    assert error.message == ("weight for 'ap_south_1', which [regional_config] does not declare; expected one "
-                             "of: us_east_1, us_west_2, eu_west_1")
+    assert error.message == (
+        "weight for 'ap_south_1', which [regional_config] does not declare; expected one of: us_east_1, "
+        "us_west_2, eu_west_1")
