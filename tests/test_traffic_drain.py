@@ -146,3 +146,36 @@ def test_preview_and_diff_commands_say_traffic_drained(tmp_path: Path) -> None:
     text, data = working_tree_diff(tmp_path / "diff", lambda root: set_serving(root, "eu-west-1", False))
     assert "> - **traffic drained from eu-west-1**" in text
     assert data["traffic"][0]["region"] == "eu-west-1"
+
+
+def test_a_new_interval_replaces_the_health_check(base: Plan, program_project: Path) -> None:
+    path = program_project / "global.tsk"
+    text, count = re.subn(r"^    interval: 30\b", "    interval: 10", path.read_text(), count=1, flags=re.M)
+    assert count == 1, "no 'interval: 30' in global.tsk's health_check; update this test"
+    path.write_text(text)
+    _, head = render(program_project)
+    diff = diff_plans(base, head, base_label="main", head_label="fast")
+    for stack in ("us-east-1", "us-west-2", "eu-west-1"):
+        check = stack_changes(diff, stack)[HEALTH_CHECK]
+        assert check["action"] == "replace" and check["replace_reasons"] == ["requestInterval"], stack
+    assert "`requestInterval`: `30` → `10` **(forces replacement)**" in render_markdown(diff)
+    assert diff.traffic == ()  # no region drained or restored
+
+
+def test_one_stack_alone_knows_how_many_regions_serve(program_project: Path) -> None:
+    # CrossGuard checks one stack at a time: the serving regions reach it through the policy config.
+    set_serving(program_project, "us-west-2", False)
+    set_serving(program_project, "eu-west-1", False)
+    env = offline_env(**PROGRAM_SECRETS)
+    config = tusk_infra("check", "--stack", "us-east-1", "--policy-pack-config", "--project-dir",
+                        str(program_project), env=env)
+    assert config.returncode == 0, config.stderr
+    data = json.loads(config.stdout)
+    assert data["min-serving-regions"] == {"enforcementLevel": "mandatory", "minServingRegions": 2,
+                                           "servingRegions": ["us-east-1"],
+                                           "drainedRegions": ["us-west-2", "eu-west-1"]}
+    assert data["serving-region-health-check"] == {"enforcementLevel": "mandatory", "region": "us-east-1",
+                                                   "servingRegions": ["us-east-1"]}
+    check = tusk_infra("check", "--stack", "us-east-1", "--project-dir", str(program_project), env=env)
+    assert check.returncode == 1
+    assert "[mandatory] min-serving-regions: 1 region(s) would serve traffic (us-east-1)" in check.stdout

@@ -3,6 +3,8 @@ at the value to change."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import PROGRAM_SECRETS, REPO
 
@@ -197,3 +199,31 @@ def test_an_internal_load_balancer_in_a_serving_region_is_refused() -> None:
     block = GLOBAL_TSK[GLOBAL_TSK.index("us_west_2 {"):]
     drained = settings_of(GLOBAL_TSK.replace(block, block.replace("serving: true", "serving: false", 1), 1))
     assert list(internet_facing_contradictions(drained, "internal", path)) == []
+
+
+def test_preview_reports_a_bad_interval_at_its_line_without_a_traceback(program_project: Path) -> None:
+    from test_preview_cli import offline_env, tusk_infra
+
+    path = program_project / "global.tsk"
+    text, line = replaced("interval: 30                      # seconds: 30 (standard) or 10 (fast); a change "
+                          "replaces the check", "interval: 20", path.read_text())
+    path.write_text(text)
+    result = tusk_infra("preview", "--stack", "eu-west-1", "--project-dir", str(program_project),
+                        env=offline_env(**PROGRAM_SECRETS))
+    assert (result.returncode, result.stdout) == (1, "")
+    first, *rest = result.stderr.splitlines()
+    assert first == (f"{path}:{line}:15: global_traffic.health_check.interval: found the integer 20; "
+                     "expected 10 or 30")
+    assert "Traceback" not in result.stderr and "    interval: 20" in rest[1]
+
+
+def test_a_weight_for_an_undeclared_region_is_an_error_at_its_key() -> None:
+    policy = ('routing_policy: "latency"             # or "weighted", with weights { us_east_1: 50 ... } '
+              "(0-255)")
+    text, line = replaced(policy, 'routing_policy: "weighted"\nweights {\n    us_east_1: 1; us_west_2: 1; '
+                                  "eu_west_1: 1\n    ap_south_1: 5\n}")
+    error = error_of(text)
+    assert (error.line, error.column) == (line + 3, 17)
+    assert error.message == (
+        "weight for 'ap_south_1', which [regional_config] does not declare; expected one of: us_east_1, "
+        "us_west_2, eu_west_1")
