@@ -41,17 +41,38 @@ def fixture_resources(name: str) -> list[dict[str, Any]]:
     return list(json.loads((FIXTURES / name).read_text())["resources"])
 
 
+def secured(raw: dict[str, Any]) -> dict[str, Any]:
+    """A Deployment fixture with the pod and container security the program renders (as the
+    pod-runs-as-non-root PASSED fixture has it), so only the policy a test is about reports."""
+    restricted = fixture_resources("pod-runs-as-non-root/restricted-PASSED.json")[0]["props"]
+    restricted_pod = restricted["spec"]["template"]["spec"]
+    pod = raw["props"]["spec"]["template"]["spec"]
+    for key in ("securityContext", "serviceAccountName", "automountServiceAccountToken"):
+        pod[key] = restricted_pod[key]
+    for container in pod["containers"]:
+        container["securityContext"] = restricted_pod["containers"][0]["securityContext"]
+    return raw
+
+
+def default_deny(stack: str) -> RegisteredResource:
+    """The namespace's default-deny NetworkPolicy, as the program registers it, in `stack`."""
+    raw = fixture_resources("namespace-default-deny/default-deny-PASSED.json")[1]
+    raw["urn"] = raw["urn"].replace("urn:pulumi:us-east-1::", f"urn:pulumi:{stack}::")
+    return registered(raw)
+
+
 def hpa_80_run(
     stack_file_text: str | None, tmp_path: Path, region: str = "us-east-1"
 ) -> tuple[StackRun, Path]:
     """A us-east-1 run whose HPA allows 80 pods, with a provider in `region`, and its stack file."""
     document = evaluate_text(GLOBAL_TSK, filename=str(tmp_path / "global.tsk"))
     hpa = fixture_resources("hpa-replica-bounds/max-80-FAILED.json")[0]
-    deployment = fixture_resources("hpa-target-exists/targets-app-PASSED.json")[0]
+    deployment = secured(fixture_resources("hpa-target-exists/targets-app-PASSED.json")[0])
     provider = RegisteredResource(
         PROVIDER_URN, "pulumi:providers:aws", f"aws-{region}", None, None, True, {"region": region}
     )
-    resources = [provider, registered(deployment), registered(hpa, f"{PROVIDER_URN}::id")]
+    resources = [provider, registered(deployment), registered(hpa, f"{PROVIDER_URN}::id"),
+                 default_deny("us-east-1")]
     run = StackRun("us-east-1", resources, {}, settings=document)
     if stack_file_text is not None:
         (tmp_path / "Pulumi.us-east-1.yaml").write_text(stack_file_text)
@@ -253,9 +274,13 @@ def two_region_runs() -> list[StackRun]:
     primary += database_alarms(primary)
     replica += database_alarms(replica)
     return [
-        StackRun("us-east-1", [registered(r) for r in primary], {}),
-        StackRun("us-west-2", [registered(r) for r in replica], {}),
+        StackRun("us-east-1", [*map(registered_secured, primary), default_deny("us-east-1")], {}),
+        StackRun("us-west-2", [*map(registered_secured, replica), default_deny("us-west-2")], {}),
     ]
+
+
+def registered_secured(raw: dict[str, Any]) -> RegisteredResource:
+    return registered(secured(raw) if raw["type"] == "kubernetes:apps/v1:Deployment" else raw)
 
 
 def test_cross_stack_budget_counts_every_region_writing_to_the_primary(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 from conftest import PROGRAM_SECRETS
 from test_program_stacks import STACKS, VPC_CIDRS, one
 
+from tusk_infra.checks import check_run
 from tusk_infra.offline.model import StackRun
 from tusk_infra.offline.runner import run_stack, run_stacks
 from tusk_infra.settings import SettingsError
@@ -267,3 +268,28 @@ def test_a_missing_vpc_cidr_says_how_to_set_it(program_project: Path) -> None:
         run_stack(program_project, "us-west-2", env=PROGRAM_SECRETS)
     assert caught.value.message == (
         "missing tusk-infra:vpcCidr; set it with `pulumi config set tusk-infra:vpcCidr <value>`")
+
+
+def test_a_writable_root_fails_its_policy_at_the_global_tsk_line(program_project: Path) -> None:
+    tsk = program_project / "global.tsk"
+    assert check_run(run_stack(program_project, "us-east-1", env=PROGRAM_SECRETS), program_project) == []
+    edit(tsk, "    read_only_root_filesystem: true", "    read_only_root_filesystem: false")
+    findings = check_run(run_stack(program_project, "us-east-1", env=PROGRAM_SECRETS), program_project)
+    (finding,) = findings
+    assert finding.policy == "container-read-only-root-filesystem" and finding.blocking
+    assert finding.source is not None and finding.source.key == "app.security.read_only_root_filesystem"
+    assert finding.source.line == line_of(tsk, "read_only_root_filesystem: false")[0]
+
+
+def test_a_stack_that_allows_internal_load_balancers_only_fails_an_internet_facing_one(
+    program_project: Path,
+) -> None:
+    stack_file = program_project / "Pulumi.us-east-1.yaml"
+    stack_file.write_text(stack_file.read_text() + "  tusk-infra:policyConfig:\n"
+                          "    load-balancer-scheme-explicit:\n      allowedSchemes: [internal]\n")
+    run = run_stack(program_project, "us-east-1", env=PROGRAM_SECRETS)
+    (finding,) = check_run(run, program_project)
+    assert finding.policy == "load-balancer-scheme-explicit"
+    assert finding.source is not None and finding.source.key == "app.load_balancer.scheme"
+    edit(program_project / "global.tsk", 'scheme: "internet-facing"', 'scheme: "internal"')
+    assert check_run(run_stack(program_project, "us-east-1", env=PROGRAM_SECRETS), program_project) == []

@@ -39,6 +39,10 @@ SETTINGS_SOURCES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("livenessProbe", ("app.liveness",)),
     ("readinessProbe", ("app.readiness",)),
     ("minServingRegions", ("global_traffic.min_serving_regions",)),
+    ("securityContext.runAsUser", ("app.security.run_as_user",)),
+    ("securityContext.runAsGroup", ("app.security.run_as_group",)),
+    ("securityContext.readOnlyRootFilesystem", ("app.security.read_only_root_filesystem",)),
+    ("service.beta.kubernetes.io/aws-load-balancer-scheme", ("app.load_balancer.scheme",)),
 )
 STACK_SOURCES: tuple[tuple[str, str], ...] = (
     (".image", IMAGE_TAG_KEY),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes.apps.v1 as apps
@@ -31,9 +31,7 @@ LB_SCHEME_ANNOTATION = f"{LB_ANNOTATION}-scheme"
 IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 # Pod Security Admission: the Namespace enforces (and audits, and warns of) the "restricted" profile.
 POD_SECURITY_LABELS = {
-    f"pod-security.kubernetes.io/{mode}": level
-    for mode in ("enforce", "audit", "warn")
-    for level in ("restricted",)
+    f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")
 }
 # A non-root process with every capability dropped may bind ports from this number up: 0 lets the app keep
 # the seed's port 80. A "safe" sysctl (namespaced to the pod's network), allowed by the restricted profile.
@@ -76,7 +74,6 @@ class RegionalAppArgs:
     release: str | None = None
     service_account_role_arn: str | None = None
     tls_certificate_arn: str | None = None
-    extra_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class RegionalApp(pulumi.ComponentResource):
