@@ -16,6 +16,7 @@ from tusk_infra.tusk.loader import load
 from tusk_infra.tusk.operators import Resources
 from tusk_infra.tusk.providers import Providers
 from tusk_infra.tusk.secret_names import check_secret_names
+from tusk_infra.tusk.value_limits import oversized_path
 
 
 def evaluate_text(
@@ -36,7 +37,25 @@ def evaluate_text(
         finally:
             if isinstance(evaluator.resources, Resources):
                 evaluator.resources.database.close()
-        return Document(data, layout, unique_inputs(evaluator.all_inputs), tuple(evaluator.warnings))
+        document = Document(data, layout, unique_inputs(evaluator.all_inputs), tuple(evaluator.warnings))
+        _refuse_oversized(document)
+        return document
+
+
+def _refuse_oversized(document: Document) -> None:
+    """A document whose value, expanded, crosses a size or depth limit: an error at the part that does."""
+    found = oversized_path(document.data)
+    if found is None:
+        return
+    path, problem = found
+    where = document.provenance(path) if path else None
+    dotted = ".".join(str(part) for part in path)
+    if len(path) > 6:
+        dotted = f"{'.'.join(str(part) for part in path[:3])}...{path[-1]} ({len(path)} levels)"
+    message = f"{dotted}: {problem}" if dotted else problem
+    if where is None:
+        raise TuskError(message, document.file, 1, 1)
+    raise TuskError(message, where.file, where.line, where.column, source_line=document.line_text(where.line))
 
 
 @contextmanager
