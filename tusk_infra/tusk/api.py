@@ -43,19 +43,24 @@ def evaluate_text(
 
 
 def _refuse_oversized(document: Document) -> None:
-    """A document whose value, expanded, crosses a size or depth limit: an error at the part that does."""
+    """A document whose value, expanded, crosses a size or depth limit: an error at the key whose value does.
+
+    At the key, not the expression: finding an expression's position re-reads its line, which for an
+    oversized literal is itself the problem."""
     found = oversized_path(document.data)
     if found is None:
         return
     path, problem = found
-    where = document.provenance(path) if path else None
     dotted = ".".join(str(part) for part in path)
     if len(path) > 6:
         dotted = f"{'.'.join(str(part) for part in path[:3])}...{path[-1]} ({len(path)} levels)"
     message = f"{dotted}: {problem}" if dotted else problem
-    if where is None:
-        raise TuskError(message, document.file, 1, 1)
-    raise TuskError(message, where.file, where.line, where.column, source_line=document.line_text(where.line))
+    where = next(
+        (location for end in range(len(path), 0, -1) if (location := document.key_location(path[:end]))),
+        (document.file, 1, 1),
+    )
+    file, line, column = where
+    raise TuskError(message, file, line, column, source_line=document.line_text(line))
 
 
 @contextmanager

@@ -98,22 +98,32 @@ def extent(value: Any, memo: dict[int, Extent] | None = None) -> Extent:
             pending.append((item, True))
             pending.extend((child, False) for child in children if isinstance(child, list | dict))
             continue
-        parts = [known[id(child)] if isinstance(child, list | dict) else _leaf(child) for child in children]
-        keys = sum(len(key) for key in item) if isinstance(item, dict) else 0
-        known[id(item)] = Extent(
-            elements=1 + sum(part.elements for part in parts),
-            text_bytes=keys + sum(part.text_bytes for part in parts),
-            depth=1 + max((part.depth for part in parts), default=0),
-        )
+        elements, text_bytes, depth = 1, 0, 0
+        for child in children:
+            if isinstance(child, list | dict):
+                part = known[id(child)]
+                elements += part.elements
+                text_bytes += part.text_bytes
+                depth = max(depth, part.depth)
+            else:
+                elements += 1
+                text_bytes += _text_length(child)
+        if isinstance(item, dict):
+            text_bytes += sum(len(key) for key in item)
+        known[id(item)] = Extent(elements, text_bytes, depth + 1)
     return known[id(value)] if isinstance(value, list | dict) else _leaf(value)
 
 
-def _leaf(value: Any) -> Extent:
+def _text_length(value: Any) -> int:
     if isinstance(value, str):
-        return Extent(1, len(value), 0)
+        return len(value)
     if isinstance(value, Secret):
-        return Extent(1, len(value.reveal()), 0)
-    return Extent(1, 0, 0)
+        return len(value.reveal())
+    return 0
+
+
+def _leaf(value: Any) -> Extent:
+    return Extent(1, _text_length(value), 0)
 
 
 def oversized_path(data: Any) -> tuple[tuple[str | int, ...], str] | None:
@@ -125,9 +135,16 @@ def oversized_path(data: Any) -> tuple[tuple[str | int, ...], str] | None:
     path: tuple[str | int, ...] = ()
     node = data
     while isinstance(node, list | dict):
-        items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        longest = max_bytes()
+        # Only a container (or a string longer than the byte limit) can cross a limit on its own.
         crossing = next(
-            ((key, child) for key, child in items if extent_problem(_extent_of(child, memo, len(path) + 1))),
+            (
+                (key, child)
+                for key, child in items
+                if (isinstance(child, list | dict) or _text_length(child) > longest)
+                and extent_problem(_extent_of(child, memo, len(path) + 1))
+            ),
             None,
         )
         if crossing is None:
