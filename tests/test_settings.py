@@ -262,9 +262,10 @@ def test_wrong_type_of_a_secret_field_does_not_show_a_value() -> None:
         "expected a secret from @env.secure(...)"
     )
     assert "plain-text-password" not in caught.value.message
-    # The snippet is the line as evaluated (the edited text, not the file of that name on disk); a literal
-    # written in the file is shown there as written, an @env value never is.
-    assert "plain-text-password" in caught.value.render()
+    # The snippet is the line as evaluated (the edited text, not the file of that name on disk), with the
+    # pasted password masked: a literal written for a secret field is a secret too (issue 11).
+    assert "plain-text-password" not in caught.value.render()
+    assert 'password: "[secret]"' in caught.value.render()
 
 
 def test_a_long_value_read_from_the_environment_is_quoted_whole() -> None:

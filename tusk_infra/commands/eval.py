@@ -7,12 +7,12 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from tusk_infra.backends.config import BackendOptionError
 from tusk_infra.backends.selection import add_backend_arguments, build_providers, settings_from_args
-from tusk_infra.commands import write_output
+from tusk_infra.commands import write_output_chunks
 from tusk_infra.commands.stack_option import ChosenStack, choose_stack
 from tusk_infra.project import ProjectError
 from tusk_infra.tusk import MissingEnvironment, Providers, StaticMetrics, TuskError, evaluate_file
@@ -159,22 +159,47 @@ def run(args: argparse.Namespace) -> int:
         print(f"{where.location}: {dotted} is not a finite number; JSON and YAML output cannot carry it",
               file=sys.stderr)
         return 1
-    write_output(render_document(plain, args.format) + "\n")
+    write_output_chunks(document_chunks(plain, args.format))
     return 0
 
 
 def non_finite_path(value: Any) -> tuple[str | int, ...] | None:
-    """The path of the first NaN or infinite float in plain data, or None (no recursion: any depth)."""
-    pending: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
+    """The path of the first NaN or infinite float in plain data, or None (no recursion: any depth).
+
+    The common case, none at all, is one pass that keeps no paths; only a hit is traced back."""
+    if not _holds_non_finite(value):
+        return None
+    path: tuple[str | int, ...] = ()
+    node = value
+    while isinstance(node, dict | list):
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        key, node = next((key, child) for key, child in items if _holds_non_finite(child))
+        path = (*path, key)
+    return path
+
+
+def _holds_non_finite(value: Any) -> bool:
+    pending = [value]
+    seen: set[int] = set()
     while pending:
-        path, item = pending.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return path
-        if isinstance(item, dict):
-            pending.extend(((*path, key), child) for key, child in reversed(item.items()))
-        elif isinstance(item, list):
-            pending.extend(((*path, index), child) for index, child in reversed(list(enumerate(item))))
-    return None
+        item = pending.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict | list) and id(item) not in seen:
+            seen.add(id(item))
+            pending.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
+def document_chunks(plain: Any, output_format: str) -> Iterator[str]:
+    """The rendered document in pieces, ending with a newline (what render_document gives, streamed)."""
+    if output_format == "yaml":
+        yield render_document(plain, output_format)
+    else:
+        encoder = json.JSONEncoder(indent=2, ensure_ascii=False, allow_nan=False)
+        yield from encoder.iterencode(plain)
+    yield "\n"
 
 
 def render_document(plain: Any, output_format: str) -> str:

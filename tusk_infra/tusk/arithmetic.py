@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from tusk_infra.tusk.value_limits import check_text, check_value
 from tusk_infra.tusk.values import Secret
 from tusk_infra.tusk.valuetypes import (
     ValueProblem,
@@ -76,8 +77,10 @@ def _add(left: Any, right: Any) -> Any:
     if is_number(left) and is_number(right):
         return left + right
     if isinstance(left, str) and isinstance(right, str):
+        check_text(len(left) + len(right))
         return left + right
     if isinstance(left, list) and isinstance(right, list):
+        check_value([left, right])
         return left + right
     hint = " (convert one side with @string(...) or @int(...))" if _mixes_text_and_number(left, right) else ""
     raise ValueProblem(f"cannot add {describe(left)} and {describe(right)}{hint}")
@@ -116,6 +119,7 @@ def _secret_binary(op: str, left: Any, right: Any) -> Secret:
     # it is never compared.
     if op == "+" and all(isinstance(side, str | Secret) for side in (left, right)):
         name = next(side.name for side in (left, right) if isinstance(side, Secret))
+        check_text(len(_reveal(left)) + len(_reveal(right)))
         return Secret(_reveal(left) + _reveal(right), name)
     found = f"{describe(left)} {op} {describe(right)}"
     allowed = "a secret can only be joined to strings with '+' (the result stays secret)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from bisect import bisect_right
 from collections.abc import Iterable
 
@@ -37,10 +38,25 @@ class TuskError(Exception):
             return str(self)
         gutter = str(self.line)
         pad = " " * len(gutter)
-        shown, column = _window(self.source_line.expandtabs(1).rstrip("\r\n"), self.column)
+        line = masked_secret_literals(self.source_line.expandtabs(1).rstrip("\r\n"))
+        shown, column = _window(line, self.column)
         width = max(1, min(self.span, len(shown) - column + 1))
         caret = " " * (column - 1) + "^" * width
         return f"{self}\n{pad} |\n{gutter} | {shown}\n{pad} | {caret}"
+
+
+# A key named like a secret (`password: "..."`, `api_token = '...'`): a string literal written for it is a
+# secret pasted where `@env.secure(...)` belongs, and a snippet never shows it, whatever the error is about.
+_SECRET_LITERAL = re.compile(
+    r"""(?P<key>[\w.$-]*(?:password|passwd|secret|token|api_?key|private_?key|credential)[\w-]*\s*[:=]\s*)"""
+    r"""(?P<quote>["'])(?:\\.|(?!(?P=quote)).)*(?:(?P=quote)|$)""",
+    re.IGNORECASE,
+)
+
+
+def masked_secret_literals(line: str) -> str:
+    """The line with every string literal written for a secret-named key replaced by [secret]."""
+    return _SECRET_LITERAL.sub(lambda match: f"{match['key']}{match['quote']}[secret]{match['quote']}", line)
 
 
 # A longer line is cut to this many characters around the column (a minified or generated line can be huge).

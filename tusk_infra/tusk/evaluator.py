@@ -27,6 +27,7 @@ from tusk_infra.tusk.syntax import (
     Unary,
 )
 from tusk_infra.tusk.tables import ACTIVE, DONE, Entry, Layout, Table
+from tusk_infra.tusk.value_limits import check_text, check_value
 from tusk_infra.tusk.values import SECRET_MASK, InputUse, Secret
 from tusk_infra.tusk.valuetypes import MISSING, ValueProblem, as_text, describe
 
@@ -189,9 +190,14 @@ class Evaluator:
                 pieces.append(value.reveal())
                 continue
             try:
+                check_value(value)
                 pieces.append(as_text(value))
             except ValueProblem as problem:
                 raise self.error(f"cannot interpolate ${{{self.source_of(part)}}}: {problem}", part) from None
+        try:
+            check_text(sum(len(piece) for piece in pieces))
+        except ValueProblem as problem:
+            raise self.error(str(problem), node) from None
         text = "".join(pieces)
         # A string built from a secret is itself secret.
         return Secret(text, secret_name) if secret_name is not None else text

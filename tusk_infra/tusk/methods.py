@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tusk_infra.tusk.errors import suggestion
 from tusk_infra.tusk.syntax import MethodCall
+from tusk_infra.tusk.value_limits import check_text, check_value
 from tusk_infra.tusk.values import Secret
 from tusk_infra.tusk.valuetypes import MISSING, ValueProblem, as_text, describe
 
@@ -39,7 +40,10 @@ def _join(receiver: Any, args: list[Any]) -> str:
     separator = _separator(args, "join")
     if not isinstance(receiver, list):
         raise ValueProblem(f".join() needs a list, found {describe(receiver)}")
-    return separator.join(as_text(item) for item in receiver)
+    check_value(receiver)
+    texts = [as_text(item) for item in receiver]
+    check_text(sum(len(text) for text in texts) + len(separator) * max(0, len(texts) - 1))
+    return separator.join(texts)
 
 
 def _length(receiver: Any, args: list[Any]) -> int:

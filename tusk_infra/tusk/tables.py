@@ -15,6 +15,7 @@ from typing import Any
 
 from tusk_infra.tusk.errors import DefinitionConflict, SourceText, TuskError
 from tusk_infra.tusk.syntax import Block, Expr, GlobalDecl, Pair, Section, Statement
+from tusk_infra.tusk.value_limits import MAX_DEPTH
 from tusk_infra.tusk.values import InputUse
 
 # Entry states: not yet evaluated, being evaluated (seeing it again means a cycle), evaluated.
@@ -153,6 +154,14 @@ class Layout:
 
     def section(self, names: list[str], start: int, end: int) -> Table:
         """The table of a `[a.b]` header (created, or declared if `[a.b.c]` made it implicitly)."""
+        if len(names) > MAX_DEPTH:
+            # As deep as blocks may nest: every consumer of the document recurses once per level.
+            raise self._conflict(
+                f"section [{'.'.join(names[:3])}...] has {len(names)} parts, more than the limit of "
+                f"{MAX_DEPTH} levels of nesting",
+                start,
+                end - start,
+            )
         table = self.root
         for depth, name in enumerate(names):
             label = ".".join(names[: depth + 1])
