@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from tusk_infra.tusk.errors import TuskError
 
-# libyaml when available: the same marks and values, several times faster than the pure-Python loader.
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# yaml is imported by the functions that read a file: a command that reads none (`eval FILE`) never loads it.
+if TYPE_CHECKING:
+    import yaml
 
 
 class StackConfigError(TuskError):
@@ -65,9 +64,11 @@ def stack_file_path(project_dir: Path, stack: str) -> Path:
 def load_stack_file(path: Path, error_type: type[TuskError] = StackConfigError) -> StackFile:
     """Read Pulumi.<stack>.yaml keeping each key's position; a file that cannot be read, is not valid YAML or
     is not a mapping of config keys is a positioned error of `error_type` (the error its caller reports)."""
+    import yaml
+
     text = _read_text(path, error_type)
     try:
-        root = yaml.compose(text, Loader=_LOADER)
+        root = yaml.compose(text, Loader=_loader())
     except yaml.MarkedYAMLError as error:
         message, line, column = _yaml_problem(error)
         raise error_type(
@@ -78,11 +79,19 @@ def load_stack_file(path: Path, error_type: type[TuskError] = StackConfigError) 
 
 def construct(node: yaml.Node) -> Any:
     """The Python value of a composed node (the document is parsed once, for values and positions)."""
-    loader = _LOADER("")
+    loader = _loader()("")
     try:
         return loader.construct_object(node, deep=True)
     finally:
         loader.dispose()
+
+
+def _loader() -> type[yaml.SafeLoader]:
+    """libyaml when available: the same marks and values, several times faster than the pure-Python loader."""
+    import yaml
+
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return loader
 
 
 def node_position(node: yaml.Node) -> tuple[int, int]:
@@ -134,6 +143,8 @@ def _nth_line(text: str, line: int) -> str | None:
 
 
 def _stack_file_from_nodes(path: Path, root: yaml.Node | None, error_type: type[TuskError]) -> StackFile:
+    import yaml
+
     if root is not None and not isinstance(root, yaml.MappingNode):
         line, column = node_position(root)
         raise error_type(
@@ -174,6 +185,8 @@ def _stack_file_from_nodes(path: Path, root: yaml.Node | None, error_type: type[
 
 
 def _mapping_entry(node: yaml.Node | None, name: str) -> tuple[yaml.Node, yaml.Node] | None:
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         return None
     for key_node, value_node in node.value:

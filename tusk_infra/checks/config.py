@@ -6,12 +6,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 from tusk_policy import PolicyDefinition
 
 from tusk_infra.checks.stack_file import POLICY_CONFIG_KEY, Node, StackPolicySettings
+
+if TYPE_CHECKING:
+    import jsonschema
 
 LEVELS = ("advisory", "mandatory", "disabled")
 
@@ -84,6 +86,9 @@ def _override(policy: PolicyDefinition, value: Node) -> tuple[str | None, dict[s
     if isinstance(value.value, str):
         _check_level(value.value, value, policy)
         return value.value, {}
+    # Imported here: only a stack that overrides a policy's settings needs the validator.
+    import jsonschema
+
     schema = {
         "type": "object",
         "properties": {**policy.config_schema, "enforcementLevel": {"enum": list(LEVELS)}},

@@ -8,13 +8,16 @@ runs first; its outputs are served to the replica stacks' StackReference.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi.runtime
+from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -233,8 +236,25 @@ def _execute(build: Callable[[], Mapping[str, pulumi.Output[Any]]]) -> dict[str,
         for name, output in outputs.items():
             resolved[name] = await _resolve(output)
 
-    _sync_await(run_pulumi_func(run))
+    with _no_stack_traces():
+        _sync_await(run_pulumi_func(run))
     return resolved
+
+
+@contextmanager
+def _no_stack_traces() -> Iterator[None]:
+    """Registrations without the Python stack trace Pulumi captures for each resource.
+
+    For the engine's source positions, every registration walks the whole stack (traceback.extract_stack reads
+    each frame's source line) and builds a protobuf frame per level; the mock monitor never looks at them.
+    While the program runs offline, registrations carry an empty trace instead; afterwards Pulumi's own
+    function is back."""
+    captured = runtime_resource._get_stack_trace
+    runtime_resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = captured
 
 
 async def _resolve(output: pulumi.Output[Any]) -> Any:
