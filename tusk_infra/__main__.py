@@ -2,4 +2,4 @@
 
 from tusk_infra.cli import console
 
-raise SystemExit(console())
+console()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
 import warnings
 from collections.abc import Sequence
-from importlib import metadata
+from typing import NoReturn
 
+from tusk_infra import __version__
 from tusk_infra.commands import OutputError
 
 # Each module in tusk_infra.commands exposes `register(subparsers)`, which adds its parser and sets
@@ -22,40 +24,84 @@ COMMANDS: dict[str, str] = {
     "check": "check",
     "metrics": "metrics",
 }
+VERSION = f"tusk-infra {__version__}"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: every subcommand's, or with `only` just that one's (its module alone is
+    imported; the others are neither imported nor offered)."""
     parser = argparse.ArgumentParser(
         prog="tusk-infra",
         description="Evaluate global.tsk, preview and check every region stack, offline.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('tusk-infra')}")
+    parser.add_argument("--version", action="version", version=VERSION)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in COMMANDS.values():
-        importlib.import_module(f"tusk_infra.commands.{module_name}").register(subparsers)
+    for name, module_name in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(f"tusk_infra.commands.{module_name}").register(subparsers)
     for command_parser in subparsers.choices.values():
         command_parser.set_defaults(command_parser=command_parser)
     return parser
 
 
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` names, if its first argument is one (the top level takes no option before it
+    other than -h/--version, which make the full parser answer)."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code (2 for usage errors)."""
-    parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments == ["--version"]:
+        # Answered before any command module (or the libraries they use) is imported.
+        print(VERSION)
+        return 0
+    parser = build_parser(chosen_command(arguments))
+    args, unknown = parser.parse_known_args(arguments)
     if unknown:
         # Said by the subcommand's parser, so the usage shown is the one with the options that exist.
         args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     return _run(args)
 
 
-def console() -> int:
-    """The process entry point (console script, `python -m tusk_infra`): main(), then the process's
-    event loop closed before the interpreter shuts down. (main() alone leaves the loop to in-process
-    callers, such as tests, that go on using Pulumi's runtime.)"""
+def console() -> NoReturn:
+    """The process entry point (console script, `python -m tusk_infra`).
+
+    A short-lived process: the cyclic garbage collector is off for the run (the process ends long before
+    the garbage would matter) and, once main() has returned — its own cleanups, such as diff's temporary
+    worktrees, done in its `finally` blocks — stdout and stderr are flushed and the process ends without the
+    interpreter's teardown (freeing every module and object it would never use again). The event loop
+    Pulumi's runtime made is closed first all the same. (main() alone leaves GC, the loop and teardown to
+    in-process callers, such as tests, that go on using Pulumi's runtime.)"""
+    gc.disable()
     try:
-        return main()
+        code = main()
+    except SystemExit as leaving:  # argparse's --help and usage errors
+        code = _exit_code(leaving.code)
     finally:
         _close_event_loop()
+    _exit_now(code)
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)  # SystemExit("message"), as the interpreter would print it
+    return 1
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Flush what is buffered, then end the process with `code`, skipping the interpreter's teardown."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe, a full disk, a closed stream: nothing more to say
+            if stream is sys.stdout and code == 0:
+                code = 1  # the output did not all arrive
+    os._exit(code)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -101,4 +147,4 @@ def _discard_stdout() -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(console())
+    console()

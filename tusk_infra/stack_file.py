@@ -11,13 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from tusk_infra import yaml_core
 from tusk_infra.tusk.errors import TuskError
 from tusk_infra.tusk.input_files import read_input_bytes
+
+# yaml is imported by the functions that read a file: a command that reads none (`eval FILE`) never loads it.
+if TYPE_CHECKING:
+    import yaml
 
 
 class StackConfigError(TuskError):
@@ -65,9 +67,11 @@ def stack_file_path(project_dir: Path, stack: str) -> Path:
 def load_stack_file(path: Path, error_type: type[TuskError] = StackConfigError) -> StackFile:
     """Read Pulumi.<stack>.yaml keeping each key's position; a file that cannot be read, is not valid YAML or
     is not a mapping of config keys is a positioned error of `error_type` (the error its caller reports)."""
+    import yaml
+
     text = _read_text(path, error_type)
     try:
-        root = yaml_core.compose(text)
+        root = yaml_core().compose(text)
     except yaml.MarkedYAMLError as error:
         message, line, column = _yaml_problem(error)
         raise error_type(
@@ -84,7 +88,14 @@ def load_stack_file(path: Path, error_type: type[TuskError] = StackConfigError) 
 
 def construct(node: yaml.Node) -> Any:
     """The Python value of a composed node (the document is parsed once, for values and positions)."""
-    return yaml_core.construct(node)
+    return yaml_core().construct(node)
+
+
+def yaml_core() -> ModuleType:
+    """tusk_infra.yaml_core, imported on first use (it loads yaml, which `eval FILE` never needs)."""
+    from tusk_infra import yaml_core as module
+
+    return module
 
 
 def node_position(node: yaml.Node) -> tuple[int, int]:
@@ -151,6 +162,8 @@ def masked_line(text: str) -> str:
 
 
 def _stack_file_from_nodes(path: Path, root: yaml.Node | None, error_type: type[TuskError]) -> StackFile:
+    import yaml
+
     if root is not None and not isinstance(root, yaml.MappingNode):
         line, column = node_position(root)
         raise error_type(
@@ -196,7 +209,7 @@ def _refuse_unplain(
 ) -> None:
     """A key or value that is not a plain, bounded config value is an error at its position."""
     for node in (key_node, value_node):
-        problem = yaml_core.plain_value_problem(node)
+        problem = yaml_core().plain_value_problem(node)
         if problem is not None:
             raise error_type(
                 problem.message, file=str(path), line=problem.line, column=problem.column,
@@ -205,6 +218,8 @@ def _refuse_unplain(
 
 
 def _mapping_entry(node: yaml.Node | None, name: str) -> tuple[yaml.Node, yaml.Node] | None:
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         return None
     for key_node, value_node in node.value:

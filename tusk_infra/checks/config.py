@@ -6,13 +6,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 from tusk_policy import BY_ID, PolicyDefinition
 
 from tusk_infra.checks.stack_file import POLICY_CONFIG_KEY, Node, StackPolicySettings
 from tusk_infra.checks.traffic_config import traffic_policy_config
+
+if TYPE_CHECKING:
+    import jsonschema
 
 LEVELS = ("advisory", "mandatory", "disabled")
 
@@ -88,6 +90,9 @@ def _override(policy: PolicyDefinition, value: Node) -> tuple[str | None, dict[s
     if isinstance(value.value, str):
         _check_level(value.value, value, policy)
         return value.value, {}
+    # Imported here: only a stack that overrides a policy's settings needs the validator.
+    import jsonschema
+
     schema = {
         "type": "object",
         "properties": {**policy.config_schema, "enforcementLevel": {"enum": list(LEVELS)}},

@@ -10,13 +10,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from tusk_infra.commands import write_output
 from tusk_infra.render.findings import attach_change_policies, policy_findings
 from tusk_infra.render.plan import Plan, build_plan, plan_json
 from tusk_infra.render.revisions import DigestKeyError, digest_key_from_env
-from tusk_infra.render.tree import render_text
 from tusk_infra.tusk import TuskError
 
 
@@ -57,12 +54,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"tusk-infra preview: {error}", file=sys.stderr)
         return 1
     # Everything is rendered before anything is written: an error never leaves half a preview on stdout.
-    output = plan_json(plan) if args.format == "json" else render_text(plan, terminal=Console())
+    output = plan_json(plan) if args.format == "json" else _text(plan)
     write_output(output)
     # Apart from the plan, on stderr: how old a snapshot is depends on when the preview runs.
     for message in freshness:
         print(f"warning: {message}", file=sys.stderr)
     return 0
+
+
+def _text(plan: Plan) -> str:
+    # rich (the tree renderer's library) is imported only for a text preview: JSON never needs it.
+    from rich.console import Console
+
+    from tusk_infra.render.tree import render_text
+
+    return render_text(plan, terminal=Console())
 
 
 def render_plan(args: argparse.Namespace) -> Plan:

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+import io
+import os
+import pickle
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi.runtime
+from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -48,18 +54,108 @@ def run_stacks(
     strict_secrets: bool = False,
     live_metrics: bool = False,
 ) -> list[StackRun]:
-    """Run several stacks in one process, the database primary first, serving its outputs to the replicas.
+    """Run several stacks, the database primary first, serving its outputs to the replicas.
 
-    `env` is the only environment global.tsk sees ({} if None: hermetic); commands pass os.environ."""
+    `env` is the only environment global.tsk sees ({} if None: hermetic); commands pass os.environ. With many
+    stacks on a machine with several cores, the replicas after the primary are shared out to forked worker
+    processes (_parallel_runs); the runs, their order and any error are the same as one process's."""
     names = list(stacks) if stacks is not None else project.stack_names(project_dir)
     stack_files = project.stack_files(project_dir, names)
+    ordered = project.primary_first(stack_files)
     served: dict[str, Mapping[str, Any]] = {}
-    runs = []
-    for name in project.primary_first(stack_files):
-        run = _run(project_dir, name, stack_files[name], env or {}, served, strict_secrets, live_metrics)
-        served[name] = run.outputs
-        runs.append(run)
+    runs: list[StackRun] = []
+
+    def run_in_order(chunk: Sequence[str]) -> list[StackRun]:
+        done = []
+        for name in chunk:
+            run = _run(project_dir, name, stack_files[name], env or {}, served, strict_secrets, live_metrics)
+            served[name] = run.outputs
+            done.append(run)
+        return done
+
+    # The primary first, in this process: every replica reads its outputs.
+    runs.extend(run_in_order(ordered[:1]))
+    runs.extend(_parallel_runs(ordered[1:], run_in_order))
     return runs
+
+
+# Below this many replica stacks the run stays in one process: a fork and the results' way back cost more
+# than a few stacks take (about 40 ms each).
+PARALLEL_MIN_STACKS = 8
+# At most this many processes (the parent included) share the replicas.
+PARALLEL_MAX_WORKERS = 4
+
+
+def _workers(stacks: int) -> int:
+    """How many processes should run `stacks` replica stacks: 1 unless there are enough of them, several
+    cores and fork(); TUSK_INFRA_WORKERS=N sets the number (1: always one process)."""
+    chosen = os.environ.get("TUSK_INFRA_WORKERS", "")
+    if chosen.isdigit() and int(chosen) > 0:
+        return min(int(chosen), max(stacks, 1))
+    if stacks < PARALLEL_MIN_STACKS or not hasattr(os, "fork"):
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), PARALLEL_MAX_WORKERS, stacks // 2))
+
+
+def _parallel_runs(
+    stacks: Sequence[str], run_in_order: Callable[[Sequence[str]], list[StackRun]]
+) -> list[StackRun]:
+    """The replicas' runs, in order: the first share in this process, the others in forked children.
+
+    A child runs its share exactly as this process would (it has the primary's outputs already) and sends
+    back its StackRuns through a pipe; secrets travel inside that pipe only, never to a file. A child that
+    fails sends nothing, and its share is run again here, so the error raised is the one a single process
+    raises, for the first failing stack in order."""
+    workers = _workers(len(stacks))
+    if workers <= 1:
+        return run_in_order(stacks)
+    size = -(-len(stacks) // workers)
+    shares = [stacks[start : start + size] for start in range(0, len(stacks), size)]
+    children = [_fork_share(share, run_in_order) for share in shares[1:]]
+    runs = run_in_order(shares[0])
+    for share, (pid, reader) in zip(shares[1:], children, strict=True):
+        with os.fdopen(reader, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) == 0 and data:
+            runs.extend(pickle.loads(data))
+        else:
+            runs.extend(run_in_order(share))
+    return runs
+
+
+def _fork_share(
+    share: Sequence[str], run_in_order: Callable[[Sequence[str]], list[StackRun]]
+) -> tuple[int, int]:
+    """Fork a child that runs `share` and writes its pickled StackRuns to a pipe; (pid, the read end)."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(writer)
+        return pid, reader
+    # The child: a fresh event loop (the parent's executor threads did not survive the fork), its runs out
+    # through the pipe, then gone without the interpreter's teardown or the parent's buffered output.
+    os.close(reader)
+    code = 1
+    try:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        buffer = io.BytesIO()
+        _ResultPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(run_in_order(share))
+        with os.fdopen(writer, "wb") as pipe:
+            pipe.write(buffer.getvalue())
+        code = 0
+    finally:
+        os._exit(code)
+
+
+class _ResultPickler(pickle.Pickler):
+    """Pickles StackRuns for the parent process: a Secret (which refuses pickling, to stay out of files)
+    crosses the pipe as itself."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is Secret:
+            return Secret, (obj.reveal(), obj.name)
+        return NotImplemented
 
 
 def run_stack(
@@ -247,8 +343,25 @@ def _execute(build: Callable[[], Mapping[str, pulumi.Output[Any]]]) -> dict[str,
         for name, output in outputs.items():
             resolved[name] = await _resolve(output)
 
-    _sync_await(run_pulumi_func(run))
+    with _no_stack_traces():
+        _sync_await(run_pulumi_func(run))
     return resolved
+
+
+@contextmanager
+def _no_stack_traces() -> Iterator[None]:
+    """Registrations without the Python stack trace Pulumi captures for each resource.
+
+    For the engine's source positions, every registration walks the whole stack (traceback.extract_stack reads
+    each frame's source line) and builds a protobuf frame per level; the mock monitor never looks at them.
+    While the program runs offline, registrations carry an empty trace instead; afterwards Pulumi's own
+    function is back."""
+    captured = runtime_resource._get_stack_trace
+    runtime_resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = captured
 
 
 async def _resolve(output: pulumi.Output[Any]) -> Any:

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from tusk_infra.render.diff import ABSENT, ACTIONS, PlanDiff, PropertyChange, ResourceChange, StackDiff
-from tusk_infra.render.metric_changes import snapshot_data
 from tusk_infra.render.failover import planned_failover
+from tusk_infra.render.metric_changes import snapshot_data
 
 # @2: a stack whose file was removed is "removed" (with destroy_would_delete), no longer "deleted";
 # resource changes may carry a "warning".

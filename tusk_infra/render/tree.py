@@ -25,6 +25,10 @@ PLAIN_WIDTH = 10_000
 def render_text(plan: Plan, *, terminal: Console | None = None) -> str:
     """The whole preview as text: ANSI colours when `terminal` is a TTY console, plain text otherwise."""
     console = _capture_console(terminal)
+    if console is not terminal:
+        plain = _plain_text(plan)
+        if plain is not None:
+            return plain
     with console.capture() as captured:
         for stack in plan["stacks"]:
             console.print(stack_tree(stack))
@@ -137,6 +141,49 @@ def _finding_style(finding: dict[str, Any]) -> str:
     if finding.get("acknowledged"):
         return "dim"
     return "red" if finding.get("level") == "mandatory" else "yellow"
+
+
+# rich's tree guides, as it draws them on a console that can show Unicode.
+_BRANCH, _LAST, _PASS, _SPACE = "├── ", "└── ", "│   ", "    "
+# Text rich would not print as is (tabs expanded, line breaks given guides, control characters dropped).
+_NOT_PLAIN = frozenset("\t\n\r\x0b\x0c\x1b")
+
+
+def _plain_text(plan: Plan) -> str | None:
+    """What rich prints for the same trees and lines on the plain console, without its layout engine (for a
+    30-region preview it took a quarter of the run): one line per label, rich's guides before it. None when a
+    label holds text rich would rewrite (a tab, a line break, a control character): then rich renders it."""
+    lines: list[str] = []
+    for stack in plan["stacks"]:
+        if not _add_tree_lines(lines, stack_tree(stack)):
+            return None
+        lines.extend(text.plain for text in policy_lines(stack))
+        lines.append("")
+    lines.extend(text.plain for text in [*warning_lines(plan), *notice_lines(plan)])
+    if any(_NOT_PLAIN.intersection(line) for line in lines):
+        return None
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _add_tree_lines(lines: list[str], tree: Tree) -> bool:
+    """The tree's lines (root label first, then each child under its guides); False for a label rich shows
+    differently (not a Text, or collapsed)."""
+
+    def walk(node: Tree, prefix: str) -> bool:
+        last_index = len(node.children) - 1
+        for index, child in enumerate(node.children):
+            if not isinstance(child.label, Text) or not child.expanded or child.hide_root:
+                return False
+            last = index == last_index
+            lines.append(f"{prefix}{_LAST if last else _BRANCH}{child.label.plain}")
+            if not walk(child, prefix + (_SPACE if last else _PASS)):
+                return False
+        return True
+
+    if not isinstance(tree.label, Text) or tree.hide_root:
+        return False
+    lines.append(tree.label.plain)
+    return walk(tree, "")
 
 
 def _capture_console(terminal: Console | None) -> Console:
