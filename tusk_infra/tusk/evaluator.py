@@ -250,10 +250,16 @@ class Evaluator:
 
     # ---- references ----
     def _ref(self, node: Ref) -> Any:
-        return self._follow(self._head(node), node)
+        current = self._head(node)
+        for segment in node.segments:
+            if current is MISSING:
+                return MISSING
+            current = self._step(current, segment)
+        return self._plain(current, node)
 
     def _follow(self, current: Any, node: Ref) -> Any:
-        """The value at the reference's segments from its head's value."""
+        """The value at the reference's segments from its head's value (_ref's loop, for a head found
+        otherwise)."""
         for segment in node.segments:
             if current is MISSING:
                 return MISSING
