@@ -277,7 +277,7 @@ class Evaluator:
         """`${name...}`: the key `name` of the section or block the expression is written in, if it has one;
         otherwise what `$name` means. A name that means both is an error naming both (see README)."""
         self._refuse_object_member(node)
-        scope = self._active[-1].scope if self._active else None
+        scope = self._scope()
         if scope is None:  # a global's expression: no section of its own
             return self._ref(node)
         name = node.name
@@ -289,6 +289,16 @@ class Evaluator:
         if other is not None and not _refers_to_itself(scope.children[name], name):
             raise self._ambiguous(node, scope, other)
         return self._follow(scope.children[name], node)
+
+    def _scope(self) -> Table | None:
+        """The section, block or root the key being evaluated is written in (found from its dotted label:
+        an Entry holding its Table would make every layout a reference cycle); None for a global."""
+        if not self._active or self._active[-1].label.startswith("$"):
+            return None
+        table = self.layout.root
+        for name in self._active[-1].label.split(".")[:-1]:
+            table = table.children[name]
+        return table
 
     def _refuse_object_member(self, node: ScopedRef) -> None:
         """`${host}` inside an inline object with a member `host`: the block form would mean that member,
