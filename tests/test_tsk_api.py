@@ -37,6 +37,7 @@ from tusk_infra.tusk.evaluator import Evaluator
 from tusk_infra.tusk.parser import compiled, grammar_path
 from tusk_infra.tusk.providers import MetricUnavailable, ProviderError
 from tusk_infra.tusk.sqlite_adapter import SqliteAdapter
+from tusk_infra.tusk.tables import Table
 
 SHOP_SQL = Path(__file__).parent / "tsk" / "fixtures" / "shop.sql"
 
@@ -801,6 +802,23 @@ def test_an_evaluation_leaves_no_reference_cycle_behind() -> None:
         before = evaluators()  # whatever earlier tests still hold (an exception's traceback, ...)
         evaluate_text('$g: 2\n[a]\nb: $g * 3\nc: "x-${g}"\n')
         left_behind = evaluators() - before
+    finally:
+        gc.enable()
+    assert left_behind == set()
+
+
+def test_a_dropped_document_frees_its_tables_without_the_collector() -> None:
+    # Entries find the section their `${name}` look in from their label, not by holding the Table (which
+    # would make every layout a cycle, freed only when the collector runs).
+    def tables() -> set[int]:
+        return {id(obj) for obj in gc.get_objects() if isinstance(obj, Table)}
+
+    gc.collect()
+    gc.disable()
+    try:
+        before = tables()
+        evaluate_text('$g: 2\n[a]\nh: "x"\nb: $g * 3\nc: "x-${h}"\nblk {\n  d: "${g}"\n}\n')
+        left_behind = tables() - before
     finally:
         gc.enable()
     assert left_behind == set()

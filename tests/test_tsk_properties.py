@@ -28,6 +28,9 @@ VOCABULARY = [
     "@string(", "@nope(", ".split(", '",")', ".length()", ".upper()", "$region: ", "a {\n", "}\n", "a >\n",
     "<\n", "{x: 1}", "[1, 2,]", "9223372036854775807", "-9223372036854775808", "9" * 30,
     '"\\ud83d"', '"\\ud83d\\ude00"', '"\\ude00"',
+    # Constructs of other implementations, refused by name; objects across lines; `${...}` in sections.
+    "#!api\n", '"""', "'''", "8000-9000", "@learn(", "@request.x", "@env.HOME", "env(", "k: {\n", "  m: 2\n",
+    "server:\n  host: 1\n", '"${b}"', '@date("c U F j q")', '@query("SELECT 1 / 2")',
 ]  # fmt: skip
 
 
@@ -66,6 +69,7 @@ LINES = [
     "a {", "blk {", "ang >", "}", "<", "} # end", "[s]", "[s.t]", "[ a . b ]", "[s]; k: 1", "k: 1; j: 2",
     "x: $a", "y: @env(\"REGION\")", "z: 1 +", "w: {p: 1}", "one { v: 1 }", "g: 1 }", "$v: 3", "# note", "",
     "  indented: 4", "t: true # trailing", "bad: 007", "[s", "q: [1,", "2]", "e.f: 1",
+    "o: {", "  m: 1", "r: 1-2", "#!x", "u: \"${a}\"", "b: $a", "s:",
 ]  # fmt: skip
 line_soup = st.lists(st.sampled_from(LINES), max_size=30).map("\n".join)
 

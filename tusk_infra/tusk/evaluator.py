@@ -60,6 +60,9 @@ class Evaluator:
         self.all_inputs: list[InputUse] = []
         self._collector: list[InputUse] | None = None
         self._active: list[Entry] = []
+        # Inline objects being evaluated, with the depth of _active they belong to: a `${name}` in one
+        # that has a member `name` is refused (see _scoped_ref).
+        self._objects: list[tuple[int, ObjectLit]] = []
 
     # ---- the document ----
     def run(self) -> dict[str, Any]:
@@ -167,12 +170,16 @@ class Evaluator:
 
     def _object(self, node: ObjectLit) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        for member in node.members:
-            if member.key in result:
-                raise self.source.error(
-                    f"duplicate key '{member.key}' in object", member.key_start, len(member.key)
-                )
-            result[member.key] = self.eval(member.value)
+        self._objects.append((len(self._active), node))
+        try:
+            for member in node.members:
+                if member.key in result:
+                    raise self.source.error(
+                        f"duplicate key '{member.key}' in object", member.key_start, len(member.key)
+                    )
+                result[member.key] = self.eval(member.value)
+        finally:
+            self._objects.pop()
         return result
 
     def _interpolated(self, node: Interpolated) -> Any:
@@ -256,10 +263,16 @@ class Evaluator:
 
     # ---- references ----
     def _ref(self, node: Ref) -> Any:
-        return self._follow(self._head(node), node)
+        current = self._head(node)
+        for segment in node.segments:
+            if current is MISSING:
+                return MISSING
+            current = self._step(current, segment)
+        return self._plain(current, node)
 
     def _follow(self, current: Any, node: Ref) -> Any:
-        """The value at the reference's segments from its head's value."""
+        """The value at the reference's segments from its head's value (_ref's loop, for a head found
+        otherwise)."""
         for segment in node.segments:
             if current is MISSING:
                 return MISSING
@@ -269,7 +282,8 @@ class Evaluator:
     def _scoped_ref(self, node: ScopedRef) -> Any:
         """`${name...}`: the key `name` of the section or block the expression is written in, if it has one;
         otherwise what `$name` means. A name that means both is an error naming both (see README)."""
-        scope = self._active[-1].scope if self._active else None
+        self._refuse_object_member(node)
+        scope = self._scope()
         if scope is None:  # a global's expression: no section of its own
             return self._ref(node)
         name = node.name
@@ -281,6 +295,34 @@ class Evaluator:
         if other is not None and not _refers_to_itself(scope.children[name], name):
             raise self._ambiguous(node, scope, other)
         return self._follow(scope.children[name], node)
+
+    def _scope(self) -> Table | None:
+        """The section, block or root the key being evaluated is written in (found from its dotted label:
+        an Entry holding its Table would make every layout a reference cycle); None for a global."""
+        if not self._active or self._active[-1].label.startswith("$"):
+            return None
+        table = self.layout.root
+        for name in self._active[-1].label.split(".")[:-1]:
+            table = table.children[name]
+        return table
+
+    def _refuse_object_member(self, node: ScopedRef) -> None:
+        """`${host}` inside an inline object with a member `host`: the block form would mean that member,
+        the object form cannot (its members are not keys of a section), so neither is chosen silently."""
+        depth = len(self._active)
+        for owner, obj in reversed(self._objects):
+            if owner != depth:
+                return
+            member = next((m for m in obj.members if m.key == node.name), None)
+            if member is not None:
+                line = self.source.line_col(member.key_start)[0]
+                raise self.source.error(
+                    f"'${{{node.name}}}' is inside an object that has the key '{node.name}' (line {line}), "
+                    "which ${...} cannot name: write the object as a block (name { ... }) to refer to its "
+                    "keys, or rename one of them",
+                    node.start,
+                    len(node.name),
+                )
 
     def _other_meaning(self, name: str, scope: Table) -> str | None:
         """What `$name` would find besides the scope's own key (as _head looks: globals, caller variables,

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterator
 from typing import Any
 
 from tusk_infra.tusk.errors import SyntaxProblem
-from tusk_infra.tusk.unsupported import triple_quotes
+from tusk_infra.tusk.unsupported import opens_triple_quotes, triple_quotes
 
 # (type, text, start, end); a STATIC_PAIR's text is (key, literal, literal's start) instead.
 Token = tuple[str, Any, int, int]
@@ -291,7 +291,7 @@ class TokenStream:
 
     def _bad_character(self, pos: int) -> SyntaxProblem:
         char = self.text[pos]
-        if char in "\"'" and self.text.startswith(char * 2, pos - 2):
+        if char in "\"'" and opens_triple_quotes(self.text, pos):
             return SyntaxProblem(triple_quotes(char), pos - 2, 3)
         if char in "\"'":
             line_end = self.text.find("\n", pos)

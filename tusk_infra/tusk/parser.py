@@ -245,6 +245,8 @@ def _section_header(parts: tuple[str, int], start: int, end: int) -> Section:
 
 def _operator(text: str, start: int, end: int) -> Token:
     """An OPERATOR token, refused at once if it names an operator of another implementation."""
+    if text[1:] in OPERATORS:
+        return "OPERATOR", text, start, end
     refusal = operator_refusal(text[1:], OPERATORS)
     if refusal is not None:
         raise SyntaxProblem(refusal, start, end - start)

@@ -25,14 +25,12 @@ PENDING, ACTIVE, DONE = 0, 1, 2
 class Entry:
     """A key (or a global) and its expression; holds the value and inputs once evaluated."""
 
-    __slots__ = ("label", "key_start", "expr", "state", "value", "inputs", "scope")
+    __slots__ = ("label", "key_start", "expr", "state", "value", "inputs")
 
-    def __init__(self, label: str, key_start: int, expr: Expr, scope: Table | None = None) -> None:
+    def __init__(self, label: str, key_start: int, expr: Expr) -> None:
         self.label = label  # `$name` for a global, the dotted path for a document key
         self.key_start = key_start
         self.expr = expr
-        # The section, block or root the key is written in (its `${name}` look there first); None: a global.
-        self.scope = scope
         self.state = PENDING
         self.value: Any = None
         self.inputs: tuple[InputUse, ...] = ()
@@ -115,10 +113,7 @@ class Layout:
         if isinstance(statement, Pair):
             label = _join(table.label, statement.key)
             self._insert(
-                table,
-                statement.key,
-                statement.key_start,
-                Entry(label, statement.key_start, statement.value, table),
+                table, statement.key, statement.key_start, Entry(label, statement.key_start, statement.value)
             )
         elif isinstance(statement, GlobalDecl):
             self._declare_global(statement)

@@ -70,7 +70,7 @@ def named_construct(
     wants_value = "INT" in expected and "STRING" in expected
     if kind == "NAME" and wants_value and _CALL_AFTER.match(source.text, end):
         return _bare_call(text, supported), start, end - start
-    if kind in ("STRING", "RAW_STRING") and source.text.startswith(source.text[start] * 2, start - 2):
+    if kind in ("STRING", "RAW_STRING") and opens_triple_quotes(source.text, start):
         return triple_quotes(source.text[start]), start - 2, 3
     if kind == "_NL" and wants_value:
         nested = _indented_nesting(source, start)
@@ -82,6 +82,11 @@ def named_construct(
 
 
 NO_PARENTHESES = 'an @operator takes its arguments in parentheses, like @env("NAME")'
+
+
+def opens_triple_quotes(text: str, quote_at: int) -> bool:
+    """Whether the quote at `quote_at` is the third of three in a row (a triple-quoted string opens)."""
+    return quote_at >= 2 and text[quote_at - 2 : quote_at + 1] == text[quote_at] * 3
 
 
 def triple_quotes(quote: str) -> str:
@@ -114,7 +119,7 @@ def _indented_nesting(source: SourceText, newline: int) -> str | None:
     """`key:` with nothing after it and deeper-indented lines below: nesting by indentation (YAML)."""
     line, _ = source.line_col(newline)
     written = source.line_text(line)
-    key = written.strip().rstrip(":= \t")
+    key = written.split("#", 1)[0].strip().rstrip(":= \t")
     if not key.isidentifier():
         return None
     indent = len(written) - len(written.lstrip())
