@@ -37,6 +37,9 @@ HEALTH_CHECK_METRICS_REGION = "us-east-1"
 # ElastiCache node's id is only known once the replication group exists.
 WATCHES_TAG = "tusk-infra.dev/watches"
 HEALTH_CHECK_WATCHED = "route53-health-check"
+# Each alarm whose threshold global.tsk sets names that setting (a dotted path `explain` takes).
+THRESHOLD_TAG = "tusk-infra.dev/threshold"
+ALARMS_SETTINGS = "monitoring.alarms"
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ class _Alarm:
     shown: str  # the threshold in words ("above 80 %")
     runbook: str
     treat_missing_data: str = "missing"
+    # The global.tsk setting the threshold comes from, under monitoring.alarms ("" when it is fixed).
+    setting: str = ""
 
 
 class RegionalAlarms(pulumi.ComponentResource):
@@ -204,7 +209,7 @@ class RegionalAlarms(pulumi.ComponentResource):
                 treat_missing_data=alarm.treat_missing_data,
                 alarm_actions=[topic.arn],
                 ok_actions=[topic.arn],
-                tags={**self._args.tags, WATCHES_TAG: watches},
+                tags={**self._args.tags, WATCHES_TAG: watches, **_threshold_tag(alarm)},
                 opts=opts or pulumi.ResourceOptions(parent=self),
             )
         )
@@ -256,6 +261,11 @@ class RegionalAlarms(pulumi.ComponentResource):
             )
 
 
+def _threshold_tag(alarm: _Alarm) -> dict[str, str]:
+    """Where the threshold is set, for a reviewer to `tusk-infra explain global.tsk <path>`."""
+    return {THRESHOLD_TAG: f"{ALARMS_SETTINGS}.{alarm.setting}"} if alarm.setting else {}
+
+
 def cache_member_nodes(shards: int, replicas_per_shard: int) -> list[str]:
     """The member-cluster suffixes of a cluster-mode replication group: "0001-001", "0001-002", ..."""
     return [
@@ -274,24 +284,24 @@ def cache_alarms(thresholds: Alarms) -> list[_Alarm]:
         _Alarm("engine-cpu", namespace, "EngineCPUUtilization", "Average", above, cache.cpu_percent,
                f"above {cache.cpu_percent} %",
                "look for hot keys and slow commands (SLOWLOG GET); add shards or a larger node_type "
-               "(distributed_cache.redis_cluster)."),
+               "(distributed_cache.redis_cluster).", setting="cache.cpu_percent"),
         _Alarm("memory", namespace, "DatabaseMemoryUsagePercentage", "Average", above, cache.memory_percent,
                f"above {cache.memory_percent} %",
                "check key growth and TTLs (performance.cache_ttl); add shards or a larger node_type before "
-               "evictions start."),
+               "evictions start.", setting="cache.memory_percent"),
         _Alarm("evictions", namespace, "Evictions", "Sum", above, cache.evictions,
                f"above {cache.evictions} keys per period",
                "the node is full and dropping keys: add memory (shards or node_type) or shorten TTLs.",
-               "notBreaching"),
+               "notBreaching", "cache.evictions"),
         # Only a replica reports ReplicationLag, and failover swaps roles: no data is not a problem.
         _Alarm("replication-lag", namespace, "ReplicationLag", "Maximum", above,
                cache.replication_lag_seconds, f"above {cache.replication_lag_seconds} s",
                "a replica serves stale reads: check the primary's write rate and the node's network.",
-               "notBreaching"),
+               "notBreaching", "cache.replication_lag_seconds"),
         _Alarm("connections", namespace, "CurrConnections", "Maximum", above, cache.connections,
                f"above {cache.connections} connections",
                "ElastiCache refuses clients past 65,000: check the app's Redis pool and for leaked "
-               "connections."),
+               "connections.", setting="cache.connections"),
     ]  # fmt: skip
 
 
@@ -308,30 +318,37 @@ def database_alarms(thresholds: Alarms, database: Database, *, is_replica: bool)
         _Alarm("cpu", namespace, "CPUUtilization", "Average", "GreaterThanThreshold", alarms.cpu_percent,
                f"above {alarms.cpu_percent} %",
                "find the top SQL in Performance Insights; move reads to replicas or raise "
-               "database.instance_class."),
+               "database.instance_class.", setting="database.cpu_percent"),
         _Alarm("freeable-memory", namespace, "FreeableMemory", "Average", "LessThanThreshold", memory,
                f"below {memory} bytes ({_memory_words(alarms, database)})",
-               "check connection count and work_mem-heavy queries; raise database.instance_class."),
+               "check connection count and work_mem-heavy queries; raise database.instance_class.",
+               setting=_memory_setting(alarms)),
         _Alarm("free-storage", namespace, "FreeStorageSpace", "Minimum", "LessThanThreshold", storage,
                f"below {storage} bytes ({alarms.free_storage_percent} % of max_allocated_storage_gb "
                f"{database.max_allocated_storage_gb})",
                "autoscaling has reached max_allocated_storage_gb or cannot keep up: raise "
-               "database.max_allocated_storage_gb or remove data."),
+               "database.max_allocated_storage_gb or remove data.", setting="database.free_storage_percent"),
         _Alarm("connections", namespace, "DatabaseConnections", "Maximum", "GreaterThanThreshold",
                connections,
                f"above {connections} ({alarms.connections_percent} % of max_connections "
                f"{database.max_connections})",
                "new connections will soon be refused: check the pools (database.primary.pool) against "
-               "the connection-budget policy."),
+               "the connection-budget policy.", setting="database.connections_percent"),
     ]  # fmt: skip
     if is_replica:
         found.append(
             _Alarm("replica-lag", namespace, "ReplicaLag", "Maximum", "GreaterThanThreshold",
                    alarms.replica_lag_seconds, f"above {alarms.replica_lag_seconds} s",
                    "reads in this region are stale: check the primary's write load and the replica's "
-                   "instance class and storage throughput.")
+                   "instance class and storage throughput.", setting="database.replica_lag_seconds")
         )  # fmt: skip
     return found
+
+
+def _memory_setting(alarms: DatabaseAlarms) -> str:
+    if alarms.freeable_memory_bytes is not None:
+        return "database.freeable_memory_bytes"
+    return "database.freeable_memory_percent"
 
 
 def _memory_words(alarms: DatabaseAlarms, database: Database) -> str:
@@ -359,6 +376,6 @@ def health_check_alarms(thresholds: Alarms, measures_latency: bool) -> list[_Ala
                    ttfb,
                    f"above {ttfb} ms",
                    "users of this region wait: check the app's latency, its pods' CPU and the data stores' "
-                   "alarms.")
+                   "alarms.", setting="health_check.time_to_first_byte_ms")
         )  # fmt: skip
     return found
