@@ -15,7 +15,7 @@ topic serves).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws.cloudwatch as cloudwatch
@@ -79,7 +79,6 @@ class RegionalAlarmsArgs:
     health_check_measures_latency: bool = False
     # A provider in us-east-1, for the health-check alarms and their topic; needed outside us-east-1.
     health_check_provider: pulumi.ProviderResource | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -209,7 +208,8 @@ class RegionalAlarms(pulumi.ComponentResource):
                 treat_missing_data=alarm.treat_missing_data,
                 alarm_actions=[topic.arn],
                 ok_actions=[topic.arn],
-                tags={**self._args.tags, WATCHES_TAG: watches, **_threshold_tag(alarm)},
+                # The stack's own tags come through the provider (default_tags).
+                tags={WATCHES_TAG: watches, **_threshold_tag(alarm)},
                 opts=opts or pulumi.ResourceOptions(parent=self),
             )
         )
