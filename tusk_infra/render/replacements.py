@@ -44,6 +44,12 @@ REPLACE_ON_CHANGE: dict[str, tuple[Path, ...]] = {
     "aws:elasticache/parameterGroup:ParameterGroup": (("description",), ("family",), ("name",)),
     # elasticache/subnet_group.go
     "aws:elasticache/subnetGroup:SubnetGroup": (("name",),),
+    # cloudwatch/metric_alarm.go
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (("name",),),
+    # sns/topic.go
+    "aws:sns/topic:Topic": (("fifoTopic",), ("name",), ("namePrefix",)),
+    # sns/topic_subscription.go
+    "aws:sns/topicSubscription:TopicSubscription": (("endpoint",), ("protocol",), ("topic",)),
     # kms/key.go
     "aws:kms/key:Key": (("customKeyStoreId",), ("customerMasterKeySpec",), ("keyUsage",), ("multiRegion",),
                         ("xksKeyId",)),
