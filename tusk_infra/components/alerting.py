@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import pulumi
 import pulumi_aws.cloudwatch as cloudwatch
@@ -174,7 +175,7 @@ class RegionalAlarms(pulumi.ComponentResource):
         slug: str,
         alarm: _Alarm,
         dimensions: Mapping[str, pulumi.Input[str]],
-        subject: pulumi.Input[str],
+        subject: pulumi.Output[str],
         watches: str,
         topic: sns.Topic,
         opts: pulumi.ResourceOptions | None = None,
@@ -186,11 +187,9 @@ class RegionalAlarms(pulumi.ComponentResource):
             f"{thresholds.datapoints_to_alarm} of {thresholds.evaluation_periods} periods of "
             f"{thresholds.period_seconds} s"
         )
-        description = pulumi.Output.concat(
-            f"{self._args.region}: ",
-            subject,
-            f": {alarm.metric} {alarm.shown} ({alarm.statistic}, {window}). Runbook: {alarm.runbook}",
-        )
+        # One apply per alarm (not a concat of parts): the preview registers dozens of these per region.
+        tail = f": {alarm.metric} {alarm.shown} ({alarm.statistic}, {window}). Runbook: {alarm.runbook}"
+        description = subject.apply(lambda named: f"{self._args.region}: {named}{tail}")
         self._alarms.append(
             cloudwatch.MetricAlarm(
                 f"{self._name}-{slug}",
@@ -216,11 +215,10 @@ class RegionalAlarms(pulumi.ComponentResource):
 
     def _cache_alarms(self, topic: sns.Topic) -> None:
         cache = self._args.cache
+        group_id = pulumi.Output.from_input(cache.replication_group_id)
         for node in cache_member_nodes(cache.shards, cache.replicas_per_shard):
-            member = pulumi.Output.concat(cache.replication_group_id, f"-{node}")
-            subject = pulumi.Output.concat(
-                "ElastiCache node ", member, " of replication group ", cache.replication_group_id
-            )
+            member = group_id.apply(partial(member_cluster_id, node=node))
+            subject = group_id.apply(partial(_cache_subject, node=node))
             for alarm in cache_alarms(self._args.thresholds):
                 self._alarm(
                     f"redis-{node}-{alarm.slug}",
@@ -234,7 +232,9 @@ class RegionalAlarms(pulumi.ComponentResource):
     def _database_alarms(self, topic: sns.Topic) -> None:
         database = self._args.database
         role = "read replica" if database.is_replica else "primary"
-        subject = pulumi.Output.concat(f"RDS {role} ", database.identifier)
+        subject = pulumi.Output.from_input(database.identifier).apply(
+            lambda identifier: f"RDS {role} {identifier}"
+        )
         for alarm in database_alarms(
             self._args.thresholds, database.settings, is_replica=database.is_replica
         ):
@@ -248,7 +248,10 @@ class RegionalAlarms(pulumi.ComponentResource):
             )
 
     def _health_check_alarms(self, topic: sns.Topic, health_check_id: pulumi.Input[str]) -> None:
-        subject = pulumi.Output.concat(f"Route 53 health check of {self._args.region} ", health_check_id)
+        region = self._args.region
+        subject = pulumi.Output.from_input(health_check_id).apply(
+            lambda check: f"Route 53 health check of {region} {check}"
+        )
         for alarm in health_check_alarms(self._args.thresholds, self._args.health_check_measures_latency):
             self._alarm(
                 f"health-{alarm.slug}",
@@ -264,6 +267,15 @@ class RegionalAlarms(pulumi.ComponentResource):
 def _threshold_tag(alarm: _Alarm) -> dict[str, str]:
     """Where the threshold is set, for a reviewer to `tusk-infra explain global.tsk <path>`."""
     return {THRESHOLD_TAG: f"{ALARMS_SETTINGS}.{alarm.setting}"} if alarm.setting else {}
+
+
+def member_cluster_id(group: str, node: str) -> str:
+    """A member cluster's id: the replication group's id and the node's suffix ("0002-003")."""
+    return f"{group}-{node}"
+
+
+def _cache_subject(group: str, node: str) -> str:
+    return f"ElastiCache node {member_cluster_id(group, node)} of replication group {group}"
 
 
 def cache_member_nodes(shards: int, replicas_per_shard: int) -> list[str]:
