@@ -4,7 +4,10 @@ metric, ReplicaLag on replicas only, health-check alarms through a us-east-1 pro
 from __future__ import annotations
 
 import inspect
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -357,3 +360,49 @@ def test_the_stack_creates_a_us_east_1_provider_for_a_health_check_outside_us_ea
     rds = [a for a in of_type(resources, ALARM) if a.inputs["namespace"] == "AWS/RDS"]
     assert {a.inputs["tags"]["tusk-infra.dev/watches"] for a in rds} == {"postgres-us-west-2-replica"}
     assert {a.inputs["dimensions"]["DBInstanceIdentifier"] for a in rds} == {"tusklang-app-us-west-2"}
+
+
+def test_each_threshold_names_its_global_tsk_setting() -> None:
+    env = {"REGION": "us-west-2", "ZONE": "us-west-2a", **PROGRAM_SECRETS}
+    document = load_region_settings(REPO / "global.tsk", providers=Providers(env=env))[1]
+    resources = registered(
+        alarms_program("us-west-2", is_replica=True, health_check_id="hc", measures_latency=True)
+    )
+    direct = {"EngineCPUUtilization", "DatabaseMemoryUsagePercentage", "Evictions", "ReplicationLag",
+              "CurrConnections", "CPUUtilization", "ReplicaLag", "TimeToFirstByte"}  # fmt: skip
+    for alarm in of_type(resources, ALARM):
+        setting = alarm.inputs["tags"].get("tusk-infra.dev/threshold")
+        if alarm.inputs["metricName"] == "HealthCheckStatus":
+            assert setting is None  # unhealthy is 0, nothing to set
+            continue
+        assert setting is not None and setting.startswith("monitoring.alarms."), alarm.urn
+        value = document.get(setting)  # what `tusk-infra explain global.tsk <setting>` shows
+        if alarm.inputs["metricName"] in direct:
+            assert alarm.inputs["threshold"] == value, alarm.urn
+    memory = next(a for a in of_type(resources, ALARM) if a.inputs["metricName"] == "FreeableMemory")
+    assert (
+        memory.inputs["tags"]["tusk-infra.dev/threshold"]
+        == "monitoring.alarms.database.freeable_memory_percent"
+    )
+
+
+def test_the_preview_shows_where_each_threshold_is_set() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tusk_infra", "preview", "--stack", "us-west-2"],
+        cwd=REPO, env={"PATH": os.environ.get("PATH", ""), **PROGRAM_SECRETS},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = (REPO / "global.tsk").read_text(encoding="utf-8").splitlines()
+    (number,) = [n for n, line in enumerate(lines, 1) if line.strip().startswith("replica_lag_seconds: 60")]
+    column = lines[number - 1].index("60") + 1
+    shown = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(shown) if line.endswith("alarms-us-west-2-postgres-replica-lag"))
+    block = shown[at : at + 15]
+    assert any(line.endswith("threshold: 60") for line in block), block
+    expected = (
+        f"threshold set at: global.tsk:{number}:{column} monitoring.alarms.database.replica_lag_seconds"
+    )
+    assert any(line.endswith(expected) for line in block), block
+    # An ElastiCache node's alarm too, though its node id is only known after deploy.
+    assert sum("monitoring.alarms.cache.cpu_percent" in line for line in shown) == 2 * 3

@@ -15,7 +15,8 @@ topic serves).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 
 import pulumi
 import pulumi_aws.cloudwatch as cloudwatch
@@ -37,6 +38,9 @@ HEALTH_CHECK_METRICS_REGION = "us-east-1"
 # ElastiCache node's id is only known once the replication group exists.
 WATCHES_TAG = "tusk-infra.dev/watches"
 HEALTH_CHECK_WATCHED = "route53-health-check"
+# Each alarm whose threshold global.tsk sets names that setting (a dotted path `explain` takes).
+THRESHOLD_TAG = "tusk-infra.dev/threshold"
+ALARMS_SETTINGS = "monitoring.alarms"
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,6 @@ class RegionalAlarmsArgs:
     health_check_measures_latency: bool = False
     # A provider in us-east-1, for the health-check alarms and their topic; needed outside us-east-1.
     health_check_provider: pulumi.ProviderResource | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ class _Alarm:
     shown: str  # the threshold in words ("above 80 %")
     runbook: str
     treat_missing_data: str = "missing"
+    # The global.tsk setting the threshold comes from, under monitoring.alarms ("" when it is fixed).
+    setting: str = ""
 
 
 class RegionalAlarms(pulumi.ComponentResource):
@@ -170,7 +175,7 @@ class RegionalAlarms(pulumi.ComponentResource):
         slug: str,
         alarm: _Alarm,
         dimensions: Mapping[str, pulumi.Input[str]],
-        subject: pulumi.Input[str],
+        subject: pulumi.Output[str],
         watches: str,
         topic: sns.Topic,
         opts: pulumi.ResourceOptions | None = None,
@@ -182,11 +187,9 @@ class RegionalAlarms(pulumi.ComponentResource):
             f"{thresholds.datapoints_to_alarm} of {thresholds.evaluation_periods} periods of "
             f"{thresholds.period_seconds} s"
         )
-        description = pulumi.Output.concat(
-            f"{self._args.region}: ",
-            subject,
-            f": {alarm.metric} {alarm.shown} ({alarm.statistic}, {window}). Runbook: {alarm.runbook}",
-        )
+        # One apply per alarm (not a concat of parts): the preview registers dozens of these per region.
+        tail = f": {alarm.metric} {alarm.shown} ({alarm.statistic}, {window}). Runbook: {alarm.runbook}"
+        description = subject.apply(lambda named: f"{self._args.region}: {named}{tail}")
         self._alarms.append(
             cloudwatch.MetricAlarm(
                 f"{self._name}-{slug}",
@@ -204,18 +207,18 @@ class RegionalAlarms(pulumi.ComponentResource):
                 treat_missing_data=alarm.treat_missing_data,
                 alarm_actions=[topic.arn],
                 ok_actions=[topic.arn],
-                tags={**self._args.tags, WATCHES_TAG: watches},
+                # The stack's own tags come through the provider (default_tags).
+                tags={WATCHES_TAG: watches, **_threshold_tag(alarm)},
                 opts=opts or pulumi.ResourceOptions(parent=self),
             )
         )
 
     def _cache_alarms(self, topic: sns.Topic) -> None:
         cache = self._args.cache
+        group_id = pulumi.Output.from_input(cache.replication_group_id)
         for node in cache_member_nodes(cache.shards, cache.replicas_per_shard):
-            member = pulumi.Output.concat(cache.replication_group_id, f"-{node}")
-            subject = pulumi.Output.concat(
-                "ElastiCache node ", member, " of replication group ", cache.replication_group_id
-            )
+            member = group_id.apply(partial(member_cluster_id, node=node))
+            subject = group_id.apply(partial(_cache_subject, node=node))
             for alarm in cache_alarms(self._args.thresholds):
                 self._alarm(
                     f"redis-{node}-{alarm.slug}",
@@ -229,7 +232,9 @@ class RegionalAlarms(pulumi.ComponentResource):
     def _database_alarms(self, topic: sns.Topic) -> None:
         database = self._args.database
         role = "read replica" if database.is_replica else "primary"
-        subject = pulumi.Output.concat(f"RDS {role} ", database.identifier)
+        subject = pulumi.Output.from_input(database.identifier).apply(
+            lambda identifier: f"RDS {role} {identifier}"
+        )
         for alarm in database_alarms(
             self._args.thresholds, database.settings, is_replica=database.is_replica
         ):
@@ -243,7 +248,10 @@ class RegionalAlarms(pulumi.ComponentResource):
             )
 
     def _health_check_alarms(self, topic: sns.Topic, health_check_id: pulumi.Input[str]) -> None:
-        subject = pulumi.Output.concat(f"Route 53 health check of {self._args.region} ", health_check_id)
+        region = self._args.region
+        subject = pulumi.Output.from_input(health_check_id).apply(
+            lambda check: f"Route 53 health check of {region} {check}"
+        )
         for alarm in health_check_alarms(self._args.thresholds, self._args.health_check_measures_latency):
             self._alarm(
                 f"health-{alarm.slug}",
@@ -254,6 +262,20 @@ class RegionalAlarms(pulumi.ComponentResource):
                 topic,
                 self._health_check_opts(),
             )
+
+
+def _threshold_tag(alarm: _Alarm) -> dict[str, str]:
+    """Where the threshold is set, for a reviewer to `tusk-infra explain global.tsk <path>`."""
+    return {THRESHOLD_TAG: f"{ALARMS_SETTINGS}.{alarm.setting}"} if alarm.setting else {}
+
+
+def member_cluster_id(group: str, node: str) -> str:
+    """A member cluster's id: the replication group's id and the node's suffix ("0002-003")."""
+    return f"{group}-{node}"
+
+
+def _cache_subject(group: str, node: str) -> str:
+    return f"ElastiCache node {member_cluster_id(group, node)} of replication group {group}"
 
 
 def cache_member_nodes(shards: int, replicas_per_shard: int) -> list[str]:
@@ -274,24 +296,24 @@ def cache_alarms(thresholds: Alarms) -> list[_Alarm]:
         _Alarm("engine-cpu", namespace, "EngineCPUUtilization", "Average", above, cache.cpu_percent,
                f"above {cache.cpu_percent} %",
                "look for hot keys and slow commands (SLOWLOG GET); add shards or a larger node_type "
-               "(distributed_cache.redis_cluster)."),
+               "(distributed_cache.redis_cluster).", setting="cache.cpu_percent"),
         _Alarm("memory", namespace, "DatabaseMemoryUsagePercentage", "Average", above, cache.memory_percent,
                f"above {cache.memory_percent} %",
                "check key growth and TTLs (performance.cache_ttl); add shards or a larger node_type before "
-               "evictions start."),
+               "evictions start.", setting="cache.memory_percent"),
         _Alarm("evictions", namespace, "Evictions", "Sum", above, cache.evictions,
                f"above {cache.evictions} keys per period",
                "the node is full and dropping keys: add memory (shards or node_type) or shorten TTLs.",
-               "notBreaching"),
+               "notBreaching", "cache.evictions"),
         # Only a replica reports ReplicationLag, and failover swaps roles: no data is not a problem.
         _Alarm("replication-lag", namespace, "ReplicationLag", "Maximum", above,
                cache.replication_lag_seconds, f"above {cache.replication_lag_seconds} s",
                "a replica serves stale reads: check the primary's write rate and the node's network.",
-               "notBreaching"),
+               "notBreaching", "cache.replication_lag_seconds"),
         _Alarm("connections", namespace, "CurrConnections", "Maximum", above, cache.connections,
                f"above {cache.connections} connections",
                "ElastiCache refuses clients past 65,000: check the app's Redis pool and for leaked "
-               "connections."),
+               "connections.", setting="cache.connections"),
     ]  # fmt: skip
 
 
@@ -308,30 +330,37 @@ def database_alarms(thresholds: Alarms, database: Database, *, is_replica: bool)
         _Alarm("cpu", namespace, "CPUUtilization", "Average", "GreaterThanThreshold", alarms.cpu_percent,
                f"above {alarms.cpu_percent} %",
                "find the top SQL in Performance Insights; move reads to replicas or raise "
-               "database.instance_class."),
+               "database.instance_class.", setting="database.cpu_percent"),
         _Alarm("freeable-memory", namespace, "FreeableMemory", "Average", "LessThanThreshold", memory,
                f"below {memory} bytes ({_memory_words(alarms, database)})",
-               "check connection count and work_mem-heavy queries; raise database.instance_class."),
+               "check connection count and work_mem-heavy queries; raise database.instance_class.",
+               setting=_memory_setting(alarms)),
         _Alarm("free-storage", namespace, "FreeStorageSpace", "Minimum", "LessThanThreshold", storage,
                f"below {storage} bytes ({alarms.free_storage_percent} % of max_allocated_storage_gb "
                f"{database.max_allocated_storage_gb})",
                "autoscaling has reached max_allocated_storage_gb or cannot keep up: raise "
-               "database.max_allocated_storage_gb or remove data."),
+               "database.max_allocated_storage_gb or remove data.", setting="database.free_storage_percent"),
         _Alarm("connections", namespace, "DatabaseConnections", "Maximum", "GreaterThanThreshold",
                connections,
                f"above {connections} ({alarms.connections_percent} % of max_connections "
                f"{database.max_connections})",
                "new connections will soon be refused: check the pools (database.primary.pool) against "
-               "the connection-budget policy."),
+               "the connection-budget policy.", setting="database.connections_percent"),
     ]  # fmt: skip
     if is_replica:
         found.append(
             _Alarm("replica-lag", namespace, "ReplicaLag", "Maximum", "GreaterThanThreshold",
                    alarms.replica_lag_seconds, f"above {alarms.replica_lag_seconds} s",
                    "reads in this region are stale: check the primary's write load and the replica's "
-                   "instance class and storage throughput.")
+                   "instance class and storage throughput.", setting="database.replica_lag_seconds")
         )  # fmt: skip
     return found
+
+
+def _memory_setting(alarms: DatabaseAlarms) -> str:
+    if alarms.freeable_memory_bytes is not None:
+        return "database.freeable_memory_bytes"
+    return "database.freeable_memory_percent"
 
 
 def _memory_words(alarms: DatabaseAlarms, database: Database) -> str:
@@ -359,6 +388,6 @@ def health_check_alarms(thresholds: Alarms, measures_latency: bool) -> list[_Ala
                    ttfb,
                    f"above {ttfb} ms",
                    "users of this region wait: check the app's latency, its pods' CPU and the data stores' "
-                   "alarms.")
+                   "alarms.", setting="health_check.time_to_first_byte_ms")
         )  # fmt: skip
     return found

@@ -51,6 +51,12 @@ REPLACE_ON_CHANGE: dict[str, tuple[Path, ...]] = {
     # route53/record.go: a record is identified by its zone and name (a changed type, set identifier or
     # routing policy is an update: the provider deletes and creates the record set in one change batch).
     "aws:route53/record:Record": (("name",), ("zoneId",)),
+    # cloudwatch/metric_alarm.go
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (("name",),),
+    # sns/topic.go
+    "aws:sns/topic:Topic": (("fifoTopic",), ("name",), ("namePrefix",)),
+    # sns/topic_subscription.go
+    "aws:sns/topicSubscription:TopicSubscription": (("endpoint",), ("protocol",), ("topic",)),
     # kms/key.go
     "aws:kms/key:Key": (("customKeyStoreId",), ("customerMasterKeySpec",), ("keyUsage",), ("multiRegion",),
                         ("xksKeyId",)),

@@ -12,12 +12,22 @@ from rich.tree import Tree
 
 from tusk_infra.render.key_inputs import key_inputs
 from tusk_infra.render.plain import UNKNOWN_MARK
-from tusk_infra.render.plan import READ_TYPES, Plan, ResourcePlan, StackPlan, merged_notices, merged_warnings
+from tusk_infra.render.plan import (
+    READ_TYPES,
+    Plan,
+    ResourcePlan,
+    SettingSource,
+    StackPlan,
+    merged_notices,
+    merged_warnings,
+)
 from tusk_infra.render.traffic import drained_lines
 from tusk_infra.render.values_text import format_value
 from tusk_infra.tusk.values import SECRET_MASK
 
 STACK_TYPE = "pulumi:pulumi:Stack"
+# An alarm's tag naming the global.tsk setting its threshold comes from (tusk_infra/components/alerting.py).
+THRESHOLD_TAG = "tusk-infra.dev/threshold"
 # Wide enough that a plain-text preview never wraps a line, so goldens and `grep` see whole lines.
 PLAIN_WIDTH = 10_000
 
@@ -55,16 +65,32 @@ def stack_tree(stack: StackPlan) -> Tree:
         ("stack ", "bold"), (stack["stack"], "bold cyan"), (f"  {creates} to create", "green")
     )
     tree = Tree(label, guide_style="dim")
-    _add_children(tree, None, children)
+    _add_children(tree, None, children, stack.get("provenance", {}))
     return tree
 
 
-def _add_children(node: Tree, parent: str | None, children: dict[str | None, list[ResourcePlan]]) -> None:
+def _add_children(
+    node: Tree,
+    parent: str | None,
+    children: dict[str | None, list[ResourcePlan]],
+    provenance: dict[str, SettingSource],
+) -> None:
     for resource in sorted(children.get(parent, []), key=lambda r: (r["type"], r["name"])):
         branch = node.add(resource_label(resource))
         for path, value in key_inputs(resource["type"], resource["inputs"]):
             add_value(branch, path, value)
-        _add_children(branch, resource["urn"], children)
+            if path == "threshold":
+                _add_threshold_source(branch, resource, provenance)
+        _add_children(branch, resource["urn"], children, provenance)
+
+
+def _add_threshold_source(node: Tree, resource: ResourcePlan, provenance: dict[str, SettingSource]) -> None:
+    """Where an alarm's threshold is set in global.tsk, when its tag names the setting."""
+    tags = resource["inputs"].get("tags")
+    setting = tags.get(THRESHOLD_TAG) if isinstance(tags, dict) else None
+    source = provenance.get(setting) if isinstance(setting, str) else None
+    if source is not None:
+        node.add(Text.assemble(("threshold set at: ", "dim"), f"{source['location']} {setting}"))
 
 
 def add_value(node: Tree, label: str, value: Any) -> None:

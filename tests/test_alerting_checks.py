@@ -1,0 +1,51 @@
+"""The alarm policies on the program's own stacks: the shipped deployment passes them, a stack without
+subscriptions gets the advisory warning, and an alarm-less data store is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import PROGRAM_SECRETS
+
+from tusk_infra.checks import check_run
+from tusk_infra.offline.model import StackRun
+from tusk_infra.offline.runner import run_stack
+
+ALARM_POLICIES = {"data-store-alarms", "alarm-has-topic", "alarm-subscriptions"}
+
+
+def test_the_shipped_stacks_pass_the_alarm_policies(program_runs: dict[str, StackRun]) -> None:
+    for stack, run in program_runs.items():
+        findings = [f for f in check_run(run) if f.policy in ALARM_POLICIES]
+        assert findings == [], (stack, [f.message for f in findings])
+
+
+def test_a_stack_without_subscriptions_is_warned_not_refused(program_project: Path) -> None:
+    path = program_project / "Pulumi.eu-west-1.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.index("  tusk-infra:alarmSubscriptions:")], encoding="utf-8")
+    primary = run_stack(program_project, "us-east-1", env=PROGRAM_SECRETS)
+    run = run_stack(
+        program_project, "eu-west-1", env=PROGRAM_SECRETS, stack_outputs={"us-east-1": primary.outputs}
+    )
+    assert not [r for r in run.resources if r.type == "aws:sns/topicSubscription:TopicSubscription"]
+    findings = [f for f in check_run(run) if f.policy in ALARM_POLICIES]
+    assert [(f.policy, f.enforcement, f.resource_name) for f in findings] == [
+        ("alarm-subscriptions", "advisory", "alarms-eu-west-1-topic")
+    ]
+    assert "SNS topic tusklang-app-eu-west-1-alarms has no subscription" in findings[0].message
+
+
+def test_a_data_store_without_alarms_is_refused(program_runs: dict[str, StackRun]) -> None:
+    run = program_runs["us-west-2"]
+    # The same stack with its ElastiCache alarms on one node fewer than the group has, and no RDS CPU alarm.
+    dropped = {"alarms-us-west-2-redis-0002-003-evictions", "alarms-us-west-2-postgres-cpu"}
+    fewer = StackRun(
+        run.stack, [r for r in run.resources if r.name not in dropped], run.outputs, run.settings
+    )
+    messages = [f.message for f in check_run(fewer) if f.policy == "data-store-alarms"]
+    assert len(messages) == 2, messages
+    assert any(
+        "redis-us-west-2-group has Evictions alarms with an action on 5 of its 6 nodes" in m for m in messages
+    )
+    assert any("RDS instance tusklang-app-us-west-2 has no CPUUtilization alarm" in m for m in messages)
