@@ -55,6 +55,10 @@ def program_project(tmp_path: Path) -> Path:
     """A copy of the project's global.tsk and stack files that a test may edit."""
     for path in [REPO / "global.tsk", REPO / "Pulumi.yaml", *REPO.glob("Pulumi.*-*.yaml")]:
         (tmp_path / path.name).write_text(path.read_text())
+    # The stacks' metric snapshots, which global.tsk's @metrics read (metrics/<stack>.json).
+    (tmp_path / "metrics").mkdir()
+    for path in (REPO / "metrics").glob("*.json"):
+        (tmp_path / "metrics" / path.name).write_text(path.read_text())
     return tmp_path
 
 

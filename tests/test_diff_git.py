@@ -20,8 +20,8 @@ from test_preview_cli import REPO, offline_env, tusk_infra
 
 SECRET_NAME = "REDIS_CLUSTER_PASSWORD"
 OLD_SECRET, NEW_SECRET = "CANARY-3c1e-old-redis-token", "CANARY-3c1e-new-redis-token"
-WORKERS_BEFORE = 'worker_count: @if($region == "us-east-1", 16, 8)'
-WORKERS_AFTER = 'worker_count: @if($region == "us-east-1", 24, 8)'
+WORKERS_BEFORE = 'worker_count: @if(@metrics("cpu_usage", 0) > 80, 16, 8)'
+WORKERS_AFTER = 'worker_count: @if(@metrics("cpu_usage", 0) > 80, 24, 8)'
 NEW_REGION = "ap-southeast-1"
 SERVICE_LINE = "        self._service(child)\n"
 # Scenario name -> (base tag, head tag or None for the working tree).
@@ -153,7 +153,7 @@ def test_worker_count_change_is_explained_by_its_source(reports: Reports,
     lines = git(repo.root, "show", "workers:global.tsk").splitlines()
     line = next(number for number, text in enumerate(lines, start=1) if "worker_count:" in text)
     text = markdown(reports, "workers")
-    source = '@if($region == "us-east-1", 24, 8)'
+    source = WORKERS_AFTER.removeprefix("worker_count: ")
     assert f"- `performance.worker_count`: `16` → `24` (global.tsk:{line} `{source}`)" in text
     assert "`us-west-2` (no changes) | 0 | 0 | 0 | 0 |" in text
     assert "`eu-west-1` (no changes) | 0 | 0 | 0 | 0 |" in text
