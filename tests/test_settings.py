@@ -149,7 +149,8 @@ BAD_VALUES = [
         # A format is described in words, never as the regex behind it.
         "duration-in-words",
         "us-west-2",
-        'cache_ttl: @if(@metrics("cpu_usage", 0) > 80, "30s", "5m")',
+        'cache_ttl: @if(@metrics("cpu_usage", 0) > 80, "30s", "5m")'
+        '                    # hot pods: expire sooner',
         'cache_ttl: "5 minutes"',
         12,
         ['performance.cache_ttl: found the string "5 minutes"; expected a duration like "500ms", "30s"'],
