@@ -224,7 +224,7 @@ def test_unreachable_cloudwatch_leaves_the_old_snapshot_untouched(program_projec
     path = program_project / "metrics" / "us-east-1.json"
     before = path.read_bytes()
     result = cli("metrics", "pull", "--stack", STACK, "--project-dir", str(program_project),
-                 "--aws-endpoint-url", "http://127.0.0.1:9", "--timeout", "5s")
+                 "--aws-endpoint-url", "http://127.0.0.1:9", "--timeout", "30s")
     assert (result.returncode, result.stdout) == (1, "")
     (line,) = result.stderr.splitlines()
     assert line.startswith(
