@@ -65,10 +65,14 @@ def commit(root: Path, tag: str, change: Callable[[Path], None]) -> None:
 
 
 def add_region(root: Path) -> None:
-    """A new replica region: its stack file, its regional_config block, its place in replica_regions."""
+    """A new replica region: its stack file, its metric snapshot, its regional_config block, its place in
+    replica_regions."""
     stack_file = (root / "Pulumi.us-west-2.yaml").read_text(encoding="utf-8")
     (root / f"Pulumi.{NEW_REGION}.yaml").write_text(
         stack_file.replace("us-west-2", NEW_REGION).replace("usw2", "apse1"), encoding="utf-8")
+    snapshot = (root / "metrics" / "us-west-2.json").read_text(encoding="utf-8")
+    (root / "metrics" / f"{NEW_REGION}.json").write_text(
+        snapshot.replace("us-west-2", NEW_REGION).replace("usw2", "apse1"), encoding="utf-8")
     tsk = root / "global.tsk"
     block = re.search(r"^us_west_2 \{.*?^\}\n", tsk.read_text(encoding="utf-8"), re.S | re.M)
     assert block, "global.tsk has no us_west_2 block in regional_config; update this test"
@@ -279,7 +283,7 @@ def test_a_plain_text_secret_is_a_warning_not_a_value_unavailable_offline(tmp_pa
     assert "plain text" not in offline_box and "a placeholder secret stands in for it offline" in offline_box
     data = json.loads(json_path.read_text(encoding="utf-8"))
     examples = [w for w in data["warnings"] if ".json is an example snapshot: made-up numbers" in w]
-    assert [w for w in data["warnings"] if w not in examples] == [warning] and len(examples) == 3
+    assert [w for w in data["warnings"] if w not in examples] == [warning] and len(examples) == 4
     assert not any("plain text" in notice for notice in data["notices"])
     assert "plain-CANARY-77a1" not in result.stdout + result.stderr + json_path.read_text(encoding="utf-8")
 
