@@ -299,3 +299,21 @@ def test_a_metric_the_snapshot_lacks_uses_its_default_with_one_warning(program_p
     assert east["warnings"] == [
         "metric 'cpu_usage': not in the metrics snapshot metrics/us-east-1.json (run `tusk-infra metrics "
         "pull --stack us-east-1`); using its default, the integer 0"]
+
+
+def test_all_stacks_writes_each_stack_that_pulled_and_keeps_the_others(
+    aws: None, program_project: Path
+) -> None:
+    put(CPU, [70.0, 90.0])  # only us-east-1's series exist
+    put(CONNECTIONS, [10.0])
+    others = {stack: (program_project / "metrics" / f"{stack}.json").read_bytes()
+              for stack in ("us-west-2", "eu-west-1")}
+    result = cli("metrics", "pull", "--all-stacks", "--statistic", "max", "--window", "1d",
+                 "--project-dir", str(program_project))
+    assert result.returncode == 1
+    assert [line.split(": CloudWatch")[0] for line in result.stderr.splitlines()] == [
+        "tusk-infra metrics pull: stack eu-west-1", "tusk-infra metrics pull: stack us-west-2"]
+    assert result.stdout.splitlines()[1:] == ["  active_connections (max, 1d): 142 → 10",
+                                              "  cpu_usage (max, 1d): 85.4 → 90"]
+    for stack, before in others.items():
+        assert (program_project / "metrics" / f"{stack}.json").read_bytes() == before
