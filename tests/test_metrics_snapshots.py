@@ -317,3 +317,14 @@ def test_all_stacks_writes_each_stack_that_pulled_and_keeps_the_others(
                                               "  cpu_usage (max, 1d): 85.4 → 90"]
     for stack, before in others.items():
         assert (program_project / "metrics" / f"{stack}.json").read_bytes() == before
+
+
+def test_a_snapshot_of_another_stack_is_refused_at_its_stack_key(program_project: Path) -> None:
+    east = program_project / "metrics" / "us-east-1.json"
+    (program_project / "metrics" / "eu-west-1.json").write_text(east.read_text())
+    result = cli("preview", "--stack", "eu-west-1", "--project-dir", str(program_project))
+    assert (result.returncode, result.stdout) == (1, "")
+    line = result.stderr.splitlines()[0]
+    assert line.startswith(str(program_project / "metrics" / "eu-west-1.json") + ":")
+    assert line.endswith(": stack: this is the snapshot of stack 'us-east-1', not 'eu-west-1'; run "
+                         "`tusk-infra metrics pull --stack eu-west-1`")
