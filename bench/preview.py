@@ -114,10 +114,16 @@ def generate_project(destination: Path, regions: int) -> Path:
     shutil.copy2(PROJECT / "Pulumi.yaml", destination)
     shutil.copy2(PROJECT / f"Pulumi.{PRIMARY}.yaml", destination)
     template = (PROJECT / f"Pulumi.{TEMPLATE_REPLICA}.yaml").read_text(encoding="utf-8")
+    # Each stack's metric snapshot too, so every region evaluates @metrics as the real ones do.
+    (destination / "metrics").mkdir()
+    shutil.copy2(PROJECT / "metrics" / f"{PRIMARY}.json", destination / "metrics")
+    snapshot = (PROJECT / "metrics" / f"{TEMPLATE_REPLICA}.json").read_text(encoding="utf-8")
     for region in replicas:
         short = "".join(part[:2] for part in region.split("-"))
         stack_file = template.replace(TEMPLATE_REPLICA, region).replace("usw2", short)
         (destination / f"Pulumi.{region}.yaml").write_text(stack_file, encoding="utf-8")
+        (destination / "metrics" / f"{region}.json").write_text(
+            snapshot.replace(TEMPLATE_REPLICA, region).replace("usw2", short), encoding="utf-8")
     (destination / "global.tsk").write_text(generated_global_tsk(replicas), encoding="utf-8")
     return destination
 

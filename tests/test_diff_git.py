@@ -21,8 +21,8 @@ from test_preview_cli import offline_env, tusk_infra
 
 SECRET_NAME = "REDIS_CLUSTER_PASSWORD"
 OLD_SECRET, NEW_SECRET = "CANARY-3c1e-old-redis-token", "CANARY-3c1e-new-redis-token"
-WORKERS_BEFORE = 'worker_count: @if($region == "us-east-1", 16, 8)'
-WORKERS_AFTER = 'worker_count: @if($region == "us-east-1", 24, 8)'
+WORKERS_BEFORE = 'worker_count: @if(@metrics("cpu_usage", 0) > 80, 16, 8)'
+WORKERS_AFTER = 'worker_count: @if(@metrics("cpu_usage", 0) > 80, 24, 8)'
 NEW_REGION = "ap-southeast-1"
 # The PodDisruptionBudget: nothing else reads it (the Service's load balancer feeds global traffic).
 PDB_LINE = "        self._disruption_budget(child)\n"
@@ -67,10 +67,14 @@ def commit(root: Path, tag: str, change: Callable[[Path], None]) -> None:
 
 
 def add_region(root: Path) -> None:
-    """A new replica region: its stack file, its regional_config block, its place in replica_regions."""
+    """A new replica region: its stack file, its metric snapshot, its regional_config block, its place in
+    replica_regions."""
     stack_file = (root / "Pulumi.us-west-2.yaml").read_text(encoding="utf-8")
     (root / f"Pulumi.{NEW_REGION}.yaml").write_text(
         stack_file.replace("us-west-2", NEW_REGION).replace("usw2", "apse1"), encoding="utf-8")
+    snapshot = (root / "metrics" / "us-west-2.json").read_text(encoding="utf-8")
+    (root / "metrics" / f"{NEW_REGION}.json").write_text(
+        snapshot.replace("us-west-2", NEW_REGION).replace("usw2", "apse1"), encoding="utf-8")
     tsk = root / "global.tsk"
     block = re.search(r"^us_west_2 \{.*?^\}\n", tsk.read_text(encoding="utf-8"), re.S | re.M)
     assert block, "global.tsk has no us_west_2 block in regional_config; update this test"
@@ -163,7 +167,7 @@ def test_worker_count_change_is_explained_by_its_source(reports: Reports,
     lines = git(repo.root, "show", "workers:global.tsk").splitlines()
     line = next(number for number, text in enumerate(lines, start=1) if "worker_count:" in text)
     text = markdown(reports, "workers")
-    source = '@if($region == "us-east-1", 24, 8)'
+    source = WORKERS_AFTER.removeprefix("worker_count: ")
     assert f"- `performance.worker_count`: `16` → `24` (global.tsk:{line} `{source}`)" in text
     assert "`us-west-2` (no changes) | 0 | 0 | 0 | 0 |" in text
     assert "`eu-west-1` (no changes) | 0 | 0 | 0 | 0 |" in text
@@ -327,11 +331,14 @@ def test_a_plain_text_secret_is_a_warning_not_a_value_unavailable_offline(tmp_pa
     assert result.returncode == 0, result.stderr
     warning = ("us-west-2: tusk-infra:DB_PRIMARY_PASSWORD is stored in plain text; set it with "
                "`pulumi config set --secret tusk-infra:DB_PRIMARY_PASSWORD ...`")
-    assert f"> [!WARNING]\n> Rendering `working tree` warned:\n> - {warning}\n" in result.stdout
+    # The other warnings say each stack's committed metric snapshot is an example.
+    assert "> [!WARNING]\n> Rendering `working tree` warned:\n" in result.stdout
+    assert f"> - {warning}\n" in result.stdout
     offline_box = result.stdout[result.stdout.index("<details><summary>Not available offline"):]
     assert "plain text" not in offline_box and "a placeholder secret stands in for it offline" in offline_box
     data = json.loads(json_path.read_text(encoding="utf-8"))
-    assert data["warnings"] == [warning]
+    examples = [w for w in data["warnings"] if ".json is an example snapshot: made-up numbers" in w]
+    assert [w for w in data["warnings"] if w not in examples] == [warning] and len(examples) == 4
     assert not any("plain text" in notice for notice in data["notices"])
     assert "plain-CANARY-77a1" not in result.stdout + result.stderr + json_path.read_text(encoding="utf-8")
 

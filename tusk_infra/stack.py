@@ -106,7 +106,9 @@ def load(
     injected = stack_env(config, env)
     backends = stack_backend_settings(config)
     if live_metrics:
-        backends = replace(backends, live_metrics=True)
+        # Named as the option, so a problem with it reads `--live-metrics: ...`, not as a stack key.
+        backends = replace(backends, live_metrics=True,
+                           options={**backends.options, "live_metrics": "--live-metrics"})
     providers = build_providers(backends, Providers(env=injected, secrets=secrets, warn=warn))
     if last_resort is not None:
         providers.secrets = (*providers.secrets, last_resort)

@@ -34,7 +34,7 @@ from tusk_infra.backends.config import (
 )
 from tusk_infra.backends.errors import BackendError
 from tusk_infra.backends.file_cache import FileCache
-from tusk_infra.backends.snapshot import SnapshotMetrics, read_snapshot
+from tusk_infra.backends.snapshot import SnapshotMetrics, read_stack_snapshot
 from tusk_infra.tusk.providers import (
     MetricsProvider,
     MetricUnavailable,
@@ -203,7 +203,7 @@ def _snapshot_metrics(settings: BackendSettings, providers: Providers) -> Metric
     """The stack's snapshot; values given on the command line (--metric NAME=VALUE) win over it."""
     path = settings.metrics_snapshot
     assert path is not None
-    snapshot = SnapshotMetrics(read_snapshot(Path(path)), path, settings.stack)
+    snapshot = SnapshotMetrics(read_stack_snapshot(Path(path), settings.stack), path, settings.stack)
     return snapshot if providers.metrics is None else FirstAnswer(providers.metrics, snapshot)
 
 

@@ -91,6 +91,17 @@ def read_snapshot(path: Path) -> MetricSnapshot | None:
     return parse_snapshot(text, str(path))
 
 
+def read_stack_snapshot(path: Path, stack: str | None) -> MetricSnapshot | None:
+    """read_snapshot, refusing a file written for another stack (a copy would size the wrong region)."""
+    snapshot = read_snapshot(path)
+    if snapshot is not None and stack is not None and snapshot.stack != stack:
+        text = path.read_text(encoding="utf-8")
+        raise _Reader(text, str(path)).error(
+            f"stack: this is the snapshot of stack {snapshot.stack!r}, not {stack!r}; run "
+            f"`tusk-infra metrics pull --stack {stack}`", "stack")
+    return snapshot
+
+
 def parse_snapshot(text: str, file: str) -> MetricSnapshot:
     """A snapshot from its JSON text; every problem names the place and what was expected."""
     reader = _Reader(text, file)

@@ -53,6 +53,11 @@ def register(subparsers: Any) -> None:
         help="fail instead of using placeholders for secrets not available offline",
     )
     parser.add_argument(
+        "--live-metrics",
+        action="store_true",
+        help="read @metrics from each stack's provider now, not its snapshot metrics/<stack>.json",
+    )
+    parser.add_argument(
         "--project-dir",
         type=Path,
         default=Path("."),
@@ -79,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         stacks = select_stacks(args.project_dir, None if args.all_stacks else args.stack)
-        runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets)
+        runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets,
+                          live_metrics=args.live_metrics)
         if args.policy_pack_config:
             write_output(_pack_config(runs, args.project_dir))
             return 0
