@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "preview": "preview",
     "diff": "diff",
     "check": "check",
+    "region": "region",
 }
 
 
