@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "diff": "diff",
     "check": "check",
     "metrics": "metrics",
+    "region": "region",
 }
 VERSION = f"tusk-infra {__version__}"
 

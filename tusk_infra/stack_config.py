@@ -46,6 +46,12 @@ CONFIG_KEYS: tuple[tuple[str, str, str, bool], ...] = (
     ("alarm_subscriptions", "alarmSubscriptions", "subscriptions", False),
 )
 REGION_KEY = "aws:region"
+# CONFIG_KEYS whose value every region stack shares: `tusk-infra region add` copies them from the stack it
+# starts from. Every other key is the region's own (its network, cluster, zones...) and is written as a
+# placeholder, so a key added to CONFIG_KEYS later is a placeholder until it is listed here.
+SHARED_KEYS: frozenset[str] = frozenset({"imageTag", "databasePrimaryStack"})
+# How a placeholder value starts ("<fill in: ...>"): the program refuses one, at its line, until it is set.
+PLACEHOLDER_MARK = "<fill in"
 # The policy checks' keys: defined here and imported by tusk_infra.checks, which builds on this module. The
 # program under `pulumi up` checks stack files too, and must not import the checks (nor their jsonschema).
 POLICY_ACKNOWLEDGEMENTS_KEY = f"{PROJECT}:policyAcknowledgements"
@@ -167,6 +173,7 @@ def parse_stack_config(
     where = stack_file or _unknown_file(stack)
     if stack_file is not None:
         _check_known_keys(stack_file)
+        _check_placeholders(stack_file)
     region = _region(raw, where)
     fields: dict[str, Any] = {}
     for name, key, kind, required in CONFIG_KEYS:
@@ -214,6 +221,46 @@ def _check_known_keys(stack_file: StackFile) -> None:
             continue
         message = f"unknown key {key}: no part of tusk-infra reads it; {_suggestion(name)}"
         raise _error(stack_file, key, message)
+
+
+def is_placeholder(value: Any) -> bool:
+    """Whether a stack-file value is a placeholder `tusk-infra region add` wrote ("<fill in: ...>")."""
+    return isinstance(value, str) and value.startswith(PLACEHOLDER_MARK)
+
+
+def placeholder_nodes(stack_file: StackFile) -> list[tuple[str, yaml.Node]]:
+    """(key, node) of every placeholder left in the file, list items and mapping values included."""
+    found: list[tuple[str, yaml.Node]] = []
+    for key, node in stack_file.value_nodes.items():
+        pending = [node]
+        while pending:
+            current = pending.pop(0)
+            if isinstance(current, yaml.ScalarNode) and is_placeholder(current.value):
+                found.append((key, current))
+            elif isinstance(current, yaml.SequenceNode):
+                pending.extend(current.value)
+            elif isinstance(current, yaml.MappingNode):
+                pending.extend(value for _key, value in current.value)
+    return found
+
+
+def _check_placeholders(stack_file: StackFile) -> None:
+    """A value still "<fill in: ...>" is refused where it is written: deploying it would fail in the cloud,
+    or worse, succeed somewhere unintended."""
+    found = placeholder_nodes(stack_file)
+    if not found:
+        return
+    key, node = found[0]
+    others = sorted({other for other, _node in found[1:] if other != key})
+    more = f"; placeholders remain in {', '.join(others)} too" if others else ""
+    line, column = node_position(node)
+    parent = stack_file.value_nodes[key]
+    items = parent.value if isinstance(parent, yaml.SequenceNode) else []
+    target = f"--path '{key}[{items.index(node)}]'" if node in items else key
+    message = (f"{key} still holds a placeholder that `tusk-infra region add` wrote, "
+               f"{json.dumps(node.value)}; set the stack's own value (`pulumi config set {target} VALUE`)"
+               f"{more}")
+    raise _positioned((str(stack_file.path), line, column), message)
 
 
 def _suggestion(name: str) -> str:

@@ -8,6 +8,7 @@ for it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -69,3 +70,36 @@ def stack_file_secrets(stack_file: StackFile, warn: Callable[[str], None]) -> St
     Pulumi CLI to decrypt, so it is not there)."""
     plain = config_strings(stack_file)
     return StackSecrets(plain.get, lambda key: key in stack_file.secure_keys, warn)
+
+
+class OfflineSecrets:
+    """The last secret source offline: a placeholder for each secret nobody could provide, remembered."""
+
+    def __init__(self, stack_file: StackFile) -> None:
+        self._stack_file = stack_file
+        self.used: list[str] = []
+
+    def lookup(self, name: str) -> str | None:
+        """A placeholder value (never shown: it reaches resources wrapped as a secret)."""
+        if name not in self.used:
+            self.used.append(name)
+        # An encrypted stack secret's placeholder carries a digest of its ciphertext (public: it is in the
+        # stack file; the value stays unknown), so a rotated value, a new ciphertext, reads as changed in a
+        # diff, which compares secrets by keyed digest and never shows them. Short enough for any length rule.
+        ciphertext = self._stack_file.values.get(f"{PROJECT}:{name}")
+        if isinstance(ciphertext, dict) and isinstance(ciphertext.get("secure"), str):
+            fingerprint = hashlib.sha256(ciphertext["secure"].encode()).hexdigest()[:16]
+            return f"offline-placeholder-{name.lower()}-{fingerprint}"
+        return f"offline-placeholder-{name.lower()}"
+
+    def notices(self) -> list[str]:
+        """One line per placeholder, saying why the real value was not available."""
+        return [f"secret {name}: {self.why(name)}; a placeholder secret stands in for it offline"
+                for name in self.used]
+
+    def why(self, name: str) -> str:
+        """Why the real value of secret `name` is not available offline."""
+        key = f"{PROJECT}:{name}"
+        if key in self._stack_file.secure_keys:
+            return f"{key} is encrypted in {self._stack_file.path.name} (only the Pulumi CLI decrypts)"
+        return f"not in the environment and no stack secret {key}"

@@ -8,7 +8,6 @@ runs first; its outputs are served to the replica stacks' StackReference.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import os
 import pickle
@@ -36,6 +35,7 @@ from tusk_infra.project import discover_stacks as discover_stacks
 from tusk_infra.project import select_stacks as select_stacks
 from tusk_infra.stack_config import PROJECT, StackConfig, config_strings, parse_stack_config
 from tusk_infra.stack_file import StackFile, load_stack_file, stack_file_path
+from tusk_infra.stack_inputs import OfflineSecrets as OfflineSecrets  # moved there: eval uses it too
 from tusk_infra.tusk import Document, TuskError
 from tusk_infra.tusk.values import Secret
 
@@ -238,39 +238,6 @@ def _check_primary_stack(project_dir: Path, config: StackConfig) -> None:
         key = f"{PROJECT}:databasePrimaryStack"
         raise config.error(key, f"{key} names stack '{name}', but the project has no Pulumi.{name}.yaml; "
                                 f"the stacks are: {', '.join(project.stack_names(project_dir))}")
-
-
-class OfflineSecrets:
-    """The last secret source offline: a placeholder for each secret nobody could provide, remembered."""
-
-    def __init__(self, stack_file: StackFile) -> None:
-        self._stack_file = stack_file
-        self.used: list[str] = []
-
-    def lookup(self, name: str) -> str | None:
-        """A placeholder value (never shown: it reaches resources wrapped as a secret)."""
-        if name not in self.used:
-            self.used.append(name)
-        # An encrypted stack secret's placeholder carries a digest of its ciphertext (public: it is in the
-        # stack file; the value stays unknown), so a rotated value, a new ciphertext, reads as changed in a
-        # diff, which compares secrets by keyed digest and never shows them. Short enough for any length rule.
-        ciphertext = self._stack_file.values.get(f"{PROJECT}:{name}")
-        if isinstance(ciphertext, dict) and isinstance(ciphertext.get("secure"), str):
-            fingerprint = hashlib.sha256(ciphertext["secure"].encode()).hexdigest()[:16]
-            return f"offline-placeholder-{name.lower()}-{fingerprint}"
-        return f"offline-placeholder-{name.lower()}"
-
-    def notices(self) -> list[str]:
-        """One line per placeholder, saying why the real value was not available."""
-        return [f"secret {name}: {self.why(name)}; a placeholder secret stands in for it offline"
-                for name in self.used]
-
-    def why(self, name: str) -> str:
-        """Why the real value of secret `name` is not available offline."""
-        key = f"{PROJECT}:{name}"
-        if key in self._stack_file.secure_keys:
-            return f"{key} is encrypted in {self._stack_file.path.name} (only the Pulumi CLI decrypts)"
-        return f"not in the environment and no stack secret {key}"
 
 
 def _missing_secrets_error(stack: str, document: Document, placeholders: OfflineSecrets) -> TuskError:

@@ -76,6 +76,36 @@ class Document:
             table = child
         return None
 
+    def block_span(self, path: PathLike) -> tuple[int, int] | None:
+        """Character offsets (start, end) of the `key { ... }` block at `path` as written, from its key to
+        just after its closer; None when the path is not a block (a section, a value, or absent)."""
+        start = self._key_offset(_split_path(path))
+        if start is None:
+            return None
+        from tusk_infra.tusk.lexer import BLOCK_CLOSE, BLOCK_OPEN
+        from tusk_infra.tusk.parser import compiled
+
+        depth = 0
+        for kind, _value, _start, end in compiled().scanner.tokens(self._source.text, start):
+            depth += (kind == BLOCK_OPEN) - (kind == BLOCK_CLOSE)
+            if kind == BLOCK_CLOSE and depth == 0:
+                return start, end
+            if depth == 0 and kind not in ("NAME", BLOCK_OPEN):
+                return None  # the key's statement is a value or a section, not a block
+        return None
+
+    def _key_offset(self, parts: tuple[str | int, ...]) -> int | None:
+        """Where the key of a block at `parts` is written (None unless every part is a section or block)."""
+        table = self._layout.root
+        for depth, key in enumerate(parts):
+            child = table.children.get(str(key))
+            if not isinstance(child, Table):
+                return None
+            if depth == len(parts) - 1:
+                return None if depth == 0 else table.key_start(str(key))
+            table = child
+        return None
+
     def global_provenance(self, name: str) -> Provenance | None:
         """Where the global `$name` is declared (its expression and inputs), or None if the file has none."""
         entry = self._layout.globals.get(name)
