@@ -527,6 +527,9 @@ def _contradictions(settings: RegionSettings) -> Iterator[tuple[DocPath, str]]:
     yield from _region_contradictions(settings)
     yield from _database_contradictions(settings)
     yield from _traffic_contradictions(settings)
+    yield from internet_facing_contradictions(
+        settings, settings.app.load_balancer.scheme, ("app", "load_balancer", "scheme")
+    )
     yield from _alarm_contradictions(settings)
     yield from _resource_contradictions(settings.app.resources)
     redis = settings.distributed_cache.redis_cluster
