@@ -358,7 +358,7 @@ def test_the_stack_creates_a_us_east_1_provider_for_a_health_check_outside_us_ea
     assert len(cache) == 2 * 3 * 5 and all(a.inputs["dimensions"]["CacheClusterId"] is UNKNOWN for a in cache)
     assert {a.inputs["tags"]["tusk-infra.dev/watches"] for a in cache} == {"redis-us-west-2-group"}
     rds = [a for a in of_type(resources, ALARM) if a.inputs["namespace"] == "AWS/RDS"]
-    assert {a.inputs["tags"]["tusk-infra.dev/watches"] for a in rds} == {"postgres-us-west-2-replica"}
+    assert {a.inputs["tags"]["tusk-infra.dev/watches"] for a in rds} == {"postgres-us-west-2-db"}
     assert {a.inputs["dimensions"]["DBInstanceIdentifier"] for a in rds} == {"tusklang-app-us-west-2"}
 
 

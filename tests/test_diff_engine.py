@@ -286,7 +286,8 @@ def rotation_run(password: str, *, reads: bool = True) -> StackRun:
     env = [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": UNKNOWN, "key": "password"}}}]
     template = {"spec": {"containers": [{"name": "app", "env": env}]}}
     deployment = RegisteredResource(urn("us-east-1", DEPLOYMENT, "app"), DEPLOYMENT, "app", None, None, True,
-                                    {"spec": {"template": template}}, reads=(secret.urn,) if reads else ())
+                                    {"spec": {"template": template}},
+                                    property_dependencies={"spec": (secret.urn,)} if reads else {})
     return StackRun("us-east-1", [secret, deployment], {}, Document({}, {}))
 
 

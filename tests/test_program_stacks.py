@@ -83,7 +83,19 @@ def alarm_resources(region: str) -> set[tuple[str, str]]:
     database = ["cpu", "freeable-memory", "free-storage", "connections"]
     if region != "us-east-1":
         database.append("replica-lag")
-    return found | {(alarm, f"{name}-postgres-{metric}") for metric in database}
+    found |= {(alarm, f"{name}-postgres-{metric}") for metric in database}
+    # The region's Route 53 health check, watched where Route 53 publishes its metrics (us-east-1): its status
+    # and, as global.tsk measures latency, its time to first byte; outside us-east-1 with a topic of its own
+    # (and the same subscriptions) through a us-east-1 provider.
+    found |= {(alarm, f"{name}-health-status"), (alarm, f"{name}-health-time-to-first-byte")}
+    if region != "us-east-1":
+        found |= {
+            ("aws:sns/topic:Topic", f"{name}-health-topic"),
+            ("aws:sns/topicSubscription:TopicSubscription", f"{name}-health-topic-subscription-0"),
+            ("aws:sns/topicSubscription:TopicSubscription", f"{name}-health-topic-subscription-1"),
+            ("pulumi:providers:aws", f"aws-{region}-health-check-metrics"),
+        }
+    return found
 
 
 def one(run: StackRun, type_: str, suffix: str = "") -> RegisteredResource:
@@ -121,12 +133,17 @@ def test_children_use_the_stack_regions_explicit_providers(
     program_runs: dict[str, StackRun], stack: str
 ) -> None:
     run = program_runs[stack]
-    aws = one(run, "pulumi:providers:aws")
+    aws = one(run, "pulumi:providers:aws", f"aws-{stack}")
     kubernetes = one(run, "pulumi:providers:kubernetes")
     assert aws.inputs["region"] == stack
     assert kubernetes.inputs["context"] == f"arn:aws:eks:{stack}:111122223333:cluster/tusk-{_short(stack)}"
+    # The one other AWS provider: us-east-1's, for the health-check alarms (Route 53 metrics live there only).
+    health_metrics = [r for r in run.resources if r.type == "pulumi:providers:aws" and r.urn != aws.urn]
+    assert [r.inputs["region"] for r in health_metrics] == ([] if stack == "us-east-1" else ["us-east-1"])
     for resource in run.resources:
-        if resource.type.startswith("aws:"):
+        if resource.type.startswith("aws:") and "-health-" in resource.name and stack != "us-east-1":
+            assert resource.provider == health_metrics[0].urn, resource.urn
+        elif resource.type.startswith("aws:"):
             assert resource.provider == aws.urn, resource.urn
         elif resource.type.startswith("kubernetes:"):
             assert resource.provider == kubernetes.urn, resource.urn
@@ -369,6 +386,8 @@ def test_secrets_arrive_wrapped_never_plain(program_runs: dict[str, StackRun], s
         # The https subscription's endpoint (it may carry an integration key).
         f"alarms-{stack}-topic-subscription-1.endpoint",
     }
+    if stack != "us-east-1":
+        expected.add(f"alarms-{stack}-health-topic-subscription-1.endpoint")
     if stack == "us-east-1":
         expected.add("postgres-us-east-1-db.password")
     assert sorted(wrapped) == sorted(expected)

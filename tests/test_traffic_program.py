@@ -45,6 +45,13 @@ def only(run: StackRun, type_: str) -> RegisteredResource:
     return found[0]
 
 
+def region_provider(run: StackRun) -> RegisteredResource:
+    """The stack's own aws provider (the other one, us-east-1's, serves only the health-check alarms)."""
+    found = [r for r in run.resources if r.type == "pulumi:providers:aws" and r.name == f"aws-{run.stack}"]
+    assert len(found) == 1, f"{run.stack}: expected the provider aws-{run.stack}"
+    return found[0]
+
+
 def maybe(run: StackRun, type_: str) -> RegisteredResource | None:
     found = [r for r in run.resources if r.type == type_]
     assert len(found) <= 1, f"{run.stack}: more than one {type_}"
@@ -75,7 +82,7 @@ def test_each_region_checks_its_load_balancer_and_routes_by_latency(
     run = program_runs[stack]
     settings = run.settings.data
     component = only(run, TRAFFIC)
-    aws = only(run, "pulumi:providers:aws")
+    aws = region_provider(run)
     check, record = only(run, HEALTH_CHECK), only(run, RECORD)
     for resource in (check, record):
         assert resource.parent == component.urn and resource.provider == aws.urn, resource.urn
@@ -134,7 +141,7 @@ def test_provider_functions_go_to_the_stacks_provider(
     program_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run, monitor = run_with_invokes(program_project, "eu-west-1", monkeypatch)
-    aws = only(run, "pulumi:providers:aws")
+    aws = region_provider(run)
     by_token = {invoke.token: invoke for invoke in monitor.invoked}
     assert set(by_token) == {LB_HOSTED_ZONE_ID, ROUTE53_ZONE}
     assert by_token[LB_HOSTED_ZONE_ID].args == {"loadBalancerType": "network", "region": "eu-west-1"}
