@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws
 import pytest
-from conftest import PROGRAM_SECRETS, REPO
+from conftest import PROGRAM_SECRETS, PROJECT_DIR, REPO
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.mocks import MockResourceArgs
 
@@ -325,8 +325,8 @@ def test_children_are_parented_and_outputs_registered() -> None:
 def stack_inputs(stack: str) -> tuple[Any, Any]:
     """A real stack's settings and config (the shipped deployment's)."""
     env = {"REGION": stack, "ZONE": f"{stack}a", **PROGRAM_SECRETS}
-    settings = load_region_settings(REPO / "global.tsk", providers=Providers(env=env))[0]
-    stack_file = load_stack_file(REPO / f"Pulumi.{stack}.yaml")
+    settings = load_region_settings(PROJECT_DIR / "global.tsk", providers=Providers(env=env))[0]
+    stack_file = load_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml")
     return settings, parse_stack_config(stack, config_strings(stack_file), stack_file)
 
 
@@ -364,7 +364,7 @@ def test_the_stack_creates_a_us_east_1_provider_for_a_health_check_outside_us_ea
 
 def test_each_threshold_names_its_global_tsk_setting() -> None:
     env = {"REGION": "us-west-2", "ZONE": "us-west-2a", **PROGRAM_SECRETS}
-    document = load_region_settings(REPO / "global.tsk", providers=Providers(env=env))[1]
+    document = load_region_settings(PROJECT_DIR / "global.tsk", providers=Providers(env=env))[1]
     resources = registered(
         alarms_program("us-west-2", is_replica=True, health_check_id="hc", measures_latency=True)
     )
@@ -393,7 +393,7 @@ def test_the_preview_shows_where_each_threshold_is_set() -> None:
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    lines = (REPO / "global.tsk").read_text(encoding="utf-8").splitlines()
+    lines = (PROJECT_DIR / "global.tsk").read_text(encoding="utf-8").splitlines()
     (number,) = [n for n, line in enumerate(lines, 1) if line.strip().startswith("replica_lag_seconds: 60")]
     column = lines[number - 1].index("60") + 1
     shown = result.stdout.splitlines()

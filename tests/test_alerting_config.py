@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PROGRAM_SECRETS, REPO
+from conftest import PROGRAM_SECRETS, PROJECT_DIR, REPO
 
 from tusk_infra.rds_instance_classes import GIB, memory_bytes
 from tusk_infra.settings import (
@@ -34,7 +34,7 @@ def evaluated(text: str, region: str = "us-east-1"):  # type: ignore[no-untyped-
 
 
 def global_tsk() -> str:
-    return (REPO / "global.tsk").read_text(encoding="utf-8")
+    return (PROJECT_DIR / "global.tsk").read_text(encoding="utf-8")
 
 
 def edited(old: str, new: str) -> tuple[str, int]:
@@ -180,7 +180,7 @@ def test_explain_traces_a_threshold_to_its_line() -> None:
 
 def test_the_shipped_stacks_subscribe_an_email_and_an_https_endpoint() -> None:
     for stack in ("us-east-1", "us-west-2", "eu-west-1"):
-        stack_file = load_stack_file(REPO / f"Pulumi.{stack}.yaml")
+        stack_file = load_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml")
         config = parse_stack_config(stack, config_strings(stack_file), stack_file)
         assert [s.protocol for s in config.alarm_subscriptions] == ["email", "https"]
         assert config.alarm_subscriptions[0] == AlarmSubscription("email", "oncall@example.com")
@@ -189,7 +189,7 @@ def test_the_shipped_stacks_subscribe_an_email_and_an_https_endpoint() -> None:
 
 def west_stack(tmp_path: Path, subscriptions: str | None) -> Path:
     """The project's Pulumi.us-west-2.yaml with its subscriptions replaced (None: removed)."""
-    text = (REPO / "Pulumi.us-west-2.yaml").read_text(encoding="utf-8")
+    text = (PROJECT_DIR / "Pulumi.us-west-2.yaml").read_text(encoding="utf-8")
     start = text.index("  tusk-infra:alarmSubscriptions:")
     path = tmp_path / "Pulumi.us-west-2.yaml"
     path.write_text(text[:start] + (subscriptions or ""), encoding="utf-8")

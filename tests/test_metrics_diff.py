@@ -5,14 +5,13 @@ as such."""
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_diff_git import commit, git
-from test_preview_cli import REPO, offline_env, tusk_infra
+from test_diff_git import build_repo_files, commit
+from test_preview_cli import offline_env, tusk_infra
 
 PULLED_AT = "2026-12-07T10:00:00Z"
 
@@ -38,14 +37,8 @@ class SnapshotDiffRun:
 @pytest.fixture(scope="module")
 def snapshot_diff(tmp_path_factory: pytest.TempPathFactory) -> SnapshotDiffRun:
     root = tmp_path_factory.mktemp("metrics-diff")
-    files = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
-    for name in filter(None, files):
-        if (REPO / name).is_file() and not name.startswith("tests/"):
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, root / name)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "test@example.com")
-    git(root, "config", "user.name", "test")
+    # The repository's code around the fixture project (never the live deployment files).
+    build_repo_files(root)
     commit(root, "base", lambda r: None)
     # us-east-1 cools down (85.4 → 62: below 80), eu-west-1 warms a little (41.2 → 45: still below 80).
     commit(root, "pulled", lambda r: (repull(r, "us-east-1", cpu_usage=62.0),

@@ -5,12 +5,12 @@ one, and the usage errors."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from test_preview_cli import REPO, offline_env, tusk_infra
+from test_diff_git import build_repo_files
+from test_preview_cli import offline_env, tusk_infra
 
 NEW_REGION = "ap-southeast-1"
 SECRETS = {"DB_PRIMARY_PASSWORD": "db-password-canary-8c2f",
@@ -38,12 +38,8 @@ def git(root: Path, *args: str) -> str:
 
 def repository_copy(root: Path) -> Path:
     """The project with its code, committed in a git repository of its own (diff renders revisions)."""
-    files = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
-    for name in filter(None, files):
-        if (REPO / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, root / name)
-    git(root, "init", "-q", "-b", "main")
+    # The repository's code around the fixture project (never the live deployment files).
+    build_repo_files(root)
     git(root, "add", "-A")
     git(root, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "base")
     return root

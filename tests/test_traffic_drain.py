@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROGRAM_SECRETS, REPO
+from conftest import PROGRAM_SECRETS, copy_project
 from test_diff_git import working_tree_diff
 from test_preview_cli import offline_env, tusk_infra
 
@@ -51,12 +51,6 @@ def render(project: Path) -> tuple[list[StackRun], Plan]:
 def base(tmp_path_factory: pytest.TempPathFactory) -> Plan:
     project = copy_project(tmp_path_factory.mktemp("base"))
     return render(project)[1]
-
-
-def copy_project(root: Path) -> Path:
-    for path in [REPO / "global.tsk", REPO / "Pulumi.yaml", *REPO.glob("Pulumi.*-*.yaml")]:
-        (root / path.name).write_text(path.read_text())
-    return root
 
 
 def stack_changes(diff: PlanDiff, stack: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PROGRAM_SECRETS, REPO
+from conftest import PROGRAM_SECRETS, PROJECT_DIR
 
 from tusk_infra import route53_limits
 from tusk_infra.settings import (
@@ -17,7 +17,7 @@ from tusk_infra.settings import (
 )
 from tusk_infra.tusk import Providers, evaluate_text
 
-GLOBAL_TSK = (REPO / "global.tsk").read_text()
+GLOBAL_TSK = (PROJECT_DIR / "global.tsk").read_text()
 
 
 def settings_of(text: str, region: str = "us-west-2") -> RegionSettings:

@@ -183,6 +183,7 @@ def _plain_text(plan: Plan) -> str | None:
     for stack in plan["stacks"]:
         if not _add_tree_lines(lines, stack_tree(stack)):
             return None
+        lines.extend(drained_lines(stack))
         lines.extend(text.plain for text in policy_lines(stack))
         lines.append("")
     lines.extend(text.plain for text in [*warning_lines(plan), *notice_lines(plan)])
