@@ -24,6 +24,10 @@ FILLED = {
         "subnet-0d441a2b3c4d5e6f7", "subnet-0d442b3c4d5e6f7a8", "subnet-0d443c4d5e6f7a8b9"],
     "tusk-infra:appSecurityGroupId": ["sg-0d449f8e7d6c5b4a3"],
     "tusk-infra:kubeContext": ["arn:aws:eks:ap-southeast-1:111122223333:cluster/tusk-apse1"],
+    "tusk-infra:vpcCidr": ["10.4.0.0/16"],
+    "tusk-infra:metricsDimensions": [
+        "{cluster: tusk-apse1, namespace: tusk-app, service: tusklang-app, db_instance: tusklang-app-ap-southeast-1}"
+    ],
 }
 _PLACEHOLDER = re.compile(r'"<fill in: (?P<key>[\w:-]+)(?: item (?P<item>\d+))? of [^"\n]*>"')
 
@@ -137,7 +141,7 @@ def test_remove_a_region_and_what_destroy_would_delete(program_project: Path) ->
     assert out.startswith("Removed region eu-west-1:\n")
     listed = re.search(r"`pulumi destroy --stack eu-west-1` would delete these (\d+) resources:\n", out)
     assert listed and int(listed.group(1)) > 10
-    assert "  - aws:rds/instance:Instance  postgres-eu-west-1-replica\n" in out
+    assert "  - aws:rds/instance:Instance  postgres-eu-west-1-db\n" in out
     assert "pulumi:pulumi:StackReference" not in out  # read, not managed: destroy deletes nothing there
     assert "total 15000 (was 20000)" in out and "fits, with 5455 to spare." in out
     checked = run("check", "--all-stacks", cwd=program_project)
@@ -145,14 +149,14 @@ def test_remove_a_region_and_what_destroy_would_delete(program_project: Path) ->
 
 
 def test_add_then_remove_gives_back_the_files_as_they_were(program_project: Path) -> None:
-    before = {path.name: path.read_text(encoding="utf-8") for path in program_project.iterdir()}
+    before = {path.name: path.read_text(encoding="utf-8") for path in program_project.iterdir() if path.is_file()}
     assert run("region", "add", NEW_REGION, "--from", "us-west-2", cwd=program_project).returncode == 0
     assert "Copied from us_west_2" in (program_project / "global.tsk").read_text(encoding="utf-8")
     removed = run("region", "remove", NEW_REGION, cwd=program_project)
     assert removed.returncode == 0, removed.stderr
     # The stack never ran (its values are placeholders): said, not a traceback.
     assert "It cannot be run offline to list them (Pulumi.ap-southeast-1.yaml:" in removed.stdout
-    after = {path.name: path.read_text(encoding="utf-8") for path in program_project.iterdir()}
+    after = {path.name: path.read_text(encoding="utf-8") for path in program_project.iterdir() if path.is_file()}
     assert after == before
 
 
@@ -177,11 +181,11 @@ def test_add_then_remove_gives_back_the_files_as_they_were(program_project: Path
     ids=["unknown-region", "already-present", "unknown-from", "primary", "remove-unknown"],
 )
 def test_usage_errors(program_project: Path, args: tuple[str, ...], first_line: str) -> None:
-    before = {path.name: path.read_text(encoding="utf-8") for path in program_project.iterdir()}
+    before = {path.name: path.read_text(encoding="utf-8") for path in program_project.iterdir() if path.is_file()}
     result = run("region", *args, cwd=program_project)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.splitlines() == [first_line]
-    assert {path.name: path.read_text(encoding="utf-8") for path in program_project.iterdir()} == before
+    assert {path.name: path.read_text(encoding="utf-8") for path in program_project.iterdir() if path.is_file()} == before
 
 
 def test_a_region_global_tsk_already_names_is_not_added_twice(program_project: Path) -> None:

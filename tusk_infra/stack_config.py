@@ -49,7 +49,10 @@ REGION_KEY = "aws:region"
 # CONFIG_KEYS whose value every region stack shares: `tusk-infra region add` copies them from the stack it
 # starts from. Every other key is the region's own (its network, cluster, zones...) and is written as a
 # placeholder, so a key added to CONFIG_KEYS later is a placeholder until it is listed here.
-SHARED_KEYS: frozenset[str] = frozenset({"imageTag", "databasePrimaryStack"})
+SHARED_KEYS: frozenset[str] = frozenset(
+    # The same in every region: one release (tag and digest), one primary, one on-call rota.
+    {"imageTag", "imageDigest", "databasePrimaryStack", "alarmSubscriptions"}
+)
 # How a placeholder value starts ("<fill in: ...>"): the program refuses one, at its line, until it is set.
 PLACEHOLDER_MARK = "<fill in"
 # The policy checks' keys: defined here and imported by tusk_infra.checks, which builds on this module. The

@@ -37,6 +37,10 @@ _TO_BUILD = {
     "kubeContext": "an EKS cluster in {region} and its kubeconfig context (e.g. its ARN)",
     "kubeconfig": "the kubeconfig file that holds that context",
     "instance": "a name for the region's app instance (its INSTANCE_ID)",
+    "vpcCidr": "that VPC's address range (the NetworkPolicy admits the load balancer from it)",
+    "tlsCertificateArn": "an ACM certificate in {region} for the load balancer's TLS listener",
+    "serviceAccountRoleArn": "the app's IAM role for its ServiceAccount (IRSA) in {region}'s cluster",
+    "metricsDimensions": "the CloudWatch dimensions of {region}'s cluster and database (for metrics pull)",
 }
 
 
