@@ -21,13 +21,13 @@ preview: $(STAMP)
 # The SQL tests need a real PostgreSQL server: scripts/pgtest.sh installs (Debian) and starts a throwaway one,
 # runs pytest with it, stops it again (passed, failed or interrupted) and exits with pytest's status. It starts
 # the one server before pytest and exports TUSK_TEST_POSTGRES_URL, which every pytest-xdist worker inherits.
-# Parallel (pytest-xdist): a worker per core; tests sharing a module-scoped fixture (a set of CLI runs, a git
-# repository of scenarios) stay on one worker so it is built once (tests/conftest.py groups them for
-# --dist loadgroup), the rest go wherever a worker is free. PYTEST_ARGS adds options, e.g.
-# `make test PYTEST_ARGS="-n 0 -k preview"` (serial, a subset).
+# Parallel (pytest-xdist): a worker per core, each test file on one worker (--dist loadfile), so a module's
+# expensive fixture (a set of CLI runs, the git repository of diff scenarios) is built once. (--dist loadgroup
+# would spread finer, but pytest-xdist 3.8's groups do not take with pytest 9.2: its node ids are read-only.)
+# PYTEST_ARGS adds options, e.g. `make test PYTEST_ARGS="-n 0 -k preview"` (serial, a subset).
 PYTEST_ARGS ?=
 test: $(STAMP)
-	sh ./scripts/pgtest.sh run $(BIN)/pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+	sh ./scripts/pgtest.sh run $(BIN)/pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 # The live configuration, checked by the tool (not by the tests, which run on tests/fixtures/project): the policy
 # pack over every stack, then every stack's preview. Bad input fails with the tool's FILE:LINE:COL errors.

@@ -41,24 +41,6 @@ def copy_project(destination: Path, source: Path = PROJECT_DIR) -> Path:
     return destination
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Registered here too, so a run without pytest-xdist (-p no:xdist) knows the mark.
-    config.addinivalue_line("markers", "xdist_group(name): run on the same pytest-xdist worker as its group")
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test`: --dist loadgroup), a module's tests that share a module-scoped
-    fixture (a set of CLI runs, a git repository of scenarios) stay on one worker, so the fixture is built
-    once; every other test goes to whichever worker is free. Session fixtures (program_runs) are built once
-    per worker."""
-    for item in items:
-        fixture_info = getattr(item, "_fixtureinfo", None)
-        definitions = fixture_info.name2fixturedefs.values() if fixture_info else ()
-        if any(definition[-1].scope == "module" for definition in definitions):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """URL of the throwaway PostgreSQL server: $TUSK_TEST_POSTGRES_URL, else started by scripts/pgtest.sh.
