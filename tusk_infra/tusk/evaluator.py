@@ -10,6 +10,7 @@ from tusk_infra.tusk.arithmetic import apply_binary, logical_not, negate
 from tusk_infra.tusk.errors import MissingEnvironment, SourceText, TuskError, quoted_list, suggestion
 from tusk_infra.tusk.methods import METHODS
 from tusk_infra.tusk.providers import Providers
+from tusk_infra.tusk.scopes import ambiguity, object_member_error, scope_of, unknown_in_scope
 from tusk_infra.tusk.syntax import (
     ArrayLit,
     Binary,
@@ -281,89 +282,30 @@ class Evaluator:
 
     def _scoped_ref(self, node: ScopedRef) -> Any:
         """`${name...}`: the key `name` of the section or block the expression is written in, if it has one;
-        otherwise what `$name` means. A name that means both is an error naming both (see README)."""
+        otherwise what `$name` means. A name that means both is an error naming both (scopes.py, README)."""
         self._refuse_object_member(node)
-        scope = self._scope()
+        scope = scope_of(self.layout, self._active[-1]) if self._active else None
         if scope is None:  # a global's expression: no section of its own
             return self._ref(node)
-        name = node.name
-        if name not in scope.children:
-            if scope is not self.layout.root:
-                self._check_known_in_scope(node, scope)
+        if node.name not in scope.children:
+            unknown = unknown_in_scope(self.layout, self.variables, node, scope)
+            if unknown is not None:
+                raise unknown
             return self._ref(node)
-        other = self._other_meaning(name, scope)
-        if other is not None and not _refers_to_itself(scope.children[name], name):
-            raise self._ambiguous(node, scope, other)
-        return self._follow(scope.children[name], node)
-
-    def _scope(self) -> Table | None:
-        """The section, block or root the key being evaluated is written in (found from its dotted label:
-        an Entry holding its Table would make every layout a reference cycle); None for a global."""
-        if not self._active or self._active[-1].label.startswith("$"):
-            return None
-        table = self.layout.root
-        for name in self._active[-1].label.split(".")[:-1]:
-            table = table.children[name]
-        return table
+        ambiguous = ambiguity(self.layout, self.variables, node, scope)
+        if ambiguous is not None:
+            raise ambiguous
+        return self._follow(scope.children[node.name], node)
 
     def _refuse_object_member(self, node: ScopedRef) -> None:
-        """`${host}` inside an inline object with a member `host`: the block form would mean that member,
-        the object form cannot (its members are not keys of a section), so neither is chosen silently."""
+        """`${host}` inside an inline object with a member `host`: refused (scopes.object_member_error)."""
         depth = len(self._active)
         for owner, obj in reversed(self._objects):
-            if owner != depth:
+            if owner != depth:  # objects of the entries further out: another key's expression
                 return
-            member = next((m for m in obj.members if m.key == node.name), None)
-            if member is not None:
-                line = self.source.line_col(member.key_start)[0]
-                raise self.source.error(
-                    f"'${{{node.name}}}' is inside an object that has the key '{node.name}' (line {line}), "
-                    "which ${...} cannot name: write the object as a block (name { ... }) to refer to its "
-                    "keys, or rename one of them",
-                    node.start,
-                    len(node.name),
-                )
-
-    def _other_meaning(self, name: str, scope: Table) -> str | None:
-        """What `$name` would find besides the scope's own key (as _head looks: globals, caller variables,
-        top-level keys), described for a message; None if nothing."""
-        entry = self.layout.globals.get(name)
-        if entry is not None:
-            return f"the global ${name} (line {self.source.line_col(entry.key_start)[0]})"
-        if name in self.variables:
-            return f"the variable ${name} given to the evaluation"
-        root = self.layout.root
-        if scope is not root and name in root.children:
-            return f"the top-level key '{name}' (line {self.source.line_col(root.key_start(name))[0]})"
-        return None
-
-    def _ambiguous(self, node: ScopedRef, scope: Table, other: str) -> TuskError:
-        name = node.name
-        line = self.source.line_col(scope.key_start(name))[0]
-        if scope.label:
-            own = f"the key '{scope.label}.{name}' (line {line})"
-            hint = f"write ${{{scope.label}.{name}}} for the key, or rename one of them"
-        else:
-            own, hint = f"the top-level key '{name}' (line {line})", "rename one of them"
-        return self.source.error(f"'${{{name}}}' could mean {own} or {other}: {hint}", node.start, len(name))
-
-    def _check_known_in_scope(self, node: ScopedRef, scope: Table) -> None:
-        """An unknown `${name}` that is close to a key of its own section, or is a key of an enclosing one:
-        say so (else _head's error)."""
-        name = node.name
-        if name in self.layout.globals or name in self.variables or name in self.layout.root.children:
-            return
-        hint = suggestion(name, scope.children)
-        enclosing = _enclosing_with_key(self.layout.root, scope.label, name)
-        if enclosing is not None:
-            hint = f" (the key of '{enclosing}' is written ${{{enclosing}.{name}}})"
-        if hint:
-            raise self.source.error(
-                f"unknown name '${{{name}}}': '{scope.label}' has no key '{name}'{hint}, and there is no "
-                f"global ${name}",
-                node.start,
-                len(name),
-            )
+            clash = object_member_error(self.source, obj, node)
+            if clash is not None:
+                raise clash
 
     def _get(self, node: Get) -> Any:
         target = self.eval(node.target)
@@ -483,26 +425,6 @@ def _referenced_names(text: str) -> set[str]:
 
 
 _REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def _enclosing_with_key(root: Table, label: str, name: str) -> str | None:
-    """The label of the innermost section or block around the table `label` that has the key `name`."""
-    tables, table = [], root
-    for part in label.split(".")[:-1]:
-        child = table.children.get(part)
-        if not isinstance(child, Table):
-            break
-        tables.append(child)
-        table = child
-    return next((table.label for table in reversed(tables) if name in table.children), None)
-
-
-def _refers_to_itself(child: Any, name: str) -> bool:
-    """`region: $region`: the key is the global under the same name, so either meaning gives one value."""
-    if not isinstance(child, Entry):
-        return False
-    expr = child.expr
-    return type(expr) is Ref and expr.name == name and not expr.segments
 
 
 def _method_hint(key: str) -> str:
