@@ -26,7 +26,8 @@ FILLED = {
     "tusk-infra:kubeContext": ["arn:aws:eks:ap-southeast-1:111122223333:cluster/tusk-apse1"],
     "tusk-infra:vpcCidr": ["10.4.0.0/16"],
     "tusk-infra:metricsDimensions": [
-        "{cluster: tusk-apse1, namespace: tusk-app, service: tusklang-app, db_instance: tusklang-app-ap-southeast-1}"
+        "{cluster: tusk-apse1, namespace: tusk-app, service: tusklang-app, "
+        "db_instance: tusklang-app-ap-southeast-1}"
     ],
 }
 _PLACEHOLDER = re.compile(r'"<fill in: (?P<key>[\w:-]+)(?: item (?P<item>\d+))? of [^"\n]*>"')
@@ -47,6 +48,11 @@ def repository_copy(root: Path) -> Path:
     git(root, "add", "-A")
     git(root, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "base")
     return root
+
+
+def project_texts(project: Path) -> dict[str, str]:
+    """The project's top-level files and their text (metrics/ is a folder of its own)."""
+    return {path.name: path.read_text(encoding="utf-8") for path in project.iterdir() if path.is_file()}
 
 
 def fill_placeholders(path: Path) -> list[str]:
@@ -149,14 +155,14 @@ def test_remove_a_region_and_what_destroy_would_delete(program_project: Path) ->
 
 
 def test_add_then_remove_gives_back_the_files_as_they_were(program_project: Path) -> None:
-    before = {path.name: path.read_text(encoding="utf-8") for path in program_project.iterdir() if path.is_file()}
+    before = project_texts(program_project)
     assert run("region", "add", NEW_REGION, "--from", "us-west-2", cwd=program_project).returncode == 0
     assert "Copied from us_west_2" in (program_project / "global.tsk").read_text(encoding="utf-8")
     removed = run("region", "remove", NEW_REGION, cwd=program_project)
     assert removed.returncode == 0, removed.stderr
     # The stack never ran (its values are placeholders): said, not a traceback.
     assert "It cannot be run offline to list them (Pulumi.ap-southeast-1.yaml:" in removed.stdout
-    after = {path.name: path.read_text(encoding="utf-8") for path in program_project.iterdir() if path.is_file()}
+    after = project_texts(program_project)
     assert after == before
 
 
@@ -181,11 +187,11 @@ def test_add_then_remove_gives_back_the_files_as_they_were(program_project: Path
     ids=["unknown-region", "already-present", "unknown-from", "primary", "remove-unknown"],
 )
 def test_usage_errors(program_project: Path, args: tuple[str, ...], first_line: str) -> None:
-    before = {path.name: path.read_text(encoding="utf-8") for path in program_project.iterdir() if path.is_file()}
+    before = project_texts(program_project)
     result = run("region", *args, cwd=program_project)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.splitlines() == [first_line]
-    assert {path.name: path.read_text(encoding="utf-8") for path in program_project.iterdir() if path.is_file()} == before
+    assert project_texts(program_project) == before
 
 
 def test_a_region_global_tsk_already_names_is_not_added_twice(program_project: Path) -> None:
