@@ -273,3 +273,15 @@ def test_a_notice_of_some_stacks_only_names_them() -> None:
         run.notices.append(notice)
     diff = diff_plans(plan(*runs), plan(*runs), base_label="a", head_label="b")
     assert json.loads(diff_json(diff))["notices"] == [f"us-east-1, eu-west-1: {notice}"]
+
+
+def test_a_kubernetes_replacement_is_not_worded_as_data_loss() -> None:
+    # A Deployment (or ConfigMap) is recreated from the configuration; an RDS instance holds the data.
+    app = render_markdown(diff_plans(plan(stack_run()), plan(stack_run(selector="web")), base_label="a",
+                                     head_label="b"))
+    assert ("> **1 resource(s) will be REPLACED**: all are Kubernetes objects, recreated from this "
+            "configuration: they hold no data of their own. Review them below.") in app
+    assert "may be lost" not in app
+    database = render_markdown(diff_plans(plan(stack_run()), plan(stack_run(encrypted=False)), base_label="a",
+                                          head_label="b"))
+    assert "> **1 resource(s) will be REPLACED**: data in them may be lost. Review them below." in database

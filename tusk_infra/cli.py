@@ -29,13 +29,30 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tusk-infra",
         description="Evaluate global.tsk, preview and check every region stack, offline.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('tusk-infra')}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_name in COMMANDS.values():
         importlib.import_module(f"tusk_infra.commands.{module_name}").register(subparsers)
     for command_parser in subparsers.choices.values():
         command_parser.set_defaults(command_parser=command_parser)
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version; from a source checkout that was never installed (`python -m
+    tusk_infra` there), the version pyproject.toml declares."""
+    try:
+        return metadata.version("tusk-infra")
+    except metadata.PackageNotFoundError:
+        import re
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        try:
+            found = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(encoding="utf-8"), re.M)
+        except OSError:
+            found = None
+        return f"{found.group(1)} (source checkout, not installed)" if found else "(not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

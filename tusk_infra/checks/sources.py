@@ -97,7 +97,8 @@ def stack_source(settings: StackPolicySettings, path: str) -> SourceLocation | N
     for suffix, key in STACK_SOURCES:
         node = settings.get(key)
         if path.endswith(suffix) and node is not None:
-            return SourceLocation(node.file, node.line, node.column, f"{key}: {node.value}", key)
+            # The value as written: the report puts the key before it (`key = value`) itself.
+            return SourceLocation(node.file, node.line, node.column, str(node.value), key)
     return None
 
 

@@ -23,6 +23,7 @@ COLLAPSE_OVER = 60_000
 COMMENT_LIMIT = 65_000
 _ICONS: dict[Action, str] = {"create": "➕ create", "update": "✏️ update", "replace": "🔁 **REPLACE**",
                              "delete": "❌ **DELETE**"}
+_KUBERNETES = "kubernetes:"
 _STATUS_NOTE = {"created": " (new stack)", "removed": " (**stack removed**)", "unchanged": " (no changes)",
                 "changed": ""}
 
@@ -112,11 +113,27 @@ def _warning(diff: PlanDiff) -> str:
     if deletes or replaces:
         totals = ((deletes, "DELETED"), (replaces, "REPLACED"))
         parts = [f"**{n} resource(s) will be {what}**" for n, what in totals if n]
-        text += f"\n> [!CAUTION]\n> {' and '.join(parts)}: data in them may be lost. Review them below.\n"
+        text += f"\n> [!CAUTION]\n> {' and '.join(parts)}: {_what_is_lost(diff)} Review them below.\n"
     if refused:
         text += (f"\n> [!WARNING]\n> **{refused} change(s) will be refused by AWS as written**: "
                  "see ⚠️ below for each and its fix.\n")
     return text
+
+
+def _what_is_lost(diff: PlanDiff) -> str:
+    """Data loss is said of what keeps data; a Kubernetes object (a ConfigMap, a Service) is recreated from
+    this configuration and holds none of its own."""
+    gone = [change for stack in diff.stacks for change in stack.resources
+            if change.action in ("delete", "replace")]
+    stateful = [change for change in gone if not change.type.startswith(_KUBERNETES)]
+    recreated = "Kubernetes objects are recreated from this configuration (they hold no data of their own)"
+    if not stateful:
+        return ("all are Kubernetes objects, recreated from this configuration: they hold no data of their "
+                "own.")
+    if len(stateful) == len(gone):
+        return "data in them may be lost."
+    types = ", ".join(sorted({code(change.type) for change in stateful}))
+    return f"data in the {len(stateful)} that are not Kubernetes objects ({types}) may be lost; {recreated}."
 
 
 def stack_section(stack: StackDiff) -> str:
