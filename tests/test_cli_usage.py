@@ -6,6 +6,7 @@ did-you-mean, every option has a help text, and `python -m tusk_infra` works wit
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,17 @@ def test_check_prints_each_notice_once_and_the_from_line_names_the_key_once(prog
     line, column = next((n, text.index("latest") + 1) for n, text in lines if "imageTag" in text)
     from_line = f"      from: Pulumi.us-west-2.yaml:{line}:{column}  tusk-infra:imageTag = latest\n"
     assert from_line in result.stdout
+
+
+def test_check_points_a_referenced_value_at_where_it_is_written(program_project: Path) -> None:
+    tsk = program_project / "global.tsk"
+    text = tsk.read_text(encoding="utf-8")
+    block = re.search(r"^us_east_1 \{\n.*?^\}\n", text, re.M | re.S)
+    assert block and "    redis_shards: 3\n" in block.group(0), "update this test: no us_east_1 redis_shards"
+    tuned = block.group(0).replace("redis_shards: 3", "redis_shards: 30")
+    tsk.write_text(text.replace(block.group(0), tuned), encoding="utf-8")
+    line = text[: block.start()].count("\n") + 1 + block.group(0).split("\n").index("    redis_shards: 3")
+    result = tusk_infra("check", "--stack", "us-east-1", env=offline_env(**SECRETS), cwd=program_project)
+    assert result.returncode == 1, result.stderr
+    assert (f"      from: global.tsk:{line}:19  distributed_cache.redis_cluster.shards = 30  "
+            "(via $regional_config.${region}.redis_shards)\n") in result.stdout

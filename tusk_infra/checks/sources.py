@@ -86,6 +86,14 @@ def settings_source(document: Any, path: str, found: object) -> SourceLocation |
         present, value = _setting(data, dotted)
         if present and _same(found, value):
             provenance = document.provenance(tuple(dotted.split(".")))
+            follow = getattr(document, "reference_chain", None)
+            chain = follow(tuple(dotted.split("."))) if follow is not None else ()
+            if chain:
+                # A bare reference: point at where the value is written, and say how it is reached.
+                written = chain[-1]
+                via = " ← ".join([provenance.source, *(step.source for step in chain[:-1])])
+                return SourceLocation(written.file, written.line, written.column,
+                                      f"{written.source}  (via {via})", dotted)
             return SourceLocation(
                 provenance.file, provenance.line, provenance.column, provenance.source, dotted
             )

@@ -48,6 +48,9 @@ def register(subparsers: Any) -> None:
                         help="also write the JSON report here (one render for both, e.g. in CI)")
     parser.add_argument("--project-dir", type=Path, default=Path("."), metavar="DIR",
                         help="the directory holding Pulumi.yaml and global.tsk (default: .)")
+    parser.add_argument("--fail-on-violations", action="store_true",
+                        help="exit 1 (after writing the report) when the change brings new violations of "
+                        "mandatory policies, for CI")
     parser.set_defaults(handler=run)
 
 
@@ -84,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.output is None:
         write_output(report)
+    new_violations = sum(len(stack.new_mandatory) for stack in diff.stacks)
+    if args.fail_on_violations and new_violations:
+        print(f"tusk-infra diff: {new_violations} new mandatory policy violation(s) (--fail-on-violations)",
+              file=sys.stderr)
+        return 1
     return 0
 
 

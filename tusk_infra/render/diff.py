@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tusk_infra.render.apply_timing import change_note
 from tusk_infra.render.key_inputs import key_inputs, parse_path
 from tusk_infra.render.plain import UNKNOWN_MARK, Path, format_path
 from tusk_infra.render.plan import (
@@ -25,6 +26,8 @@ Action = Literal["create", "update", "replace", "delete"]
 # "removed": the stack file is gone at head. That deletes nothing: the stack lives on until `pulumi destroy`.
 StackStatus = Literal["created", "removed", "changed", "unchanged"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete")
+# global.tsk's section of per-region blocks; each stack reads only its own block.
+REGIONAL_CONFIG = "regional_config"
 
 
 class Absent:
@@ -48,6 +51,8 @@ class PropertyChange:
     secret: bool = False
     replace_reason: str | None = None
     warning: str | None = None
+    # How the change takes effect when not at once (a static RDS parameter: at the next reboot).
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,11 @@ class StackDiff:
     def count(self, action: Action) -> int:
         """How many resources get `action`."""
         return sum(1 for change in self.resources if change.action == action)
+
+    @property
+    def new_mandatory(self) -> tuple[dict[str, Any], ...]:
+        """The new violations of mandatory policies: the policy pack would stop `pulumi up` on them."""
+        return tuple(finding for finding in self.new_findings if finding.get("level") == "mandatory")
 
     @property
     def refused_changes(self) -> tuple[PropertyChange, ...]:
@@ -131,7 +141,7 @@ def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> Sta
     empty: StackPlan = {"stack": name, "resources": [], "settings": {}, "provenance": {}}
     before, after = base or empty, head or empty
     resources = tuple(_resource_changes(before, after))
-    settings = tuple(_setting_changes(before, after)) if base and head else ()
+    settings = tuple(_setting_changes(before, after, name)) if base and head else ()
     status: StackStatus = "created" if base is None else "changed" if resources or settings else "unchanged"
     findings = _open_findings(after.get("policy"))
     return StackDiff(
@@ -185,19 +195,32 @@ def _resource_property_changes(
     ):
         reason = replace_reason(after["type"], change_path, before["inputs"], after["inputs"])
         warning = change_warning(after["type"], change_path, before["inputs"], after["inputs"])
-        yield PropertyChange(format_path(change_path), old, new, secret, reason, warning)
+        note = change_note(after["type"], change_path, after["inputs"])
+        yield PropertyChange(format_path(change_path), old, new, secret, reason, warning, note)
     if before["provider"] != after["provider"]:
         yield PropertyChange("(provider)", before["provider"], after["provider"], False, "provider")
 
 
-def _setting_changes(base: StackPlan, head: StackPlan) -> Iterator[SettingChange]:
+def _setting_changes(base: StackPlan, head: StackPlan, stack: str) -> Iterator[SettingChange]:
+    own_block = _regional_block(head, stack)
     for path, old, new, secret in compare_leaves(
         base.get("settings", {}), head.get("settings", {}),
         _digests(base, "settings"), _digests(head, "settings"),
     ):
+        if len(path) > 1 and path[0] == REGIONAL_CONFIG and path[1] != own_block:
+            # Another region's block: this stack's evaluation reads only its own ($regional_config.${region}).
+            continue
         # A removed setting is explained by where it used to come from.
         provenance = base.get("provenance", {}) if new is ABSENT else head.get("provenance", {})
         yield SettingChange(PropertyChange(format_path(path), old, new, secret), _source_of(path, provenance))
+
+
+def _regional_block(stack: StackPlan, name: str) -> str:
+    """The [regional_config] block the stack reads: its region's, us-west-2 -> us_west_2."""
+    settings = stack.get("settings", {})
+    global_section = settings.get("global") if isinstance(settings, dict) else None
+    region = global_section.get("region") if isinstance(global_section, dict) else None
+    return str(region if isinstance(region, str) else name).replace("-", "_")
 
 
 def _source_of(path: Path, provenance: Mapping[str, SettingSource]) -> SettingSource | None:

@@ -8,7 +8,7 @@ from typing import Any
 from tusk_infra.render.diff import ABSENT, ACTIONS, PlanDiff, PropertyChange, ResourceChange, StackDiff
 
 # @2: a stack whose file was removed is "removed" (with destroy_would_delete), no longer "deleted";
-# resource changes may carry a "warning".
+# resource changes may carry a "warning", and (added within @2) a "note": a static parameter waits for reboot.
 DIFF_FORMAT = "tusk-infra/diff@2"
 
 
@@ -65,4 +65,6 @@ def change_data(change: PropertyChange) -> dict[str, Any]:
         data["after"] = change.after
     if change.warning is not None:
         data["warning"] = change.warning
+    if change.note is not None:
+        data["note"] = change.note
     return data
