@@ -80,9 +80,9 @@ def test_a_project_without_stacks_is_an_error(command: str, tmp_path: Path) -> N
 
 @pytest.mark.parametrize("extra", [(), ("--policy-pack-config",)])
 def test_check_names_the_stacks_when_one_is_unknown(extra: tuple[str, ...]) -> None:
-    stderr = assert_clean_error(tusk_infra("check", "--stack", "us-west-3", *extra))
-    assert stderr == ("tusk-infra check: no stack 'us-west-3' (no Pulumi.us-west-3.yaml in .); the stacks "
-                      "are: us-east-1, eu-west-1, us-west-2\n")
+    stderr = assert_clean_error(tusk_infra("check", "--stack", "us-west-3", *extra), code=2)
+    assert stderr == ("tusk-infra check: error: --stack us-west-3: no stack 'us-west-3' (no "
+                      "Pulumi.us-west-3.yaml in .); the stacks are: us-east-1, eu-west-1, us-west-2\n")
 
 
 @pytest.mark.parametrize("command", ["preview", "check"])
@@ -301,7 +301,7 @@ def test_diff_against_a_revision_older_than_the_preview_says_so(tmp_path: Path) 
     subprocess.run([*git, "commit", "-q", "-m", "before the preview"], check=True)
     # From the repository, not from inside the fake project: `python -m` would import its package instead.
     stderr = assert_clean_error(tusk_infra("diff", "--base", "HEAD", "--project-dir", str(repository)))
-    assert stderr.startswith("HEAD @ ") and stderr.endswith(
+    assert stderr.startswith("tusk-infra diff: HEAD @ ") and stderr.endswith(
         " cannot be rendered: its tusk-infra has no `preview --all-stacks --format json` (it predates the "
         "offline preview); compare against a later revision\n"
     ), stderr
@@ -347,7 +347,7 @@ def test_a_misspelt_primary_stack_is_an_error_not_known_after_deploy(tmp_path: P
     stderr = assert_clean_error(tusk_infra("preview", "--all-stacks", "--project-dir", str(project)))
     assert stderr.splitlines()[0] == (
         f"{stack_file}:{line}:3: tusk-infra:databasePrimaryStack names stack 'us-east-2', but the project "
-        "has no Pulumi.us-east-2.yaml; the stacks are: eu-west-1, us-east-1, us-west-2"
+        "has no Pulumi.us-east-2.yaml; the stacks are: us-east-1, eu-west-1, us-west-2"
     )
 
 

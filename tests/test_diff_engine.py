@@ -194,6 +194,14 @@ def test_policy_violations_are_counted_and_new_ones_listed() -> None:
     assert "| 1 (**1 new**) |" in markdown
     assert ("`hpa-replica-bounds` (mandatory) on `app-hpa`: maxReplicas is 80, above the limit of 50"
             in markdown)
+    # A new mandatory violation is as loud as a replacement: pulumi up with the pack would stop on it.
+    assert ("> [!CAUTION]\n> **1 new mandatory policy violation(s)** (`hpa-replica-bounds`, in `us-east-1`): "
+            "the policy pack stops `pulumi up` on them.") in markdown
+    advisory = {**finding, "level": "advisory"}
+    quiet = diff_plans(plan(stack_run(), findings={"us-east-1": []}),
+                       plan(stack_run(workers=9), findings={"us-east-1": [advisory]}), base_label="a",
+                       head_label="b")
+    assert "policy violation(s)" not in render_markdown(quiet)
 
 
 def test_long_reports_collapse_each_stack_and_keep_the_summary_whole() -> None:
@@ -321,3 +329,65 @@ def test_without_a_recorded_read_the_deployment_is_not_marked() -> None:
     # The mark follows the data flow the engine recorded, not a guess from names.
     (stack,) = rotation_diff("CANARY-a", "CANARY-b", reads=False).stacks
     assert [change.type for change in stack.resources] == [SECRET]
+
+
+def test_a_kubernetes_replacement_is_not_worded_as_data_loss() -> None:
+    # A Deployment (or ConfigMap) is recreated from the configuration; an RDS instance holds the data.
+    app = render_markdown(diff_plans(plan(stack_run()), plan(stack_run(selector="web")), base_label="a",
+                                     head_label="b"))
+    assert ("> **1 resource(s) will be REPLACED**: all are Kubernetes objects, recreated from this "
+            "configuration: they hold no data of their own. Review them below.") in app
+    assert "may be lost" not in app
+    database = render_markdown(diff_plans(plan(stack_run()), plan(stack_run(encrypted=False)), base_label="a",
+                                          head_label="b"))
+    assert "> **1 resource(s) will be REPLACED**: data in them may be lost. Review them below." in database
+
+
+def test_a_static_rds_parameter_change_is_marked_as_applying_after_a_reboot() -> None:
+    def with_limit(limit: str) -> StackRun:
+        run = stack_run()
+        run.resources.append(resource("us-east-1", "aws:rds/parameterGroup:ParameterGroup", "params", {
+            "family": "postgres16",
+            "parameters": [{"name": "max_connections", "value": limit, "applyMethod": "pending-reboot"},
+                           {"name": "rds.force_ssl", "value": "1", "applyMethod": "immediate"}]}))
+        return run
+
+    diff = diff_plans(plan(with_limit("20480")), plan(with_limit("25600")), base_label="a", head_label="b")
+    note = ("applies only after a reboot: max_connections is a static parameter, so each instance using this "
+            "parameter group keeps the old value (pending-reboot) until it is rebooted")
+    assert f'- `parameters[0].value`: `"20480"` → `"25600"` ⏳ *{note}*' in render_markdown(diff)
+    change = changes_of(json.loads(diff_json(diff)), "us-east-1")["params"]
+    assert change["action"] == "update" and change["changes"][0]["note"] == note
+    immediate = with_limit("20480")
+    immediate.resources[-1].inputs["parameters"][1]["value"] = "0"
+    quiet = diff_plans(plan(with_limit("20480")), plan(immediate), base_label="a", head_label="b")
+    assert "⏳" not in render_markdown(quiet)
+
+
+def test_a_stack_lists_only_its_own_regional_config_block() -> None:
+    # Each stack reads $regional_config.${region}: another region's block changing is not its change.
+    base, head = plan(stack_run()), plan(stack_run())
+    for built, shards in ((base, 2), (head, 3)):
+        built["stacks"][0]["settings"]["regional_config"] = {
+            "us_east_1": {"redis_shards": shards}, "eu_west_1": {"redis_shards": shards}}
+    head["stacks"][0]["settings"]["regional_config"]["ap_southeast_1"] = {"redis_shards": 2}
+    diff = diff_plans(base, head, base_label="a", head_label="b")
+    listed = [change.change.path for change in diff.stacks[0].settings]
+    assert listed == ["regional_config.us_east_1.redis_shards"]
+
+
+def test_a_referenced_setting_is_explained_where_it_is_written() -> None:
+    from tusk_infra.tusk import evaluate_text
+
+    text = ('$region: "us-west-2"\n[regional_config]\nus_west_2 {\n    redis_shards: 2\n}\n\n[cache]\n'
+            "shards: $regional_config.${region}.redis_shards\n")
+
+    def run(shards: int) -> StackRun:
+        source = text.replace("redis_shards: 2", f"redis_shards: {shards}")
+        document = evaluate_text(source, filename="global.tsk")
+        return StackRun("us-west-2", [], {}, document, [])
+
+    markdown = render_markdown(diff_plans(plan(run(2)), plan(run(3)), base_label="a", head_label="b"))
+    assert ("- `cache.shards`: `2` → `3` (global.tsk:4 `3`: `shards` ← "
+            "`$regional_config.${region}.redis_shards` "
+            "← line 4)") in markdown

@@ -293,7 +293,7 @@ def test_bad_revision_is_a_clear_error(repo: DiffRepo) -> None:
     result = repo.diff("--base", "no-such-branch")
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.startswith("--base 'no-such-branch' is not a commit")
+    assert result.stderr.startswith("tusk-infra diff: --base 'no-such-branch' is not a commit")
 
 
 def test_missing_base_is_a_usage_error(repo: DiffRepo) -> None:

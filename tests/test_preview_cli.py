@@ -151,10 +151,11 @@ def test_bad_global_tsk_gives_a_positioned_error_and_no_output(tmp_path: Path) -
 
 def test_unknown_stack_is_a_clear_error() -> None:
     result = tusk_infra_in_process("preview", "--stack", "mars-north-1", "--project-dir", str(PROJECT_DIR))
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error, as in every command
     assert result.stdout == ""
-    assert result.stderr == (f"tusk-infra preview: no stack 'mars-north-1' (no Pulumi.mars-north-1.yaml "
-                             f"in {PROJECT_DIR}); the stacks are: us-east-1, eu-west-1, us-west-2\n")
+    assert result.stderr == (f"tusk-infra preview: error: --stack mars-north-1: no stack 'mars-north-1' (no "
+                             f"Pulumi.mars-north-1.yaml in {PROJECT_DIR}); the stacks are: us-east-1, "
+                             "eu-west-1, us-west-2\n")
 
 
 def test_stack_or_all_stacks_is_required() -> None:

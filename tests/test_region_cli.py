@@ -113,6 +113,12 @@ def test_add_a_region_fill_it_resolve_the_budget_tune_it_and_review(tmp_path: Pa
     over = run("check", "--all-stacks", cwd=root)
     assert over.returncode == 1, over.stderr
     assert "connection-budget" in over.stdout and "25000 connections" in over.stdout
+    # The review says so too, loudly, and CI can fail on it.
+    gate = run("diff", "--base", "HEAD", "--fail-on-violations", cwd=root)
+    assert gate.returncode == 1
+    assert gate.stderr == "tusk-infra diff: 1 new mandatory policy violation(s) (--fail-on-violations)\n"
+    assert ("> [!CAUTION]\n> **1 new mandatory policy violation(s)** (`connection-budget`, in `us-east-1`)"
+            in gate.stdout)
     replace_line(root / "global.tsk", r"^max_connections: \d+$", "max_connections: 25600")
 
     # The new region's own scaling: more Redis shards than the block it was copied from.
@@ -132,6 +138,9 @@ def test_add_a_region_fill_it_resolve_the_budget_tune_it_and_review(tmp_path: Pa
     assert diff.returncode == 0, diff.stderr
     created = rf"^\| `{NEW_REGION}` \(new stack\) \| [1-9]\d* \| 0 \| 0 \| 0 \| 0 \|$"
     assert re.search(created, diff.stdout, re.M), diff.stdout
+    # The other stacks list only what their evaluation reads: not the new region's block.
+    assert "regional_config.ap_southeast_1" not in diff.stdout
+    assert "`database.max_connections`: `20480` → `25600`" in diff.stdout
     for value in SECRETS.values():
         assert value not in added.stdout + preview.stdout + checked.stdout + diff.stdout
 

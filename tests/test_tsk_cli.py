@@ -172,9 +172,11 @@ def test_missing_environment_is_one_error_naming_all() -> None:
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"{SEED_DIR / 'distributed.tsk'}:14:12: 10 environment variables are not set:")
     assert "REDIS_CLUSTER_PASSWORD (secret, line 15)" in first and "DB_REPLICA_EU_WEST_1 (line 38)" in first
+    # One way for each: --env is never suggested for a secret (shell history and `ps` keep it).
     assert first.endswith(
-        "; set them in the environment or with --env NAME=VALUE; "
-        "a secret belongs in the environment (exported from your secret store), not in --env"
+        "; export the secrets REDIS_CLUSTER_PASSWORD, DB_PRIMARY_PASSWORD in the environment (from your "
+        "secret store; not --env, which shell history and `ps` keep); set the others in the environment or "
+        "with --env NAME=VALUE"
     )
 
 
@@ -358,15 +360,24 @@ def test_an_encrypted_stack_secret_is_named_as_such_when_missing(tmp_path: Path)
     project = stack_project(tmp_path)
     stack_file = project / "Pulumi.us-west-2.yaml"
     stack_file.write_text(stack_file.read_text() + "  tusk-infra:DB_PRIMARY_PASSWORD:\n    secure: v1:AAAA\n")
-    result = tusk("eval", str(project / "global.tsk"), "--stack", "us-west-2",
+    result = tusk("eval", str(project / "global.tsk"), "--stack", "us-west-2", "--strict-secrets",
                   "--env", f"REDIS_CLUSTER_PASSWORD={'r' * 20}")
     assert result.returncode == 1 and result.stdout == ""
     line = _line_of(project / "global.tsk", '@env.secure("DB_PRIMARY_PASSWORD")')
     assert result.stderr.splitlines()[0].endswith(
-        f"environment variable is not set: DB_PRIMARY_PASSWORD (secret, line {line}); set it in the "
-        "environment or with --env NAME=VALUE (tusk-infra:DB_PRIMARY_PASSWORD is encrypted in "
-        "Pulumi.us-west-2.yaml: only the Pulumi CLI decrypts); a secret belongs in the environment "
-        "(exported from your secret store), not in --env"
+        f"environment variable is not set: DB_PRIMARY_PASSWORD (secret, line {line}); export it in the "
+        "environment (from your secret store; not --env, which shell history and `ps` keep); "
+        "tusk-infra:DB_PRIMARY_PASSWORD is encrypted in Pulumi.us-west-2.yaml: only the Pulumi CLI decrypts"
+    )
+    # Without --strict-secrets it stands in as a placeholder, as in preview, and says so.
+    lenient = tusk("explain", str(project / "global.tsk"), "database.primary.password",
+                   "--stack", "us-west-2", "--env", f"REDIS_CLUSTER_PASSWORD={'r' * 20}")
+    assert lenient.returncode == 0, lenient.stderr
+    assert lenient.stdout.startswith('database.primary.password = "[secret]"\n')
+    assert lenient.stderr == (
+        "notice: secret DB_PRIMARY_PASSWORD: tusk-infra:DB_PRIMARY_PASSWORD is encrypted in "
+        "Pulumi.us-west-2.yaml (only the Pulumi CLI decrypts); a placeholder secret stands in for it offline "
+        "(--strict-secrets to refuse)\n"
     )
 
 

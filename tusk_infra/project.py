@@ -22,6 +22,19 @@ class ProjectError(Exception):
     """The directory is not a tusk-infra project, or a stack name is not one of its stacks."""
 
 
+class UnknownStack(ProjectError):
+    """A stack name given on the command line is not one of the project's: a usage error (exit 2)."""
+
+
+def find_project_dir(start: Path) -> Path:
+    """The nearest directory from `start` upwards holding Pulumi.yaml, as git and pulumi find theirs; `start`
+    itself when none does (the command then says there is no Pulumi.yaml there)."""
+    for directory in (start, *start.resolve().parents):
+        if (directory / "Pulumi.yaml").is_file():
+            return directory
+    return start
+
+
 def select_stacks(project_dir: Path, stack: str | None) -> list[str]:
     """The stacks a command runs: `stack` if the project has it, else all of them.
 
@@ -35,10 +48,10 @@ def select_stacks(project_dir: Path, stack: str | None) -> list[str]:
         raise ProjectError(f"no stacks in {project_dir}: expected at least one Pulumi.<stack>.yaml "
                            "beside Pulumi.yaml")
     if stack is None:
-        return names
+        return primary_first(stack_files(project_dir, names))  # one order everywhere: deploy order
     if stack not in names:
         known = primary_first(stack_files(project_dir, names))
-        raise ProjectError(f"no stack '{stack}' (no Pulumi.{stack}.yaml in {project_dir}); the stacks are: "
+        raise UnknownStack(f"no stack '{stack}' (no Pulumi.{stack}.yaml in {project_dir}); the stacks are: "
                            f"{', '.join(known)}")
     return [stack]
 

@@ -13,7 +13,8 @@ from tusk_infra.checks.paths import display_path
 def render_text(result: CheckResult, project_dir: Path) -> str:
     """The whole report, ending with a one-line verdict."""
     blocks = [_stack_block(stack, project_dir) for stack in result.stacks]
-    return "\n\n".join(blocks + [_summary(result)]) + "\n"
+    notes = _notes(result)
+    return "\n\n".join(blocks + ([notes] if notes else []) + [_summary(result)]) + "\n"
 
 
 def _stack_block(stack: StackCheck, project_dir: Path) -> str:
@@ -27,8 +28,21 @@ def _stack_block(stack: StackCheck, project_dir: Path) -> str:
         label = f"{group[0].resource_type} {name}" if name else "(stack)"
         lines.append(f"  {label}")
         lines.extend(line for finding in group for line in _finding_lines(finding, project_dir))
-    lines.extend(f"  note: {notice}" for notice in stack.notices)
     return "\n".join(lines)
+
+
+def _notes(result: CheckResult) -> str:
+    """Each distinct notice once, however many stacks raised it; named with its stacks unless all did."""
+    raised: dict[str, list[str]] = {}
+    for stack in result.stacks:
+        for notice in stack.notices:
+            raised.setdefault(notice, []).append(stack.stack)
+    every = [stack.stack for stack in result.stacks if stack.stack != CROSS_STACK]
+    lines = []
+    for notice, stacks in raised.items():
+        named = len(every) > 1 and not set(every) <= set(stacks)
+        lines.append(f"  - {notice}" + (f" ({', '.join(stacks)})" if named else ""))
+    return "\n".join(["notes:", *lines]) if lines else ""
 
 
 def _finding_lines(finding: Finding, project_dir: Path) -> list[str]:

@@ -91,6 +91,14 @@ def settings_source(document: Any, path: str, found: object) -> SourceLocation |
         present, value = _setting(data, dotted)
         if present and _same(found, value):
             provenance = document.provenance(tuple(dotted.split(".")))
+            follow = getattr(document, "reference_chain", None)
+            chain = follow(tuple(dotted.split("."))) if follow is not None else ()
+            if chain:
+                # A bare reference: point at where the value is written, and say how it is reached.
+                written = chain[-1]
+                via = " ← ".join([provenance.source, *(step.source for step in chain[:-1])])
+                return SourceLocation(written.file, written.line, written.column,
+                                      f"{written.source}  (via {via})", dotted)
             return SourceLocation(
                 provenance.file, provenance.line, provenance.column, provenance.source, dotted
             )
@@ -102,7 +110,8 @@ def stack_source(settings: StackPolicySettings, path: str) -> SourceLocation | N
     for suffix, key in STACK_SOURCES:
         node = settings.get(key)
         if path.endswith(suffix) and node is not None:
-            return SourceLocation(node.file, node.line, node.column, f"{key}: {node.value}", key)
+            # The value as written: the report puts the key before it (`key = value`) itself.
+            return SourceLocation(node.file, node.line, node.column, str(node.value), key)
     return None
 
 

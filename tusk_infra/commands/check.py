@@ -44,8 +44,8 @@ def register(subparsers: Any) -> None:
         "--policy-pack-config",
         action="store_true",
         help="print the --policy-pack-config JSON that makes `pulumi preview --policy-pack policy` "
-        "apply the same limits to the stack, instead of checking (always JSON: not with --format or "
-        "--[no-]cross-stack, which shape the check's report)",
+        "apply the same limits to the stack, instead of checking (with --stack only: one file per stack; "
+        "always JSON: not with --format or --[no-]cross-stack, which shape the check's report)",
     )
     parser.add_argument(
         "--strict-secrets",
@@ -69,6 +69,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the requested stacks; print the report, or on an error only the error (to stderr)."""
+    if args.policy_pack_config and args.all_stacks:
+        # A map keyed by stack is a file no engine reads: `pulumi preview --policy-pack-config` takes one.
+        print("tusk-infra check: error: --policy-pack-config prints one stack's CrossGuard config, for "
+              "`pulumi preview --stack NAME --policy-pack-config FILE`: pass --stack NAME instead of "
+              "--all-stacks (once per stack)", file=sys.stderr)
+        return 2
     given = _report_options(args) if args.policy_pack_config else []
     if given:
         # Printing the config JSON for `--format sarif` would hand a code-scanning upload the wrong document.
@@ -81,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
     from tusk_infra.checks import check_runs
     from tusk_infra.checks.snapshot_age import add_snapshot_findings
     from tusk_infra.offline.runner import ProjectError, run_stacks, select_stacks
+    from tusk_infra.project import UnknownStack, find_project_dir
 
+    args.project_dir = find_project_dir(args.project_dir)
     try:
         stacks = select_stacks(args.project_dir, None if args.all_stacks else args.stack)
         runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets,
@@ -96,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
+    except UnknownStack as error:
+        print(f"tusk-infra check: error: --stack {args.stack}: {error}", file=sys.stderr)
+        return 2
     except ProjectError as error:
         print(f"tusk-infra check: {error}", file=sys.stderr)
         return 1
@@ -121,7 +132,7 @@ def _render(result: Any, output_format: str, project_dir: Path) -> str:
 
 
 def _pack_config(runs: list[Any], project_dir: Path) -> str:
-    """One CrossGuard config document per stack (keyed by stack when several were asked for)."""
+    """The CrossGuard config document of the one stack asked for."""
     from tusk_policy import BY_ID
 
     from tusk_infra.checks.config import stack_policy_config
@@ -133,5 +144,4 @@ def _pack_config(runs: list[Any], project_dir: Path) -> str:
         ).crossguard()
         for run in runs
     }
-    document = next(iter(configs.values())) if len(configs) == 1 else configs
-    return json.dumps(document, indent=2) + "\n"
+    return json.dumps(next(iter(configs.values())), indent=2) + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tusk_infra.commands import write_output
+from tusk_infra.project import find_project_dir
 from tusk_infra.render.diff import diff_plans
 from tusk_infra.render.diff_json import diff_json
 from tusk_infra.render.markdown import render_markdown
@@ -23,6 +25,9 @@ from tusk_infra.render.revisions import (
     render_revision,
     resolve_revision,
 )
+
+# `FILE:LINE:COL: message`: an error that keeps its own form.
+_POSITIONED = re.compile(r"^[^\s:][^\n]*?:\d+:\d+: ")
 
 
 def register(subparsers: Any) -> None:
@@ -36,23 +41,27 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--base", required=True, metavar="REV", help="the revision to compare against")
     parser.add_argument("--head", metavar="REV",
                         help="the revision with the change (default: the working tree)")
-    parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    parser.add_argument("--format", choices=("markdown", "json"), default="markdown",
+                        help="markdown for a PR comment (default) or the tusk-infra/diff@2 JSON")
     parser.add_argument("--output", type=Path, metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument("--json-output", type=Path, metavar="FILE",
                         help="also write the JSON report here (one render for both, e.g. in CI)")
     parser.add_argument("--project-dir", type=Path, default=Path("."), metavar="DIR",
                         help="the directory holding Pulumi.yaml and global.tsk (default: .)")
+    parser.add_argument("--fail-on-violations", action="store_true",
+                        help="exit 1 (after writing the report) when the change brings new violations of "
+                        "mandatory policies, for CI")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Render both revisions, compare them and print (or write) the report."""
-    project_dir = args.project_dir.resolve()
+    project_dir = find_project_dir(args.project_dir).resolve()
     try:
         base = resolve_revision(project_dir, args.base, "--base")
         head = resolve_revision(project_dir, args.head, "--head")
     except RevisionError as error:
-        print(error, file=sys.stderr)
+        _report(error)
         return 1
     problem = _project_problem(project_dir) or _unwritable(args.output, "--output") or _unwritable(
         args.json_output, "--json-output"
@@ -64,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         base_plan, head_plan = render_both(project_dir, base, head)
     except RevisionError as error:
-        print(error, file=sys.stderr)
+        _report(error)
         return 1
     diff = diff_plans(base_plan, head_plan, base_label=base.description, head_label=head.description)
     report = diff_json(diff) if args.format == "json" else render_markdown(diff, rerun_hint=_rerun_hint(args))
@@ -78,7 +87,21 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.output is None:
         write_output(report)
+    new_violations = sum(len(stack.new_mandatory) for stack in diff.stacks)
+    if args.fail_on_violations and new_violations:
+        print(f"tusk-infra diff: {new_violations} new mandatory policy violation(s) (--fail-on-violations)",
+              file=sys.stderr)
+        return 1
     return 0
+
+
+def _report(error: RevisionError) -> None:
+    """A revision's problem on stderr: a positioned error (from rendering it) as it is, anything else as one
+    line after `tusk-infra diff:` (a render's own `tusk-infra preview:` prefix replaced)."""
+    text = str(error)
+    if _POSITIONED.match(text) is None:
+        text = f"tusk-infra diff: {text.removeprefix('tusk-infra preview: ')}"
+    print(text, file=sys.stderr)
 
 
 def _project_problem(project_dir: Path) -> str | None:

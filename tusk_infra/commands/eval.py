@@ -15,6 +15,7 @@ from tusk_infra.backends.selection import add_backend_arguments, build_providers
 from tusk_infra.commands import write_output_chunks
 from tusk_infra.commands.stack_option import ChosenStack, choose_stack
 from tusk_infra.project import ProjectError
+from tusk_infra.stack_inputs import OfflineSecrets
 from tusk_infra.tusk import MissingEnvironment, Providers, StaticMetrics, TuskError, evaluate_file
 from tusk_infra.tusk.document import Document
 
@@ -63,7 +64,13 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         help="evaluate as the program does for this stack, e.g. us-west-2: reads Pulumi.NAME.yaml beside "
         "FILE and passes its REGION, ZONE and INSTANCE_ID (over the process environment; --env still "
         "overrides), its plain-text tusk-infra:NAME secrets and its live-backend settings (the options "
-        "below override them); also fills {stack} in the AWS secret prefix and CloudWatch dimensions",
+        "below override them); also fills {stack} in the AWS secret prefix and CloudWatch dimensions. "
+        "Secrets nobody provides become placeholders, as in preview, with a notice",
+    )
+    parser.add_argument(
+        "--strict-secrets",
+        action="store_true",
+        help="with --stack: fail instead of using placeholders for secrets not available offline",
     )
     parser.add_argument(
         "--live-metrics", dest="backend_live_metrics", action="store_const", const=True,
@@ -107,10 +114,16 @@ def evaluate_with_providers(args: argparse.Namespace) -> tuple[Document, Provide
         providers = build_providers(settings, offline)
     except BackendOptionError as bad_option:
         _usage_error(bad_option.message)
+    # As the program offline (preview): with --stack, a secret nobody provides is a placeholder, said once.
+    placeholders = OfflineSecrets(stack.stack_file) if stack and not args.strict_secrets else None
+    if placeholders is not None:
+        providers.secrets = (*providers.secrets, placeholders)
     try:
         document = evaluate_file(args.file, variables=variables, providers=providers)
     except MissingEnvironment as missing:
         raise missing.with_hint(_how_to_set(missing.names, missing.secret_names, stack)) from None
+    for notice in placeholders.notices() if placeholders is not None else []:
+        print(f"notice: {notice} (--strict-secrets to refuse)", file=sys.stderr)
     return document, providers
 
 
@@ -125,18 +138,25 @@ def _chosen_stack(args: argparse.Namespace) -> ChosenStack | None:
 
 
 def _how_to_set(names: Sequence[str], secrets: Sequence[str], stack: ChosenStack | None) -> str:
-    them = "it" if len(names) == 1 else "them"
-    hint = f"set {them} in the environment or with --env NAME=VALUE"
+    plain = [name for name in names if name not in secrets]
+    hints = []
+    if secrets:
+        # A value on the command line lands in shell history and in `ps` for everyone on the machine, so a
+        # secret is never suggested for --env.
+        plural = "s" if len(secrets) > 1 else ""
+        which = "it" if len(names) == 1 else f"the secret{plural} {', '.join(secrets)}"
+        hints.append(f"export {which} in the environment (from your secret store; not --env, which shell "
+                     "history and `ps` keep)")
+    if plain:
+        what = "the others" if secrets else "it" if len(plain) == 1 else "them"
+        hints.append(f"set {what} in the environment or with --env NAME=VALUE")
     encrypted = stack.encrypted(names) if stack else []
     if stack and encrypted:
         # Said, so nobody wonders why a secret the stack file holds was not used.
         verb = "is" if len(encrypted) == 1 else "are"
-        hint += (f" ({', '.join(encrypted)} {verb} encrypted in {stack.stack_file.path.name}: "
-                 "only the Pulumi CLI decrypts)")
-    if secrets:
-        # A value on the command line lands in shell history and in `ps` for everyone on the machine.
-        hint += "; a secret belongs in the environment (exported from your secret store), not in --env"
-    return hint
+        hints.append(f"{', '.join(encrypted)} {verb} encrypted in {stack.stack_file.path.name}: only the "
+                     "Pulumi CLI decrypts")
+    return "; ".join(hints)
 
 
 def _warn_on_stderr(message: str) -> None:

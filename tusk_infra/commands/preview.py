@@ -44,12 +44,17 @@ def run(args: argparse.Namespace) -> int:
     """Render the requested stacks; on any error print it to stderr and print nothing to stdout."""
     # Imported here, not at the top: building the command line must not pay for pulumi's import.
     from tusk_infra.offline.runner import ProjectError
+    from tusk_infra.project import UnknownStack, find_project_dir
 
+    args.project_dir = find_project_dir(args.project_dir)
     try:
         plan, freshness = render_plan_with_freshness(args)
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
+    except UnknownStack as error:
+        print(f"tusk-infra preview: error: --stack {args.stack}: {error}", file=sys.stderr)
+        return 2
     except (DigestKeyError, ProjectError) as error:
         print(f"tusk-infra preview: {error}", file=sys.stderr)
         return 1

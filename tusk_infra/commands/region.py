@@ -19,7 +19,7 @@ from typing import Any
 from tusk_infra.aws_regions import known_regions, nearest_regions
 from tusk_infra.checks.budget import PrimaryBudget, primary_budget, reserved_connections
 from tusk_infra.commands import write_output
-from tusk_infra.project import ProjectError, discover_stacks, select_stacks
+from tusk_infra.project import ProjectError, discover_stacks, find_project_dir, select_stacks
 from tusk_infra.project_edit import REPLICA_REGIONS, add_region, new_stack_file, remove_region
 from tusk_infra.settings import RegionSettings, region_key, settings_from_document
 from tusk_infra.stack_config import PROJECT, StackConfig, config_strings, parse_stack_config
@@ -56,7 +56,8 @@ def register(subparsers: Any) -> None:
         description="Add a region as a new replica stack, or remove one, editing Pulumi.<region>.yaml and "
         "global.tsk in place (comments and layout kept).",
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True,
+                                    help="add REGION [--from STACK] or remove REGION")
     add = actions.add_parser(
         "add",
         help="add a replica region",
@@ -90,12 +91,12 @@ def _project_dir_argument(parser: argparse.ArgumentParser) -> None:
 
 def run_add(args: argparse.Namespace) -> int:
     """Add the region; print what was written, what is left to do and the connection budget."""
-    return _guarded(args, lambda: _add(args.project_dir, args.region, args.from_stack))
+    return _guarded(args, lambda: _add(find_project_dir(args.project_dir), args.region, args.from_stack))
 
 
 def run_remove(args: argparse.Namespace) -> int:
     """Remove the region; print what was changed and what `pulumi destroy` would delete."""
-    return _guarded(args, lambda: _remove(args.project_dir, args.region))
+    return _guarded(args, lambda: _remove(find_project_dir(args.project_dir), args.region))
 
 
 def _guarded(args: argparse.Namespace, action: Any) -> int:

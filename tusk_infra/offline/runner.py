@@ -237,7 +237,7 @@ def _check_primary_stack(project_dir: Path, config: StackConfig) -> None:
     if not stack_file_path(project_dir, name).is_file():
         key = f"{PROJECT}:databasePrimaryStack"
         raise config.error(key, f"{key} names stack '{name}', but the project has no Pulumi.{name}.yaml; "
-                                f"the stacks are: {', '.join(project.stack_names(project_dir))}")
+                                f"the stacks are: {', '.join(project.discover_stacks(project_dir))}")
 
 
 def _missing_secrets_error(stack: str, document: Document, placeholders: OfflineSecrets) -> TuskError:

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from tusk_infra.render.apply_timing import change_note
 from tusk_infra.render.key_inputs import key_inputs, parse_path
 from tusk_infra.render.metric_changes import SnapshotDiff, snapshot_diff
 from tusk_infra.render.plain import UNKNOWN_MARK, Path, format_path
@@ -30,6 +31,8 @@ ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete")
 # Kinds whose pod template change rolls their pods.
 WORKLOAD_TYPES = frozenset({"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet",
                             "kubernetes:apps/v1:DaemonSet"})
+# global.tsk's section of per-region blocks; each stack reads only its own block.
+REGIONAL_CONFIG = "regional_config"
 
 
 class Absent:
@@ -53,6 +56,8 @@ class PropertyChange:
     secret: bool = False
     replace_reason: str | None = None
     warning: str | None = None
+    # How the change takes effect when not at once (a static RDS parameter: at the next reboot).
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,11 @@ class StackDiff:
         return sum(1 for change in self.resources if change.action == action)
 
     @property
+    def new_mandatory(self) -> tuple[dict[str, Any], ...]:
+        """The new violations of mandatory policies: the policy pack would stop `pulumi up` on them."""
+        return tuple(finding for finding in self.new_findings if finding.get("level") == "mandatory")
+
+    @property
     def refused_changes(self) -> tuple[PropertyChange, ...]:
         """The property changes the cloud will refuse as written (each has its `warning`)."""
         return tuple(change for resource in self.resources for change in resource.changes if change.warning)
@@ -151,7 +161,7 @@ def diff_stack(name: str, base: StackPlan | None, head: StackPlan | None) -> Sta
     empty: StackPlan = {"stack": name, "resources": [], "settings": {}, "provenance": {}}
     before, after = base or empty, head or empty
     resources = tuple(_resource_changes(before, after))
-    settings = tuple(_setting_changes(before, after)) if base and head else ()
+    settings = tuple(_setting_changes(before, after, name)) if base and head else ()
     snapshot = _snapshot_change(base, head, settings)
     changed = resources or settings or snapshot is not None
     status: StackStatus = "created" if base is None else "changed" if changed else "unchanged"
@@ -280,7 +290,8 @@ def _resource_property_changes(
             _replace_on_changes(after, change_path)
         warning = change_warning(after["type"], change_path, before["inputs"], after["inputs"])
         old, new = _read_from(before, change_path, old), _read_from(after, change_path, new)
-        yield PropertyChange(format_path(change_path), old, new, secret, reason, warning)
+        note = change_note(after["type"], change_path, after["inputs"])
+        yield PropertyChange(format_path(change_path), old, new, secret, reason, warning, note)
     if before["provider"] != after["provider"]:
         yield PropertyChange("(provider)", before["provider"], after["provider"], False, "provider")
 
@@ -331,14 +342,26 @@ def _read_from(resource: ResourcePlan, path: Path, value: Any) -> Any:
     return value
 
 
-def _setting_changes(base: StackPlan, head: StackPlan) -> Iterator[SettingChange]:
+def _setting_changes(base: StackPlan, head: StackPlan, stack: str) -> Iterator[SettingChange]:
+    own_block = _regional_block(head, stack)
     for path, old, new, secret in compare_leaves(
         base.get("settings", {}), head.get("settings", {}),
         _digests(base, "settings"), _digests(head, "settings"),
     ):
+        if len(path) > 1 and path[0] == REGIONAL_CONFIG and path[1] != own_block:
+            # Another region's block: this stack's evaluation reads only its own ($regional_config.${region}).
+            continue
         # A removed setting is explained by where it used to come from.
         provenance = base.get("provenance", {}) if new is ABSENT else head.get("provenance", {})
         yield SettingChange(PropertyChange(format_path(path), old, new, secret), _source_of(path, provenance))
+
+
+def _regional_block(stack: StackPlan, name: str) -> str:
+    """The [regional_config] block the stack reads: its region's, us-west-2 -> us_west_2."""
+    settings = stack.get("settings", {})
+    global_section = settings.get("global") if isinstance(settings, dict) else None
+    region = global_section.get("region") if isinstance(global_section, dict) else None
+    return str(region if isinstance(region, str) else name).replace("-", "_")
 
 
 def _source_of(path: Path, provenance: Mapping[str, SettingSource]) -> SettingSource | None:

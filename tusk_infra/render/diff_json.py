@@ -10,7 +10,7 @@ from tusk_infra.render.failover import planned_failover
 from tusk_infra.render.metric_changes import snapshot_data
 
 # @2: a stack whose file was removed is "removed" (with destroy_would_delete), no longer "deleted";
-# resource changes may carry a "warning".
+# resource changes may carry a "warning", and a "note" (a static parameter waits for a reboot).
 # @3: a stack has "metrics_snapshot" (null, or how its metric snapshot changed and which settings each moved
 # metric moved); a stack whose only change is its snapshot is "changed".
 DIFF_FORMAT = "tusk-infra/diff@3"
@@ -84,6 +84,8 @@ def change_data(change: PropertyChange) -> dict[str, Any]:
         data["after"] = change.after
     if change.warning is not None:
         data["warning"] = change.warning
+    if change.note is not None:
+        data["note"] = change.note
     return data
 
 

@@ -26,6 +26,7 @@ COLLAPSE_OVER = 60_000
 COMMENT_LIMIT = 65_000
 _ICONS: dict[Action, str] = {"create": "➕ create", "update": "✏️ update", "replace": "🔁 **REPLACE**",
                              "delete": "❌ **DELETE**"}
+_KUBERNETES = "kubernetes:"
 _STATUS_NOTE = {"created": " (new stack)", "removed": " (**stack removed**)", "unchanged": " (no changes)",
                 "changed": ""}
 
@@ -115,7 +116,14 @@ def _warning(diff: PlanDiff) -> str:
     if deletes or replaces:
         totals = ((deletes, "DELETED"), (replaces, "REPLACED"))
         parts = [f"**{n} resource(s) will be {what}**" for n, what in totals if n]
-        text += f"\n> [!CAUTION]\n> {' and '.join(parts)}: data in them may be lost. Review them below.\n"
+        text += f"\n> [!CAUTION]\n> {' and '.join(parts)}: {_what_is_lost(diff)} Review them below.\n"
+    violations = [(stack.stack, finding) for stack in diff.stacks for finding in stack.new_mandatory]
+    if violations:
+        policies = ", ".join(sorted({code(str(finding.get("policy", ""))) for _stack, finding in violations}))
+        stacks = ", ".join(code(name) for name in dict.fromkeys(name for name, _finding in violations))
+        text += (f"\n> [!CAUTION]\n> **{len(violations)} new mandatory policy violation(s)** ({policies}, in "
+                 f"{stacks}): the policy pack stops `pulumi up` on them. See \"New policy violations\" "
+                 "below.\n")
     if refused:
         text += (f"\n> [!WARNING]\n> **{refused} change(s) will be refused by AWS as written**: "
                  "see ⚠️ below for each and its fix.\n")
@@ -185,6 +193,22 @@ def _other_step(step: StackStep, new_region: str | None) -> str:
             "unprotect it and turn off its deletion protection)")
 
 
+def _what_is_lost(diff: PlanDiff) -> str:
+    """Data loss is said of what keeps data; a Kubernetes object (a ConfigMap, a Service) is recreated from
+    this configuration and holds none of its own."""
+    gone = [change for stack in diff.stacks for change in stack.resources
+            if change.action in ("delete", "replace")]
+    stateful = [change for change in gone if not change.type.startswith(_KUBERNETES)]
+    recreated = "Kubernetes objects are recreated from this configuration (they hold no data of their own)"
+    if not stateful:
+        return ("all are Kubernetes objects, recreated from this configuration: they hold no data of their "
+                "own.")
+    if len(stateful) == len(gone):
+        return "data in them may be lost."
+    types = ", ".join(sorted({code(change.type) for change in stateful}))
+    return f"data in the {len(stateful)} that are not Kubernetes objects ({types}) may be lost; {recreated}."
+
+
 def stack_section(stack: StackDiff) -> str:
     """One stack's heading and body."""
     return f"### {code(stack.stack)}{_STATUS_NOTE[stack.status]}\n\n{stack_body(stack)}"
@@ -197,7 +221,7 @@ def stack_body(stack: StackDiff) -> str:
     blocks: list[str] = []
     if stack.settings:
         blocks.append("**Settings from global.tsk**\n\n" + "\n".join(
-            f"- {_change_text(s.change)}{_source_text(s.source)}" for s in stack.settings))
+            f"- {_change_text(s.change)}{_source_text(s.source, s.change.path)}" for s in stack.settings))
     if stack.resources:
         blocks.append("**Resources**\n\n" + "\n".join(_resource_lines(r) for r in stack.resources))
     if stack.new_findings:
@@ -254,6 +278,8 @@ def _change_text(change: PropertyChange) -> str:
         text += " **(forces replacement)**"
     if change.warning:
         text += f" ⚠️ **{_inline(change.warning)}**"
+    if change.note:
+        text += f" ⏳ *{_inline(change.note)}*"
     return text
 
 
@@ -266,14 +292,26 @@ def _value(value: Any) -> str:
     return "*(unset)*" if value is ABSENT else code(format_value(value))
 
 
-def _source_text(source: SettingSource | None) -> str:
+def _source_text(source: SettingSource | None, path: str = "") -> str:
     if source is None:
         return ""
+    origin = source.get("origin")
+    if origin:
+        # Where the value is written, and the references that lead there: (global.tsk:34 `2`: `shards` ←
+        # `$regional_config.${region}.redis_shards` ← line 34).
+        written = origin[-1]
+        steps = [code(path.rsplit(".", 1)[-1]), code(_short(source["source"])),
+                 *(code(_short(step["source"])) for step in origin[:-1]),
+                 f"line {written['location'].split(':')[-2]}"]
+        file_line = written["location"].rsplit(":", 1)[0]
+        return f" ({file_line} {code(_short(written['source']))}: {' ← '.join(steps)})"
     file_line = source["location"].rsplit(":", 1)[0]
-    expression = re.sub(r"\s+", " ", source["source"]).strip()
-    if len(expression) > 120:
-        expression = expression[:117] + "..."
-    return f" ({file_line} {code(expression)})"
+    return f" ({file_line} {code(_short(source['source']))})"
+
+
+def _short(expression: str) -> str:
+    expression = re.sub(r"\s+", " ", expression).strip()
+    return expression[:117] + "..." if len(expression) > 120 else expression
 
 
 def _finding_text(finding: dict[str, Any]) -> str:

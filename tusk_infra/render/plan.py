@@ -46,6 +46,9 @@ class SettingSource(TypedDict):
     location: str
     source: str
     inputs: list[dict[str, Any]]
+    # For a value written as a bare reference: each place the reference leads to, the last where the value
+    # is written ({location, source}); absent otherwise.
+    origin: NotRequired[list[dict[str, str]]]
 
 
 class StackPlan(TypedDict, total=False):
@@ -170,8 +173,17 @@ def settings_provenance(document: Any, project_dir: Path) -> dict[str, SettingSo
     if document is None:
         return {}
     sources: dict[str, SettingSource] = {}
+    follow = getattr(document, "reference_chain", None)
     for path, provenance in document.provenance_items():
-        sources[format_path(tuple(path))] = setting_source(provenance, project_dir)
+        source = setting_source(provenance, project_dir)
+        steps = follow(tuple(path)) if follow is not None else ()
+        if steps:
+            source["origin"] = [
+                {"location": f"{_relative_file(step.file, project_dir)}:{step.line}:{step.column}",
+                 "source": step.source}
+                for step in steps
+            ]
+        sources[format_path(tuple(path))] = source
     return dict(sorted(sources.items()))
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from tusk_infra.tusk.errors import TuskError, quoted_list, suggestion
 from tusk_infra.tusk.evaluator import unique_inputs
 from tusk_infra.tusk.loader import literal_expr
-from tusk_infra.tusk.syntax import ArrayLit, Expr, ObjectLit
+from tusk_infra.tusk.syntax import ArrayLit, Expr, ObjectLit, PathSegment, Ref
 from tusk_infra.tusk.tables import DONE, Entry, Layout, Table
 from tusk_infra.tusk.values import SECRET_MASK, InputUse, Provenance, Secret
 from tusk_infra.tusk.valuetypes import describe
@@ -105,6 +105,64 @@ class Document:
                 return None if depth == 0 else table.key_start(str(key))
             table = child
         return None
+
+    def reference_chain(self, path: PathLike) -> tuple[Provenance, ...]:
+        """Where a value written as a bare reference is itself written, following each reference in turn:
+        `shards: $regional_config.${region}.redis_shards` -> the block's `redis_shards: 2` line. Empty when
+        the value is not a bare reference (or one whose target cannot be told without evaluating)."""
+        chain: list[Provenance] = []
+        expr = self._entry_expr(_split_path(path))
+        while isinstance(expr, Ref) and len(chain) < 16:
+            step = self._reference_target(expr)
+            if step is None:
+                break
+            expr, provenance = step
+            chain.append(provenance)
+        return tuple(chain)
+
+    def _entry_expr(self, parts: tuple[str | int, ...]) -> Expr | None:
+        """The expression of the key at `parts` (None for a table, a literal or a path inside a value)."""
+        table = self._layout.root
+        for depth, key in enumerate(parts):
+            child = table.children.get(str(key))
+            if depth == len(parts) - 1:
+                return child.expr if isinstance(child, Entry) else None
+            if not isinstance(child, Table):
+                return None
+            table = child
+        return None
+
+    def _reference_target(self, ref: Ref) -> tuple[Expr | None, Provenance] | None:
+        """The expression a reference reads and its provenance; None when it cannot be told statically."""
+        entry = self._layout.globals.get(ref.name)
+        if entry is not None:
+            return (entry.expr, self._entry_provenance(entry, entry.expr)) if not ref.segments else None
+        node: Table | Entry | None = self._layout.root.children.get(ref.name)
+        table = node if isinstance(node, Table) else None
+        for index, segment in enumerate(ref.segments):
+            key = self._static_key(segment)
+            if table is None or key is None:
+                return None
+            key = key if key in table.children else key.replace("-", "_")
+            if key not in table.children:
+                return None
+            child = self._child(table, key, table.key_start(key))
+            if index == len(ref.segments) - 1:
+                if isinstance(child, Entry):
+                    return child.expr, self._entry_provenance(child, child.expr)
+                return None
+            table = child if isinstance(child, Table) else None
+        return None
+
+    def _static_key(self, segment: PathSegment) -> str | None:
+        """A segment's key: `.key`, or `.${global}` from the global's evaluated value."""
+        if segment.dynamic is None:
+            return segment.key
+        dynamic = segment.dynamic
+        entry = self._layout.globals.get(dynamic.name)
+        if dynamic.segments or entry is None or entry.state != DONE or not isinstance(entry.value, str):
+            return None
+        return entry.value
 
     def global_provenance(self, name: str) -> Provenance | None:
         """Where the global `$name` is declared (its expression and inputs), or None if the file has none."""

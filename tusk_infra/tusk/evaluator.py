@@ -400,8 +400,13 @@ class Evaluator:
             if item.name not in seen or item.offset < seen[item.name].offset:
                 seen[item.name] = item
         items = sorted(seen.values(), key=lambda item: item.offset)
+        # A misspelt name is most likely one the file reads elsewhere or one the environment has (the stack's
+        # REGION, ZONE, INSTANCE_ID are there too): names only, never values.
+        read = {use.name for use in self.all_inputs if use.kind in ("env", "secret")}
+        known = read | set(self.providers.env)
         described = ", ".join(
-            f"{item.name} ({'secret, ' if item.secret else ''}line {self.source.line_col(item.offset)[0]})"
+            f"{item.name} ({'secret, ' if item.secret else ''}line {self.source.line_col(item.offset)[0]}"
+            f"{_did_you_mean(item.name, known - set(seen))})"
             for item in items
         )
         noun = "environment variable is" if len(items) == 1 else f"{len(items)} environment variables are"
@@ -458,3 +463,27 @@ _DISPATCH: dict[type, Callable[[Evaluator, Any], Any]] = {
     Conditional: Evaluator._conditional,
     Get: Evaluator._get,
 }
+
+
+def _did_you_mean(name: str, known: set[str]) -> str:
+    """`; did you mean NAME?` for the known name a typo away (ignoring case: a letter wrong, missing, extra or
+    two swapped, one per five letters), or ''. A name merely alike (DB_PRIMARY_USER for an unset
+    DB_PRIMARY_PASSWORD) is no suggestion."""
+    limit = max(1, len(name) // 5)
+    near = sorted((_typos(name.lower(), other.lower()), other) for other in known if other != name)
+    return f"; did you mean {near[0][1]}?" if near and near[0][0] <= limit else ""
+
+
+def _typos(a: str, b: str) -> int:
+    """Edits between two names: substitutions, insertions, deletions, adjacent swaps (optimal alignment)."""
+    if abs(len(a) - len(b)) > 3:
+        return abs(len(a) - len(b))
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
