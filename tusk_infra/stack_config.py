@@ -12,14 +12,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from tusk_infra.aws_regions import known_regions, nearest_regions
 from tusk_infra.backends.config import STACK_KEYS as BACKEND_KEYS
 from tusk_infra.stack_file import StackConfigError, StackFile, node_position, source_line
 from tusk_infra.stack_file import load_stack_file as load_stack_file  # re-exported: its old home
+
+# yaml is imported where nodes are looked into: `eval FILE` reads no stack file and never loads it.
+if TYPE_CHECKING:
+    import yaml
 
 PROJECT = "tusk-infra"
 
@@ -233,6 +235,8 @@ def is_placeholder(value: Any) -> bool:
 
 def placeholder_nodes(stack_file: StackFile) -> list[tuple[str, yaml.Node]]:
     """(key, node) of every placeholder left in the file, list items and mapping values included."""
+    import yaml
+
     found: list[tuple[str, yaml.Node]] = []
     for key, node in stack_file.value_nodes.items():
         pending = [node]
@@ -250,6 +254,8 @@ def placeholder_nodes(stack_file: StackFile) -> list[tuple[str, yaml.Node]]:
 def _check_placeholders(stack_file: StackFile) -> None:
     """A value still "<fill in: ...>" is refused where it is written: deploying it would fail in the cloud,
     or worse, succeed somewhere unintended."""
+    import yaml
+
     found = placeholder_nodes(stack_file)
     if not found:
         return
@@ -364,6 +370,8 @@ def _item_error(
     where: StackFile, key: str, index: int, field_name: str | None, message: str
 ) -> StackConfigError:
     """An error at a list item of a key's value (at its field's value when named), else at the key."""
+    import yaml
+
     node = where.value_nodes.get(key)
     items = node.value if isinstance(node, yaml.SequenceNode) else []
     target = items[index] if index < len(items) else None

@@ -193,20 +193,36 @@ def _other_step(step: StackStep, new_region: str | None) -> str:
             "unprotect it and turn off its deletion protection)")
 
 
+# AWS resources that hold no data of their own either: a DNS record, a health check, an alarm is recreated
+# from this configuration as it was.
+_CONFIGURATION_ONLY = frozenset({
+    "aws:route53/record:Record",
+    "aws:route53/healthCheck:HealthCheck",
+    "aws:cloudwatch/metricAlarm:MetricAlarm",
+})
+
+
+def _holds_data(resource_type: str) -> bool:
+    return not resource_type.startswith(_KUBERNETES) and resource_type not in _CONFIGURATION_ONLY
+
+
 def _what_is_lost(diff: PlanDiff) -> str:
-    """Data loss is said of what keeps data; a Kubernetes object (a ConfigMap, a Service) is recreated from
-    this configuration and holds none of its own."""
+    """Data loss is said of what keeps data; a Kubernetes object (a ConfigMap, a Service), a DNS record or an
+    alarm is recreated from this configuration and holds none of its own."""
     gone = [change for stack in diff.stacks for change in stack.resources
             if change.action in ("delete", "replace")]
-    stateful = [change for change in gone if not change.type.startswith(_KUBERNETES)]
-    recreated = "Kubernetes objects are recreated from this configuration (they hold no data of their own)"
-    if not stateful:
+    stateful = [change for change in gone if _holds_data(change.type)]
+    if all(change.type.startswith(_KUBERNETES) for change in gone):
         return ("all are Kubernetes objects, recreated from this configuration: they hold no data of their "
                 "own.")
+    if not stateful:
+        return ("all are recreated from this configuration (Kubernetes objects, DNS records, health checks, "
+                "alarms): they hold no data of their own.")
     if len(stateful) == len(gone):
         return "data in them may be lost."
     types = ", ".join(sorted({code(change.type) for change in stateful}))
-    return f"data in the {len(stateful)} that are not Kubernetes objects ({types}) may be lost; {recreated}."
+    return (f"data in the {len(stateful)} that hold data ({types}) may be lost; the others are recreated "
+            "from this configuration (they hold no data of their own).")
 
 
 def stack_section(stack: StackDiff) -> str:
