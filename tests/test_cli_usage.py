@@ -147,7 +147,10 @@ def test_check_prints_each_notice_once_and_the_from_line_names_the_key_once(prog
     stack_file = program_project / "Pulumi.us-west-2.yaml"
     text = stack_file.read_text(encoding="utf-8")
     assert 'tusk-infra:imageTag: "1.8.3"' in text
-    stack_file.write_text(text.replace('tusk-infra:imageTag: "1.8.3"', "tusk-infra:imageTag: latest"))
+    # Pinned by tag alone (no digest), a moving tag is a violation of image-tag-pinned.
+    lines = text.splitlines(keepends=True)
+    unpinned = "".join(line for line in lines if "tusk-infra:imageDigest:" not in line)
+    stack_file.write_text(unpinned.replace('tusk-infra:imageTag: "1.8.3"', "tusk-infra:imageTag: latest"))
     result = tusk_infra("check", "--all-stacks", env=offline_env(), cwd=program_project)
     assert result.returncode == 1, result.stderr
     notice = ("secret DB_PRIMARY_PASSWORD: not in the environment and no stack secret "

@@ -24,8 +24,8 @@ from test_preview_cli import offline_env, tusk_infra
 NEW_REGION = "ap-southeast-1"
 GONE_REGION = "eu-west-1"
 WORKERS = (
-    'worker_count: @if($region == "us-east-1", 16, 8)',
-    'worker_count: @if($region == "us-east-1", 16, 6)',
+    'worker_count: @if(@metrics("cpu_usage", 0) > 80, 16, 8)',
+    'worker_count: @if(@metrics("cpu_usage", 0) > 80, 16, 6)',
 )
 
 
@@ -91,7 +91,8 @@ def test_the_tool_previews_and_checks_an_edited_project(tmp_path: Path) -> None:
     plan = json.loads(preview.stdout)
     assert [stack["stack"] for stack in plan["stacks"]] == ["us-east-1", NEW_REGION, "us-west-2"]
     for stack in plan["stacks"]:
-        # The edited worker count reached the new region (a replica), the primary kept its own.
+        # The edited worker count reached the cool regions (the new one has no metric snapshot: cpu_usage 0);
+        # us-east-1's snapshot is hot (> 80), so it kept 16.
         workers = 16 if stack["stack"] == "us-east-1" else 6
         assert stack["settings"]["performance"]["worker_count"] == workers, stack["stack"]
     check = tusk_infra("check", "--all-stacks", "--project-dir", str(project), env=env)

@@ -42,7 +42,11 @@ def add_snapshot_findings(
     for run in runs:
         check = by_stack.get(run.stack)
         if check is not None:
-            check.findings.extend(snapshot_findings(run, project_dir, now))
+            findings = snapshot_findings(run, project_dir, now)
+            check.findings.extend(findings)
+            # Said once: as the finding, not again among the run's notes (where the program's warning put it).
+            said = {finding.message for finding in findings}
+            check.notices[:] = [notice for notice in check.notices if notice not in said]
 
 
 def snapshot_findings(run: StackRun, project_dir: Path, now: datetime) -> list[Finding]:
