@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import resource
+import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,3 +79,22 @@ def assert_quiet(outcome: Outcome, canaries: Iterable[str] = ()) -> None:
     for canary in canaries:
         assert canary not in outcome.stdout, f"canary {canary!r} on stdout"
         assert canary not in outcome.stderr, f"canary {canary!r} on stderr"
+
+
+def serve_on_loopback(handle: Callable[[socket.socket], None]) -> socket.socket:
+    """A listener on 127.0.0.1 (a free port) that hands each connection to `handle` in a thread of its own;
+    closing the listener stops it. Fault-test servers never listen beyond the loopback interface."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def serve() -> None:
+        while True:
+            try:
+                client, _address = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(client,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener

@@ -5,12 +5,11 @@ CloudWatch, run through the CLI in a bounded child."""
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile import assert_positioned_error, assert_quiet, run_cli
+from hostile import assert_positioned_error, assert_quiet, run_cli, serve_on_loopback
 
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -22,9 +21,6 @@ CREDENTIALS = {
 @pytest.fixture(params=["content-length", "chunked"])
 def endless_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
     """An HTTP server on 127.0.0.1 that answers every request with 200 and a body that never ends."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
     chunked = request.param == "chunked"
 
     def stream(client: socket.socket) -> None:
@@ -44,15 +40,7 @@ def endless_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
             except OSError:
                 return
 
-    def serve() -> None:
-        while True:
-            try:
-                client, _address = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=stream, args=(client,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
+    listener = serve_on_loopback(stream)
     yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     listener.close()
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 import socket
 import sqlite3
 import struct
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile import Outcome, assert_positioned_error, assert_quiet, run_cli
+from hostile import Outcome, assert_positioned_error, assert_quiet, run_cli, serve_on_loopback
 
 SECRET = "7351canary"
 FORMATS = ("json", "yaml")
@@ -133,27 +132,19 @@ def test_a_large_postgres_value_stops_at_the_byte_limit(tmp_path: Path, postgres
 @pytest.fixture
 def silent_postgres() -> Iterator[str]:
     """A server on 127.0.0.1 that completes PostgreSQL's start-up (trust auth) and then never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
     held: list[socket.socket] = []
 
-    def serve() -> None:
-        while True:
-            try:
-                client, _address = listener.accept()
-            except OSError:
-                return
-            held.append(client)
+    def start_up_then_silence(client: socket.socket) -> None:
+        held.append(client)
+        length, code = struct.unpack("!ii", client.recv(8))
+        if code == 80877103:  # SSLRequest: no TLS here; then the real start-up packet follows
+            client.sendall(b"N")
             length, code = struct.unpack("!ii", client.recv(8))
-            if code == 80877103:  # SSLRequest: no TLS here; then the real start-up packet follows
-                client.sendall(b"N")
-                length, code = struct.unpack("!ii", client.recv(8))
-            client.recv(length - 8)
-            # AuthenticationOk, then ReadyForQuery (idle): the connection is up. Then silence.
-            client.sendall(b"R" + struct.pack("!ii", 8, 0) + b"Z" + struct.pack("!i", 5) + b"I")
+        client.recv(length - 8)
+        # AuthenticationOk, then ReadyForQuery (idle): the connection is up. Then silence.
+        client.sendall(b"R" + struct.pack("!ii", 8, 0) + b"Z" + struct.pack("!i", 5) + b"I")
 
-    threading.Thread(target=serve, daemon=True).start()
+    listener = serve_on_loopback(start_up_then_silence)
     yield f"postgresql://u:pw@127.0.0.1:{listener.getsockname()[1]}/db?sslmode=disable"
     listener.close()
     for client in held:

@@ -62,9 +62,11 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--metrics-provider", dest="backend_metrics_provider", choices=METRICS_PROVIDERS,
                        help="where @metrics reads live values (default: static)")
     group.add_argument("--metrics-window", dest="backend_metrics_window", metavar="DURATION",
-                       type=_option("metrics_window_seconds"), help="average metrics over this window (5m)")
+                       type=option_type("metrics_window_seconds"),
+                       help="average metrics over this window (5m)")
     group.add_argument("--metrics-timeout", dest="backend_metrics_timeout", metavar="DURATION",
-                       type=_option("metrics_timeout_seconds"), help="total time allowed for metrics (2s)")
+                       type=option_type("metrics_timeout_seconds"),
+                       help="total time allowed for metrics (2s)")
     group.add_argument("--metric-dimension", dest="backend_metric_dimensions", action="append",
                        type=_assignment, metavar="NAME=VALUE",
                        help="fill a {NAME} in the CloudWatch dimensions, e.g. cluster=prod-use1")
@@ -73,7 +75,7 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cache-dir", dest="backend_cache_dir", metavar="DIR",
                        help="directory of the persistent cache (implies --cache file; default .tusk-cache)")
     group.add_argument("--query-timeout", dest="backend_query_timeout", metavar="DURATION",
-                       type=_option("query_timeout_ms"),
+                       type=option_type("query_timeout_ms"),
                        help="time limit of one @query (5s; statement_timeout on PostgreSQL)")
     group.add_argument("--aws-region", dest="backend_aws_region", metavar="REGION",
                        help="AWS region of the secrets and metrics (default: the stack's aws:region)")
@@ -257,7 +259,8 @@ class FirstAnswer:
         return value if known else self.then.metric(name)
 
 
-def _option(field_name: str) -> Callable[[str], Any]:
+def option_type(field_name: str) -> Callable[[str], Any]:
+    """An argparse `type` that converts an option's text as the stack config's key of that setting is."""
     convert = CONVERTERS[field_name]
 
     def parse(text: str) -> Any:

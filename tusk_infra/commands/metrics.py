@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tusk_infra.backends.config import CONVERTERS, PULL_STATISTICS, parse_duration
-from tusk_infra.backends.selection import settings_from_args
+from tusk_infra.backends.config import PULL_STATISTICS, parse_duration
+from tusk_infra.backends.selection import option_type, settings_from_args
 from tusk_infra.backends.snapshot import (
     SnapshotError,
     display_name,
@@ -58,7 +58,7 @@ def register(subparsers: Any) -> None:
                       help="how a window's values become one number "
                       "(default p95; tusk-infra:metricsStatistic)")
     pull.add_argument("--window", dest="backend_metrics_pull_window", metavar="DURATION",
-                      type=_converted("metrics_pull_window_seconds"),
+                      type=option_type("metrics_pull_window_seconds"),
                       help="how far back to look (default 7d; tusk-infra:metricsPullWindow)")
     pull.add_argument("--period", type=_period, default=300, metavar="DURATION",
                       help="the per-period statistic's period (default 5m: CloudWatch keeps it 63 days)")
@@ -149,18 +149,6 @@ def _pull_stack(
         lines[0] += " (replaces the example snapshot)"
     lines.extend(f"  {line}" for line in snapshot_changes(previous, snapshot))
     return lines
-
-
-def _converted(field_name: str) -> Any:
-    convert = CONVERTERS[field_name]
-
-    def parse(text: str) -> Any:
-        try:
-            return convert(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    return parse
 
 
 def _seconds(text: str) -> float:
