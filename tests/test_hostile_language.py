@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from hostile import Outcome, assert_positioned_error, run_cli
 
+from tusk_infra.tusk import Providers, TuskError, evaluate_text
+from tusk_infra.tusk.providers import CacheHit
+
 
 def _globals_chain(count: int, template: Callable[[int], str], first: str = "1") -> str:
     lines = [f"$g0: {first}", *(f"$g{n}: {template(n)}" for n in range(1, count))]
@@ -79,3 +82,20 @@ def test_a_pasted_password_is_never_shown_under_the_caret(tmp_path: Path, output
     outcome = _run(tmp_path, text, "--format", output)
     assert_positioned_error(outcome, "h.tsk", canaries=["canary-pasted-4711"])
     assert 'password: "[secret]"' in outcome.stderr
+
+
+class _NaNCache:
+    """A cache provider (Python API) that hands back what no evaluation could compute."""
+
+    def get(self, key: str) -> CacheHit | None:
+        return CacheHit([1.0, {"ttl": float("nan")}])
+
+    def put(self, key: str, value: object, ttl_seconds: float) -> None:
+        return None
+
+
+def test_a_non_finite_value_from_any_source_is_an_error_at_its_key() -> None:
+    text = 'plain: 1\nshared: @cache("1m", [1.0, {ttl: 2.0}])\n'
+    with pytest.raises(TuskError) as caught:
+        evaluate_text(text, filename="h.tsk", providers=Providers(cache=_NaNCache()))
+    assert str(caught.value).startswith("h.tsk:2:1: shared.1.ttl: the value is not a finite number")

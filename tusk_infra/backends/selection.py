@@ -68,7 +68,7 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
                        type=option_type("metrics_timeout_seconds"),
                        help="total time allowed for metrics (2s)")
     group.add_argument("--metric-dimension", dest="backend_metric_dimensions", action="append",
-                       type=_assignment, metavar="NAME=VALUE",
+                       type=name_value, metavar="NAME=VALUE",
                        help="fill a {NAME} in the CloudWatch dimensions, e.g. cluster=prod-use1")
     group.add_argument("--cache", dest="backend_cache", choices=CACHE_KINDS,
                        help="memory (default) or file: keep @cache values between runs")
@@ -77,12 +77,17 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--query-timeout", dest="backend_query_timeout", metavar="DURATION",
                        type=option_type("query_timeout_ms"),
                        help="time limit of one @query (5s; statement_timeout on PostgreSQL)")
-    group.add_argument("--aws-region", dest="backend_aws_region", metavar="REGION",
-                       help="AWS region of the secrets and metrics (default: the stack's aws:region)")
-    group.add_argument("--aws-profile", dest="backend_aws_profile", metavar="PROFILE",
-                       help="AWS credentials profile (default: boto3's usual chain)")
-    group.add_argument("--aws-endpoint-url", dest="backend_aws_endpoint_url", metavar="URL",
-                       help="send AWS calls to this endpoint (e.g. a local emulator)")
+    add_aws_options(group, "the secrets and metrics")
+
+
+def add_aws_options(parser: Any, what: str) -> None:
+    """--aws-region/--aws-profile/--aws-endpoint-url, read by settings_from_args; `what` the AWS data is."""
+    parser.add_argument("--aws-region", dest="backend_aws_region", metavar="REGION",
+                        help=f"AWS region of {what} (default: the stack's aws:region)")
+    parser.add_argument("--aws-profile", dest="backend_aws_profile", metavar="PROFILE",
+                        help="AWS credentials profile (default: boto3's usual chain)")
+    parser.add_argument("--aws-endpoint-url", dest="backend_aws_endpoint_url", metavar="URL",
+                        help="send AWS calls to this endpoint (e.g. a local emulator)")
 
 
 def settings_from_args(args: argparse.Namespace, base: BackendSettings | None = None) -> BackendSettings:
@@ -272,7 +277,8 @@ def option_type(field_name: str) -> Callable[[str], Any]:
     return parse
 
 
-def _assignment(text: str) -> tuple[str, str]:
+def name_value(text: str) -> tuple[str, str]:
+    """An argparse `type` for NAME=VALUE options."""
     name, sep, value = text.partition("=")
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, found {text!r}")

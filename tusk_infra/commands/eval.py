@@ -170,46 +170,10 @@ def run(args: argparse.Namespace) -> int:
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
+    # Evaluation refused NaN and infinities already (value_limits): the encoders below can never meet one.
     plain = document.to_plain(show_secrets=args.show_secrets)
-    path = non_finite_path(plain)
-    if path is not None:
-        # Every source refuses NaN and Infinity already; this is the last guard before invalid JSON.
-        where = document.provenance(path)
-        dotted = ".".join(str(part) for part in path)
-        print(f"{where.location}: {dotted} is not a finite number; JSON and YAML output cannot carry it",
-              file=sys.stderr)
-        return 1
     write_output_chunks(document_chunks(plain, args.format))
     return 0
-
-
-def non_finite_path(value: Any) -> tuple[str | int, ...] | None:
-    """The path of the first NaN or infinite float in plain data, or None (no recursion: any depth).
-
-    The common case, none at all, is one pass that keeps no paths; only a hit is traced back."""
-    if not _holds_non_finite(value):
-        return None
-    path: tuple[str | int, ...] = ()
-    node = value
-    while isinstance(node, dict | list):
-        items = node.items() if isinstance(node, dict) else enumerate(node)
-        key, node = next((key, child) for key, child in items if _holds_non_finite(child))
-        path = (*path, key)
-    return path
-
-
-def _holds_non_finite(value: Any) -> bool:
-    pending = [value]
-    seen: set[int] = set()
-    while pending:
-        item = pending.pop()
-        if isinstance(item, float):
-            if not math.isfinite(item):
-                return True
-        elif isinstance(item, dict | list) and id(item) not in seen:
-            seen.add(id(item))
-            pending.extend(item.values() if isinstance(item, dict) else item)
-    return False
 
 
 def document_chunks(plain: Any, output_format: str) -> Iterator[str]:

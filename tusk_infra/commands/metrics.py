@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tusk_infra.backends.config import PULL_STATISTICS, parse_duration
-from tusk_infra.backends.selection import option_type, settings_from_args
+from tusk_infra.backends.selection import add_aws_options, name_value, option_type, settings_from_args
 from tusk_infra.backends.snapshot import (
     SnapshotError,
     display_name,
@@ -65,14 +65,9 @@ def register(subparsers: Any) -> None:
     pull.add_argument("--timeout", type=_seconds, default=60.0, metavar="DURATION",
                       help="total time allowed per stack (default 60s)")
     pull.add_argument("--metric-dimension", dest="backend_metric_dimensions", action="append",
-                      type=_assignment, metavar="NAME=VALUE",
+                      type=name_value, metavar="NAME=VALUE",
                       help="fill a {NAME} in the CloudWatch dimensions, over tusk-infra:metricsDimensions")
-    pull.add_argument("--aws-region", dest="backend_aws_region", metavar="REGION",
-                      help="AWS region of the metrics (default: the stack's aws:region)")
-    pull.add_argument("--aws-profile", dest="backend_aws_profile", metavar="PROFILE",
-                      help="AWS credentials profile (default: boto3's usual chain)")
-    pull.add_argument("--aws-endpoint-url", dest="backend_aws_endpoint_url", metavar="URL",
-                      help="send AWS calls to this endpoint (e.g. a local emulator)")
+    add_aws_options(pull, "the metrics")
     pull.add_argument("--project-dir", type=Path, default=Path("."), metavar="DIR",
                       help="the directory holding Pulumi.yaml and global.tsk (default: .)")
     pull.set_defaults(handler=run_pull)
@@ -163,10 +158,3 @@ def _period(text: str) -> int:
     if seconds < 60 or seconds % 60:
         raise argparse.ArgumentTypeError(f"expected a multiple of 60s (e.g. 5m), found {text!r}")
     return int(seconds)
-
-
-def _assignment(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, found {text!r}")
-    return name, value

@@ -10,6 +10,7 @@ every time they appear, so every consumer gets a value of bounded size.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -42,11 +43,13 @@ def max_bytes() -> int:
 
 @dataclass(frozen=True)
 class Extent:
-    """How big a value is once expanded: elements, bytes of text, and nesting depth."""
+    """How big a value is once expanded: elements, bytes of text, nesting depth; and whether it holds a NaN or
+    an infinity (no JSON or YAML output can carry one, and no setting means one)."""
 
     elements: int
     text_bytes: int
     depth: int
+    non_finite: bool = False
 
 
 def check_text(length: int) -> None:
@@ -82,6 +85,8 @@ def extent_problem(size: Extent) -> str | None:
             f"the value expands to {size.text_bytes:,} bytes of text, more than the limit of {limit:,} per "
             f"document; set {MAX_BYTES_VARIABLE} to raise it"
         )
+    if size.non_finite:
+        return "the value is not a finite number (NaN or an infinity); JSON and YAML output cannot carry it"
     return None
 
 
@@ -98,19 +103,21 @@ def extent(value: Any, memo: dict[int, Extent] | None = None) -> Extent:
             pending.append((item, True))
             pending.extend((child, False) for child in children if isinstance(child, list | dict))
             continue
-        elements, text_bytes, depth = 1, 0, 0
+        elements, text_bytes, depth, non_finite = 1, 0, 0, False
         for child in children:
             if isinstance(child, list | dict):
                 part = known[id(child)]
                 elements += part.elements
                 text_bytes += part.text_bytes
                 depth = max(depth, part.depth)
+                non_finite = non_finite or part.non_finite
             else:
                 elements += 1
                 text_bytes += _text_length(child)
+                non_finite = non_finite or _is_non_finite(child)
         if isinstance(item, dict):
             text_bytes += sum(len(key) for key in item)
-        known[id(item)] = Extent(elements, text_bytes, depth + 1)
+        known[id(item)] = Extent(elements, text_bytes, depth + 1, non_finite)
     return known[id(value)] if isinstance(value, list | dict) else _leaf(value)
 
 
@@ -122,8 +129,12 @@ def _text_length(value: Any) -> int:
     return 0
 
 
+def _is_non_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
 def _leaf(value: Any) -> Extent:
-    return Extent(1, _text_length(value), 0)
+    return Extent(1, _text_length(value), 0, _is_non_finite(value))
 
 
 def oversized_path(data: Any) -> tuple[tuple[str | int, ...], str] | None:
@@ -137,12 +148,12 @@ def oversized_path(data: Any) -> tuple[tuple[str | int, ...], str] | None:
     while isinstance(node, list | dict):
         items = node.items() if isinstance(node, dict) else enumerate(node)
         longest = max_bytes()
-        # Only a container (or a string longer than the byte limit) can cross a limit on its own.
+        # Only a container, a string longer than the byte limit or a NaN can cross a limit on its own.
         crossing = next(
             (
                 (key, child)
                 for key, child in items
-                if (isinstance(child, list | dict) or _text_length(child) > longest)
+                if (isinstance(child, list | dict) or _text_length(child) > longest or _is_non_finite(child))
                 and extent_problem(_extent_of(child, memo, len(path) + 1))
             ),
             None,
@@ -157,4 +168,4 @@ def _extent_of(value: Any, memo: dict[int, Extent], above: int) -> Extent:
     """A part's extent with the levels above it counted in its depth (depth is measured from the root)."""
     size = memo.get(id(value)) if isinstance(value, list | dict) else _leaf(value)
     assert size is not None
-    return Extent(size.elements, size.text_bytes, size.depth + above)
+    return Extent(size.elements, size.text_bytes, size.depth + above, size.non_finite)
