@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import PROGRAM_SECRETS, copy_project
 from test_project_edits import add_region
 
+from tusk_infra.checks import check_runs
+from tusk_infra.checks.apply import stack_check
 from tusk_infra.offline import runner
 from tusk_infra.offline.model import StackRun
+from tusk_infra.render.plan import build_plan, plan_json
+from tusk_infra.render.tree import plain_tree_lines, render_text, run_tree_lines
 from tusk_infra.stack_config import StackConfigError
 
 REGIONS = ("us-east-2", "us-west-1", "ca-central-1", "eu-west-2", "eu-west-3", "eu-central-1", "ap-south-1")
@@ -31,7 +36,9 @@ def canonical(runs: list[StackRun]) -> str:
                   run.settings.to_plain(show_secrets=True)) for run in runs])
 
 
-def runs_with(workers: str, project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[StackRun], int]:
+def runs_with(
+    workers: str, project: Path, monkeypatch: pytest.MonkeyPatch, prepare: Any = None
+) -> tuple[list[StackRun], int]:
     forks = []
     real_fork = os.fork
 
@@ -44,7 +51,7 @@ def runs_with(workers: str, project: Path, monkeypatch: pytest.MonkeyPatch) -> t
     with monkeypatch.context() as patch:
         patch.setenv("TUSK_INFRA_WORKERS", workers)
         patch.setattr(os, "fork", counting_fork)
-        return runner.run_stacks(project, env=PROGRAM_SECRETS), len(forks)
+        return runner.run_stacks(project, env=PROGRAM_SECRETS, prepare=prepare), len(forks)
 
 
 def test_worker_processes_give_the_runs_one_process_gives(
@@ -76,3 +83,34 @@ def test_few_stacks_stay_in_one_process(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("TUSK_INFRA_WORKERS", raising=False)
     assert runner._workers(runner.PARALLEL_MIN_STACKS - 1) == 1
     assert runner._workers(2) == 1
+
+
+def test_what_prepare_derives_in_a_worker_comes_back_with_the_run(
+    many_stacks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def prepare(run: StackRun) -> None:
+        stack_check(run, many_stacks)
+        run_tree_lines(run, many_stacks)
+        run.derive("pid", os.getpid)
+
+    shared, forks = runs_with("3", many_stacks, monkeypatch, prepare)
+    pids = {run.stack: run.derived["pid"] for run in shared}
+    assert forks == 2 and len(set(pids.values())) == 3 and pids["us-east-1"] == os.getpid()
+    # The parent computes nothing again: the derived check and tree are the ones the workers made.
+    for run in shared:
+        assert ("policy-check", many_stacks) in run.derived and ("plain-tree", many_stacks) in run.derived
+        monkeypatch.setattr(run, "derived", dict(run.derived))
+    alone, _ = runs_with("1", many_stacks, monkeypatch)
+    plan_shared = build_plan(shared, many_stacks, findings=None)
+    plan_alone = build_plan(alone, many_stacks, findings=None)
+    assert plan_json(plan_shared) == plan_json(plan_alone)
+    trees = {run.stack: run_tree_lines(run, many_stacks) for run in shared}
+    assert trees == {stack["stack"]: plain_tree_lines(stack) for stack in plan_alone["stacks"]}
+    assert render_text(plan_shared, trees=trees) == render_text(plan_alone)
+    # The same findings, acknowledgements and notices as checking fresh runs, twice over (the derived check
+    # is copied, never changed, by check_runs).
+    fresh = check_runs(alone, many_stacks)
+    for _ in range(2):
+        again = check_runs(shared, many_stacks)
+        assert [(c.stack, c.findings, c.notices) for c in again.stacks] == [
+            (c.stack, c.findings, c.notices) for c in fresh.stacks]

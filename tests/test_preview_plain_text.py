@@ -18,7 +18,7 @@ from tusk_infra.render.tree import render_text
 
 def through_rich(plan: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     with monkeypatch.context() as patch:
-        patch.setattr(tree_module, "_plain_text", lambda plan: None)
+        patch.setattr(tree_module, "_plain_text", lambda plan, trees=None: None)
         return render_text(plan)
 
 

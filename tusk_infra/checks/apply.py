@@ -67,8 +67,10 @@ def check_runs(
 ) -> CheckResult:
     """Check each stack run; with several runs and cross_stack (the default), also run the policies that span
     regions over all runs together (a primary database's budget counts every region's writers)."""
-    contexts = [_context(run, project_dir) for run in runs]
-    checks = [_check_stack(context) for context in contexts]
+    checked = [stack_check(run, project_dir) for run in runs]
+    # Fresh copies: acknowledging and the notices below change them, and the run keeps its own.
+    contexts = [replace(context, used=set()) for context, _ in checked]
+    checks = [StackCheck(check.stack, list(check.findings), list(check.notices)) for _, check in checked]
     if cross_stack and len(contexts) > 1:
         checks.append(_check_across(contexts, checks))
     for check in checks:
@@ -76,6 +78,16 @@ def check_runs(
     for context, check in zip(contexts, checks, strict=False):
         check.notices.extend(_unused(context))
     return CheckResult(checks)
+
+
+def stack_check(run: StackRun, project_dir: Path | None = None) -> tuple[_StackContext, StackCheck]:
+    """One stack checked on its own (no cross-stack policies, no acknowledgements applied yet), derived once
+    per run: a command's runner step (run_stacks' prepare) computes it in the worker that ran the stack."""
+    def compute() -> tuple[_StackContext, StackCheck]:
+        context = _context(run, project_dir)
+        return context, _check_stack(context)
+
+    return run.derive(("policy-check", project_dir), compute)
 
 
 def _context(run: StackRun, project_dir: Path | None) -> _StackContext:

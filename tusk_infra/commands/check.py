@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     # Imported here: building the command line must not pay for pulumi's import.
     from tusk_infra.checks import check_runs
+    from tusk_infra.checks.apply import stack_check
     from tusk_infra.checks.snapshot_age import add_snapshot_findings
     from tusk_infra.offline.runner import ProjectError, run_stacks, select_stacks
     from tusk_infra.project import UnknownStack, find_project_dir
@@ -92,8 +94,10 @@ def run(args: argparse.Namespace) -> int:
     args.project_dir = find_project_dir(args.project_dir)
     try:
         stacks = select_stacks(args.project_dir, None if args.all_stacks else args.stack)
+        # Each stack's own policy check runs as soon as the stack has run, in the worker that ran it.
+        check_each = None if args.policy_pack_config else partial(stack_check, project_dir=args.project_dir)
         runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets,
-                          live_metrics=args.live_metrics)
+                          live_metrics=args.live_metrics, prepare=check_each)
         if args.policy_pack_config:
             write_output(_pack_config(runs, args.project_dir))
             return 0

@@ -6,15 +6,19 @@ import argparse
 import gc
 import os
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tusk_infra.commands import write_output
 from tusk_infra.render.findings import attach_change_policies, policy_findings
 from tusk_infra.render.plan import Plan, build_plan, plan_json
 from tusk_infra.render.revisions import DigestKeyError, digest_key_from_env
 from tusk_infra.tusk import TuskError
+
+if TYPE_CHECKING:
+    from tusk_infra.offline.model import StackRun
 
 
 def register(subparsers: Any) -> None:
@@ -47,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
     from tusk_infra.project import UnknownStack, find_project_dir
 
     args.project_dir = find_project_dir(args.project_dir)
+    terminal = _terminal() if args.format == "text" else None
     try:
-        plan, freshness = render_plan_with_freshness(args)
+        plan, freshness, runs = _plan_and_runs(args, draw_trees=terminal is not None
+                                               and not terminal.is_terminal)
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
@@ -59,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"tusk-infra preview: {error}", file=sys.stderr)
         return 1
     # Everything is rendered before anything is written: an error never leaves half a preview on stdout.
-    output = plan_json(plan) if args.format == "json" else _text(plan)
+    output = plan_json(plan) if terminal is None else _text(plan, runs, args.project_dir, terminal)
     write_output(output)
     # Apart from the plan, on stderr: how old a snapshot is depends on when the preview runs.
     for message in freshness:
@@ -67,13 +73,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _text(plan: Plan) -> str:
+def _terminal() -> Any:
     # rich (the tree renderer's library) is imported only for a text preview: JSON never needs it.
     from rich.console import Console
 
-    from tusk_infra.render.tree import render_text
+    return Console()
 
-    return render_text(plan, terminal=Console())
+
+def _text(plan: Plan, runs: list[StackRun], project_dir: Path, terminal: Any) -> str:
+    from tusk_infra.render.tree import render_text, run_tree_lines
+
+    trees = {run.stack: run_tree_lines(run, project_dir) for run in runs} if not terminal.is_terminal else {}
+    return str(render_text(plan, terminal=terminal, trees=trees))
 
 
 def render_plan(args: argparse.Namespace) -> Plan:
@@ -83,17 +94,45 @@ def render_plan(args: argparse.Namespace) -> Plan:
 
 def render_plan_with_freshness(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     """The plan, and what to say about the age of the metric snapshots it read (kept out of the plan)."""
+    plan, freshness, _ = _plan_and_runs(args)
+    return plan, freshness
+
+
+def _plan_and_runs(
+    args: argparse.Namespace, *, draw_trees: bool = False
+) -> tuple[Plan, list[str], list[StackRun]]:
+    """The plan, what to say about snapshot ages, and the runs it was built from."""
     from tusk_infra.offline.runner import run_stacks, select_stacks
 
     digest_key = digest_key_from_env() if args.format == "json" else None
     stacks = select_stacks(args.project_dir, None if args.all_stacks else args.stack)
     _freeze_imported_objects()
     runs = run_stacks(args.project_dir, stacks, env=dict(os.environ), strict_secrets=args.strict_secrets,
-                      live_metrics=getattr(args, "live_metrics", False))
+                      live_metrics=getattr(args, "live_metrics", False),
+                      prepare=_per_stack_work(args.project_dir, digest_key, draw_trees))
     plan = build_plan(runs, args.project_dir, findings=policy_findings(runs, args.project_dir),
                       digest_key=digest_key)
     plan = attach_change_policies(plan, runs, args.project_dir)
-    return plan, [message for run in runs for message in run.freshness]
+    return plan, [message for run in runs for message in run.freshness], runs
+
+
+def _per_stack_work(
+    project_dir: Path, digest_key: bytes | None, draw_trees: bool
+) -> Callable[[StackRun], None]:
+    """What the plan needs of each run alone, done as soon as the run is made, in the process that made it
+    (a forked worker at many stacks: see run_stacks), so only the cross-stack part is left for the end.
+    Imported here, before any worker starts: each inherits the modules instead of importing them again."""
+    from tusk_infra.checks.apply import stack_check
+    from tusk_infra.render.plan import stack_plan_parts
+    from tusk_infra.render.tree import run_tree_lines
+
+    def prepare(run: StackRun) -> None:
+        stack_check(run, project_dir)
+        stack_plan_parts(run, project_dir, digest_key)
+        if draw_trees:
+            run_tree_lines(run, project_dir)
+
+    return prepare
 
 
 @cache

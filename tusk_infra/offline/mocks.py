@@ -144,8 +144,8 @@ class RecordingMonitor(MockMonitor):
         part of an offline registration's cost."""
         if request.type == ROOT_STACK_TYPE:
             return super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        urn = self.make_urn(request.parent, request.type, request.name)  # type: ignore[no-untyped-call]
-        _ensure_event_loop()  # deserializing a resource reference needs one on this thread
+        urn = self.make_urn(request.parent, request.type, request.name)
+        _ensure_event_loop()  # type: ignore[no-untyped-call]  # a resource reference's deserializing needs one
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         self._record(urn, request, inputs, bool(request.custom))
         resource_id, state = self.mocks.new_resource(MockResourceArgs(
@@ -153,8 +153,9 @@ class RecordingMonitor(MockMonitor):
             resource_id=request.importId, custom=bool(request.custom),
         ))
         properties = request.object if state == inputs else _sync_await(rpc.serialize_properties(state, {}))
-        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=properties)
+        # No id (None) and "" are the same on the wire: unset.
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id or "", state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id or "", object=properties)
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
         """A provider function call, answered by the mocks; an answer only the cloud has is unknown, as the
@@ -173,8 +174,8 @@ class RecordingMonitor(MockMonitor):
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
         """Reads (a StackReference is one) are part of the program's resources too."""
         response = super().ReadResource(request)  # type: ignore[no-untyped-call]
-        self._record(response.urn, request, rpc.deserialize_properties(request.properties, keep_unknowns=True),
-                     True)
+        inputs = rpc.deserialize_properties(request.properties, keep_unknowns=True)
+        self._record(response.urn, request, inputs, True)
         return response
 
     def _record(self, urn: str, request: Any, inputs: Any, custom: bool) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Unknown:
@@ -71,3 +74,17 @@ class StackRun:
     metrics_snapshot: Any = None
     # Said about that snapshot at this moment (too old to size from): time-dependent, so never in a plan.
     freshness: list[str] = field(default_factory=list)
+    # What later steps computed from this run alone (its policy check, its plan, its tree), kept by key: see
+    # derive. Computed where the run was made, a forked worker's included, it travels back with the run.
+    derived: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def derive(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """compute(), once per key: a value that depends on this run only (and on what the key names).
+
+        The runner's `prepare` step (run_stacks) calls the same functions as the commands do later, in the
+        process that ran the stack, so at 30 stacks the per-stack half of checking and rendering is shared
+        out with the runs instead of waiting in the parent. Callers treat the value as read-only."""
+        if key not in self.derived:
+            self.derived[key] = compute()
+        value: T = self.derived[key]
+        return value

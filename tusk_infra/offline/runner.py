@@ -53,12 +53,15 @@ def run_stacks(
     env: Mapping[str, str] | None = None,
     strict_secrets: bool = False,
     live_metrics: bool = False,
+    prepare: Callable[[StackRun], object] | None = None,
 ) -> list[StackRun]:
     """Run several stacks, the database primary first, serving its outputs to the replicas.
 
     `env` is the only environment global.tsk sees ({} if None: hermetic); commands pass os.environ. With many
     stacks on a machine with several cores, the replicas after the primary are shared out to forked worker
-    processes (_parallel_runs); the runs, their order and any error are the same as one process's."""
+    processes (_parallel_runs); the runs, their order and any error are the same as one process's.
+    `prepare` is called on each run as soon as it is made, in the process that made it: what it derives
+    (StackRun.derive) comes back with the run, so a command's per-stack work runs in the workers too."""
     names = list(stacks) if stacks is not None else project.stack_names(project_dir)
     stack_files = project.stack_files(project_dir, names)
     ordered = project.primary_first(stack_files)
@@ -70,6 +73,8 @@ def run_stacks(
         for name in chunk:
             run = _run(project_dir, name, stack_files[name], env or {}, served, strict_secrets, live_metrics)
             served[name] = run.outputs
+            if prepare is not None:
+                prepare(run)
             done.append(run)
         return done
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
@@ -99,28 +100,59 @@ def build_stack_plan(
     digest_key: bytes | None = None,
 ) -> StackPlan:
     """One stack's plan: resources sorted by URN (registration order under mocks is not stable)."""
-    digests = SecretDigests(digest_key) if digest_key is not None else None
-    references = {r.urn: str(r.inputs.get("name", r.name)) for r in run.resources if r.type in READ_TYPES}
-    resources = [resource_plan(resource, digests, references)
-                 for resource in sorted(run.resources, key=lambda r: r.urn)]
+    parts = stack_plan_parts(run, project_dir, digest_key)
     plan: StackPlan = {
         "stack": run.stack,
-        "resources": resources,
-        "outputs": to_plain(run.outputs, digests, ("outputs",)),
-        "settings": to_plain(_settings_data(run.settings), digests, ("settings",)),
-        "provenance": settings_provenance(run.settings, project_dir),
+        "resources": list(parts.resources),
+        "outputs": parts.outputs,
+        "settings": parts.settings,
+        "provenance": parts.provenance,
         "notices": list(run.notices),
     }
     if run.warnings:
         plan["warnings"] = list(run.warnings)
     if findings is not None:
         plan["policy"] = findings
-    if digests is not None:
-        plan["secret_digests"] = dict(sorted(digests.by_path.items()))
+    if parts.secret_digests is not None:
+        plan["secret_digests"] = dict(parts.secret_digests)
     snapshot = metrics_snapshot_plan(run)
     if snapshot is not None:
         plan["metrics_snapshot"] = snapshot
     return plan
+
+
+@dataclass(frozen=True)
+class StackPlanParts:
+    """The costly parts of a stack's plan, which depend on its run alone (findings are added per plan)."""
+
+    resources: list[ResourcePlan]
+    outputs: Any
+    settings: Any
+    provenance: dict[str, SettingSource]
+    # Keyed hashes of the secrets met (sorted by path); None without a digest key.
+    secret_digests: dict[str, str] | None
+
+
+def stack_plan_parts(run: StackRun, project_dir: Path, digest_key: bytes | None = None) -> StackPlanParts:
+    """The resources, outputs, settings and provenance of a run as plan data, derived once per run (a
+    command's runner step computes them in the worker that ran the stack)."""
+    def compute() -> StackPlanParts:
+        digests = SecretDigests(digest_key) if digest_key is not None else None
+        references = {r.urn: str(r.inputs.get("name", r.name)) for r in run.resources if r.type in READ_TYPES}
+        resources = [resource_plan(resource, digests, references)
+                     for resource in sorted(run.resources, key=lambda r: r.urn)]
+        outputs = to_plain(run.outputs, digests, ("outputs",))
+        settings = to_plain(_settings_data(run.settings), digests, ("settings",))
+        return StackPlanParts(
+            resources=resources,
+            outputs=outputs,
+            settings=settings,
+            provenance=settings_provenance(run.settings, project_dir),
+            secret_digests=dict(sorted(digests.by_path.items())) if digests is not None else None,
+        )
+
+    # The digest key is part of the key: a diff run's random key hashes differently from a plain preview.
+    return run.derive(("stack-plan", project_dir, digest_key), compute)
 
 
 def metrics_snapshot_plan(run: StackRun) -> dict[str, Any] | None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 from rich.tree import Tree
 
+from tusk_infra.offline.model import StackRun
 from tusk_infra.render.key_inputs import key_inputs
 from tusk_infra.render.plain import UNKNOWN_MARK
 from tusk_infra.render.plan import (
@@ -18,6 +21,7 @@ from tusk_infra.render.plan import (
     ResourcePlan,
     SettingSource,
     StackPlan,
+    build_stack_plan,
     merged_notices,
     merged_warnings,
 )
@@ -32,11 +36,14 @@ THRESHOLD_TAG = "tusk-infra.dev/threshold"
 PLAIN_WIDTH = 10_000
 
 
-def render_text(plan: Plan, *, terminal: Console | None = None) -> str:
-    """The whole preview as text: ANSI colours when `terminal` is a TTY console, plain text otherwise."""
+def render_text(
+    plan: Plan, *, terminal: Console | None = None, trees: Mapping[str, list[str] | None] | None = None
+) -> str:
+    """The whole preview as text: ANSI colours when `terminal` is a TTY console, plain text otherwise.
+    `trees`: each stack's plain tree lines already drawn (run_tree_lines), by stack name."""
     console = _capture_console(terminal)
     if console is not terminal:
-        plain = _plain_text(plan)
+        plain = _plain_text(plan, trees or {})
         if plain is not None:
             return plain
     with console.capture() as captured:
@@ -175,14 +182,17 @@ _BRANCH, _LAST, _PASS, _SPACE = "├── ", "└── ", "│   ", "    "
 _NOT_PLAIN = frozenset("\t\n\r\x0b\x0c\x1b")
 
 
-def _plain_text(plan: Plan) -> str | None:
+def _plain_text(plan: Plan, trees: Mapping[str, list[str] | None] | None = None) -> str | None:
     """What rich prints for the same trees and lines on the plain console, without its layout engine (for a
     30-region preview it took a quarter of the run): one line per label, rich's guides before it. None when a
     label holds text rich would rewrite (a tab, a line break, a control character): then rich renders it."""
     lines: list[str] = []
     for stack in plan["stacks"]:
-        if not _add_tree_lines(lines, stack_tree(stack)):
+        name = stack["stack"]
+        tree = trees[name] if trees and name in trees else plain_tree_lines(stack)
+        if tree is None:
             return None
+        lines.extend(tree)
         lines.extend(drained_lines(stack))
         lines.extend(text.plain for text in policy_lines(stack))
         lines.append("")
@@ -190,6 +200,20 @@ def _plain_text(plan: Plan) -> str | None:
     if any(_NOT_PLAIN.intersection(line) for line in lines):
         return None
     return "".join(f"{line}\n" for line in lines)
+
+
+def plain_tree_lines(stack: StackPlan) -> list[str] | None:
+    """A stack's tree as plain lines (None when rich must draw it: see _plain_text)."""
+    lines: list[str] = []
+    return lines if _add_tree_lines(lines, stack_tree(stack)) else None
+
+
+def run_tree_lines(run: StackRun, project_dir: Path) -> list[str] | None:
+    """plain_tree_lines of a run's stack plan, derived once per run: a preview's runner step draws them in
+    the worker that ran the stack. The tree shows resources and where settings come from, never findings or
+    secret digests, so the plan without them draws the same tree."""
+    return run.derive(("plain-tree", project_dir),
+                      lambda: plain_tree_lines(build_stack_plan(run, project_dir)))
 
 
 def _add_tree_lines(lines: list[str], tree: Tree) -> bool:
