@@ -7,10 +7,10 @@ shard count and its replicas per shard. Each shard gets one alarm per metric, no
 alarm whose queries fetch the metric of each of the shard's nodes (one MetricStat query per node, with the
 metric's own statistic) and whose expression, `MAX(METRICS())`, is the worst node at each timestamp. It fires
 when any node of the shard crosses the threshold, so every node is still watched, with a third of the alarms
-of one per node (3 nodes a shard) and a third of their share of a region's preview, which pays Pulumi's
-registration per resource. CloudWatch takes at most 10 metrics in a metric-math alarm; a shard has at most
-6 nodes (ElastiCache allows 5 replicas per shard). Which node of a shard is the primary changes on failover,
-so ReplicationLag (which only replicas report) is watched on every node, missing data not breaching.
+of one per node (3 nodes a shard): a region's preview pays Pulumi's registration per resource, not per query.
+CloudWatch takes at most 10 metrics in a metric-math alarm; a shard has at most 6 nodes (ElastiCache allows 5
+replicas per shard), and a shard of more than 10 is refused. Which node of a shard is the primary changes on
+failover, so ReplicationLag (which only replicas report) is watched on every node, missing data not breaching.
 
 Route 53 publishes health-check metrics only in us-east-1: those alarms, and the topic they notify, are
 created with a us-east-1 provider whatever the stack's region (in the us-east-1 stack, the region's own
@@ -257,6 +257,14 @@ class RegionalAlarms(pulumi.ComponentResource):
         cache = self._args.cache
         group_id = pulumi.Output.from_input(cache.replication_group_id)
         alarms = cache_alarms(self._args.thresholds)
+        nodes_per_shard = 1 + cache.replicas_per_shard
+        # PutMetricAlarm takes at most 10 metrics (MetricStat queries) in a metric-math alarm. ElastiCache
+        # allows 5 replicas per shard (6 nodes; the settings refuse more): this guards other callers.
+        if nodes_per_shard > MAX_METRICS_PER_ALARM:
+            raise ValueError(
+                f"{self._name}: a shard of {cache.resource_name} has {nodes_per_shard} nodes, but a "
+                f"CloudWatch metric-math alarm takes at most {MAX_METRICS_PER_ALARM} metrics"
+            )
         for shard in range(1, cache.shards + 1):
             nodes = shard_member_nodes(shard, cache.replicas_per_shard)
             # One apply per node, shared by the shard's five alarms.
@@ -266,6 +274,8 @@ class RegionalAlarms(pulumi.ComponentResource):
                     f": {alarm.metric} {alarm.shown} on any node (the maximum over the nodes of each "
                     f"node's {alarm.statistic}, {self._window()}). Runbook: {alarm.runbook}"
                 )
+                # Each alarm's description is an Output of its own, so one apply each (a plain-string
+                # description without the ids measured the same within noise).
                 description = group_id.apply(
                     partial(_shard_description, region=self._args.region, shard=shard, nodes=nodes, tail=tail)
                 )
@@ -283,12 +293,8 @@ class RegionalAlarms(pulumi.ComponentResource):
         self, alarm: _Alarm, shard: int, nodes: Sequence[str], members: Sequence[pulumi.Input[str]]
     ) -> list[cloudwatch.MetricAlarmMetricQueryArgs]:
         """One MetricStat query per node of the shard (not returned) and the expression the alarm compares:
-        the maximum over them at each timestamp."""
-        if len(members) > MAX_METRICS_PER_ALARM:
-            raise ValueError(
-                f"{self._name}: shard {shard:04d} has {len(members)} nodes, but a CloudWatch metric-math "
-                f"alarm takes at most {MAX_METRICS_PER_ALARM} metrics"
-            )
+        the maximum over them at each timestamp. Only the expression has return_data true (CloudWatch wants
+        exactly one); the alarm itself then has no namespace, metric, dimensions, statistic or period."""
         queries = [
             cloudwatch.MetricAlarmMetricQueryArgs(
                 id=f"node{index}",
