@@ -65,8 +65,8 @@ def expected_resources(region: str) -> set[tuple[str, str]]:
 
 def alarm_resources(region: str) -> set[tuple[str, str]]:
     """The region's alarm topic, its two subscriptions (the stack files' examples) and its alarms: five per
-    ElastiCache node (3 shards in us-east-1, else 2; 3 nodes a shard), four on the database, plus ReplicaLag
-    on a replica."""
+    ElastiCache shard (3 shards in us-east-1, else 2), each over the shard's 3 nodes, four on the database,
+    plus ReplicaLag on a replica."""
     alarm = "aws:cloudwatch/metricAlarm:MetricAlarm"
     name = f"alarms-{region}"
     found = {
@@ -77,9 +77,8 @@ def alarm_resources(region: str) -> set[tuple[str, str]]:
     }
     shards = 3 if region == "us-east-1" else 2
     for shard in range(1, shards + 1):
-        for node in (1, 2, 3):
-            for metric in ("engine-cpu", "memory", "evictions", "replication-lag", "connections"):
-                found.add((alarm, f"{name}-redis-{shard:04d}-{node:03d}-{metric}"))
+        for metric in ("engine-cpu", "memory", "evictions", "replication-lag", "connections"):
+            found.add((alarm, f"{name}-redis-shard-{shard:04d}-{metric}"))
     database = ["cpu", "freeable-memory", "free-storage", "connections"]
     if region != "us-east-1":
         database.append("replica-lag")

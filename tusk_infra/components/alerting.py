@@ -3,9 +3,14 @@
 ElastiCache publishes its metrics per node (dimension CacheClusterId), not per replication group. A
 cluster-mode group names its member clusters from its own id, the shard and the node: `<group>-0001-001` is
 shard 1's first node, `<group>-0003-002` shard 3's second. The ids are derived here from the group's id, its
-shard count and its replicas per shard, so there is one alarm per metric and node. Which node of a shard is
-the primary changes on failover, so ReplicationLag (which only replicas report) is watched on every node,
-missing data not breaching.
+shard count and its replicas per shard. Each shard gets one alarm per metric, not one per node: a metric-math
+alarm whose queries fetch the metric of each of the shard's nodes (one MetricStat query per node, with the
+metric's own statistic) and whose expression, `MAX(METRICS())`, is the worst node at each timestamp. It fires
+when any node of the shard crosses the threshold, so every node is still watched, with a third of the alarms
+of one per node (3 nodes a shard): a region's preview pays Pulumi's registration per resource, not per query.
+CloudWatch takes at most 10 metrics in a metric-math alarm; a shard has at most 6 nodes (ElastiCache allows 5
+replicas per shard), and a shard of more than 10 is refused. Which node of a shard is the primary changes on
+failover, so ReplicationLag (which only replicas report) is watched on every node, missing data not breaching.
 
 Route 53 publishes health-check metrics only in us-east-1: those alarms, and the topic they notify, are
 created with a us-east-1 provider whatever the stack's region (in the us-east-1 stack, the region's own
@@ -17,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import pulumi
 import pulumi_aws.cloudwatch as cloudwatch
@@ -41,6 +47,11 @@ HEALTH_CHECK_WATCHED = "route53-health-check"
 # Each alarm whose threshold global.tsk sets names that setting (a dotted path `explain` takes).
 THRESHOLD_TAG = "tusk-infra.dev/threshold"
 ALARMS_SETTINGS = "monitoring.alarms"
+# A metric-math alarm: CloudWatch (PutMetricAlarm) takes at most 10 metrics (MetricStat queries) in one alarm.
+MAX_METRICS_PER_ALARM = 10
+# The expression a shard's alarm compares with its threshold: at each timestamp, the worst of its nodes.
+SHARD_EXPRESSION = "MAX(METRICS())"
+SHARD_EXPRESSION_ID = "worst"
 
 
 @dataclass(frozen=True)
@@ -180,28 +191,56 @@ class RegionalAlarms(pulumi.ComponentResource):
         topic: sns.Topic,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """One alarm that notifies the topic when it fires and when it clears; its description names the
-        region, the resource, the threshold and the runbook."""
+        """One alarm on one metric of one resource that notifies the topic when it fires and when it clears;
+        its description names the region, the resource, the threshold and the runbook."""
+        # One apply per alarm (not a concat of parts): the preview registers dozens of these per region.
+        tail = (
+            f": {alarm.metric} {alarm.shown} ({alarm.statistic}, {self._window()}). Runbook: {alarm.runbook}"
+        )
+        description = subject.apply(lambda named: f"{self._args.region}: {named}{tail}")
+        self._notifying_alarm(
+            slug,
+            alarm,
+            description,
+            watches,
+            topic,
+            opts,
+            namespace=alarm.namespace,
+            metric_name=alarm.metric,
+            dimensions=dict(dimensions),
+            statistic=alarm.statistic,
+            period=self._args.thresholds.period_seconds,
+        )
+
+    def _window(self) -> str:
         thresholds = self._args.thresholds
-        window = (
+        return (
             f"{thresholds.datapoints_to_alarm} of {thresholds.evaluation_periods} periods of "
             f"{thresholds.period_seconds} s"
         )
-        # One apply per alarm (not a concat of parts): the preview registers dozens of these per region.
-        tail = f": {alarm.metric} {alarm.shown} ({alarm.statistic}, {window}). Runbook: {alarm.runbook}"
-        description = subject.apply(lambda named: f"{self._args.region}: {named}{tail}")
+
+    def _notifying_alarm(
+        self,
+        slug: str,
+        alarm: _Alarm,
+        description: pulumi.Input[str],
+        watches: str,
+        topic: sns.Topic,
+        opts: pulumi.ResourceOptions | None,
+        **metric: Any,
+    ) -> None:
+        """The alarm, given what it measures (`metric`: one metric's namespace, name, dimensions, statistic
+        and period, or metric-math `metric_queries`), comparing it with `alarm`'s threshold and notifying the
+        topic on ALARM and OK."""
+        thresholds = self._args.thresholds
         self._alarms.append(
             cloudwatch.MetricAlarm(
                 f"{self._name}-{slug}",
                 name=f"{self._args.name_prefix}-{self._args.region}-{slug}",
                 alarm_description=description,
-                namespace=alarm.namespace,
-                metric_name=alarm.metric,
-                dimensions=dict(dimensions),
-                statistic=alarm.statistic,
+                **metric,
                 comparison_operator=alarm.comparison,
                 threshold=alarm.threshold,
-                period=thresholds.period_seconds,
                 evaluation_periods=thresholds.evaluation_periods,
                 datapoints_to_alarm=thresholds.datapoints_to_alarm,
                 treat_missing_data=alarm.treat_missing_data,
@@ -214,20 +253,70 @@ class RegionalAlarms(pulumi.ComponentResource):
         )
 
     def _cache_alarms(self, topic: sns.Topic) -> None:
+        """Per shard and metric, one metric-math alarm on the worst of the shard's nodes."""
         cache = self._args.cache
         group_id = pulumi.Output.from_input(cache.replication_group_id)
-        for node in cache_member_nodes(cache.shards, cache.replicas_per_shard):
-            member = group_id.apply(partial(member_cluster_id, node=node))
-            subject = group_id.apply(partial(_cache_subject, node=node))
-            for alarm in cache_alarms(self._args.thresholds):
-                self._alarm(
-                    f"redis-{node}-{alarm.slug}",
+        alarms = cache_alarms(self._args.thresholds)
+        nodes_per_shard = 1 + cache.replicas_per_shard
+        # PutMetricAlarm takes at most 10 metrics (MetricStat queries) in a metric-math alarm. ElastiCache
+        # allows 5 replicas per shard (6 nodes; the settings refuse more): this guards other callers.
+        if nodes_per_shard > MAX_METRICS_PER_ALARM:
+            raise ValueError(
+                f"{self._name}: a shard of {cache.resource_name} has {nodes_per_shard} nodes, but a "
+                f"CloudWatch metric-math alarm takes at most {MAX_METRICS_PER_ALARM} metrics"
+            )
+        for shard in range(1, cache.shards + 1):
+            nodes = shard_member_nodes(shard, cache.replicas_per_shard)
+            # One apply per node, shared by the shard's five alarms.
+            members = [group_id.apply(partial(member_cluster_id, node=node)) for node in nodes]
+            for alarm in alarms:
+                tail = (
+                    f": {alarm.metric} {alarm.shown} on any node (the maximum over the nodes of each "
+                    f"node's {alarm.statistic}, {self._window()}). Runbook: {alarm.runbook}"
+                )
+                # Each alarm's description is an Output of its own, so one apply each (a plain-string
+                # description without the ids measured the same within noise).
+                description = group_id.apply(
+                    partial(_shard_description, region=self._args.region, shard=shard, nodes=nodes, tail=tail)
+                )
+                self._notifying_alarm(
+                    f"redis-shard-{shard:04d}-{alarm.slug}",
                     alarm,
-                    {"CacheClusterId": member},
-                    subject,
+                    description,
                     cache.resource_name,
                     topic,
+                    None,
+                    metric_queries=self._shard_queries(alarm, shard, nodes, members),
                 )
+
+    def _shard_queries(
+        self, alarm: _Alarm, shard: int, nodes: Sequence[str], members: Sequence[pulumi.Input[str]]
+    ) -> list[cloudwatch.MetricAlarmMetricQueryArgs]:
+        """One MetricStat query per node of the shard (not returned) and the expression the alarm compares:
+        the maximum over them at each timestamp. Only the expression has return_data true (CloudWatch wants
+        exactly one); the alarm itself then has no namespace, metric, dimensions, statistic or period."""
+        queries = [
+            cloudwatch.MetricAlarmMetricQueryArgs(
+                id=f"node{index}",
+                label=f"node {node}",
+                metric=cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace=alarm.namespace,
+                    metric_name=alarm.metric,
+                    dimensions={"CacheClusterId": member},
+                    stat=alarm.statistic,
+                    period=self._args.thresholds.period_seconds,
+                ),
+                return_data=False,
+            )
+            for index, (node, member) in enumerate(zip(nodes, members, strict=True), 1)
+        ]
+        worst = cloudwatch.MetricAlarmMetricQueryArgs(
+            id=SHARD_EXPRESSION_ID,
+            expression=SHARD_EXPRESSION,
+            label=f"{alarm.metric}, worst node of shard {shard:04d}",
+            return_data=True,
+        )
+        return [*queries, worst]
 
     def _database_alarms(self, topic: sns.Topic) -> None:
         database = self._args.database
@@ -274,21 +363,23 @@ def member_cluster_id(group: str, node: str) -> str:
     return f"{group}-{node}"
 
 
-def _cache_subject(group: str, node: str) -> str:
-    return f"ElastiCache node {member_cluster_id(group, node)} of replication group {group}"
+def _shard_description(group: str, region: str, shard: int, nodes: Sequence[str], tail: str) -> str:
+    members = ", ".join(member_cluster_id(group, node) for node in nodes)
+    return f"{region}: ElastiCache shard {shard:04d} of replication group {group} (nodes {members}){tail}"
+
+
+def shard_member_nodes(shard: int, replicas_per_shard: int) -> list[str]:
+    """The member-cluster suffixes of one shard: its primary and replicas, "0002-001", "0002-002", ..."""
+    return [f"{shard:04d}-{node:03d}" for node in range(1, replicas_per_shard + 2)]
 
 
 def cache_member_nodes(shards: int, replicas_per_shard: int) -> list[str]:
     """The member-cluster suffixes of a cluster-mode replication group: "0001-001", "0001-002", ..."""
-    return [
-        f"{shard:04d}-{node:03d}"
-        for shard in range(1, shards + 1)
-        for node in range(1, replicas_per_shard + 2)
-    ]
+    return [node for shard in range(1, shards + 1) for node in shard_member_nodes(shard, replicas_per_shard)]
 
 
 def cache_alarms(thresholds: Alarms) -> list[_Alarm]:
-    """The alarms of one ElastiCache node."""
+    """The alarms of one ElastiCache shard, each on the metric of every one of its nodes."""
     cache = thresholds.cache
     namespace = "AWS/ElastiCache"
     above = "GreaterThanThreshold"

@@ -96,9 +96,52 @@ def lookup(inputs: Any, path: Path) -> Any:
     return value
 
 
+_METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+# A metric-math alarm (metricQueries) has none of a single-metric alarm's own metric inputs.
+_SINGLE_METRIC = frozenset({"namespace", "metricName", "dimensions", "statistic", "period"})
+_QUERY_METRIC = ("namespace", "metricName", "stat", "period")
+
+
+def metric_query_paths(inputs: dict[str, Any]) -> list[str]:
+    """A metric-math alarm's queries as a reviewer reads them: the metric once (from the first metric query;
+    on a later one only what differs), each metric query's label and dimensions (which node), and each
+    expression with its label; returnData only where it is not evident (a metric query returned directly,
+    or one of several expressions)."""
+    queries = inputs.get("metricQueries")
+    if not isinstance(queries, list):
+        return []
+    expressions = sum(1 for query in queries if isinstance(query, dict) and "expression" in query)
+    paths: list[str] = []
+    first: dict[str, Any] | None = None
+    for index, query in enumerate(queries):
+        if not isinstance(query, dict):
+            continue
+        at = f"metricQueries[{index}]"
+        metric = query.get("metric")
+        if isinstance(metric, dict):
+            shown = [name for name in _QUERY_METRIC if first is None or metric.get(name) != first.get(name)]
+            first = first or metric
+            paths += [f"{at}.metric.{name}" for name in shown]
+            paths += [f"{at}.label", f"{at}.metric.dimensions"]
+        else:
+            paths += [f"{at}.expression", f"{at}.label"]
+        if query.get("returnData") is True and (isinstance(metric, dict) or expressions > 1):
+            paths.append(f"{at}.returnData")
+    return paths
+
+
+def _paths(resource_type: str, inputs: dict[str, Any]) -> tuple[str, ...] | None:
+    paths = KEY_INPUTS.get(resource_type)
+    if resource_type != _METRIC_ALARM or paths is None or not isinstance(inputs.get("metricQueries"), list):
+        return paths
+    at = paths.index("namespace")
+    rest = tuple(path for path in paths[at:] if path not in _SINGLE_METRIC)
+    return (*paths[:at], *metric_query_paths(inputs), *rest)
+
+
 def key_inputs(resource_type: str, inputs: dict[str, Any]) -> list[tuple[str, Any]]:
     """(dotted path, value) pairs to show for a resource, in the table's order."""
-    paths = KEY_INPUTS.get(resource_type)
+    paths = _paths(resource_type, inputs)
     if paths is None:
         return [(key, value) for key, value in sorted(inputs.items()) if not isinstance(value, dict | list)]
     shown = [(path, lookup(inputs, parse_path(path))) for path in paths]

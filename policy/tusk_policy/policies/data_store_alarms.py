@@ -4,12 +4,17 @@ with an action.
 An alarm watches a data store when its dimensions name it (DBInstanceIdentifier = the instance's
 identifier; CacheClusterId = one of the group's member clusters `<group id>-0001-001`...), or, while that
 dimension is only known after deploy, when its `tusk-infra.dev/watches` tag names the store's Pulumi
-resource. ElastiCache metrics are per node: each metric needs an alarm on every node (shards x (1 +
-replicas per shard)).
+resource. ElastiCache metrics are per node: each metric must be watched on every node (shards x (1 +
+replicas per shard)), by a single-metric alarm per node or by a metric-math alarm (`metricQueries`) over
+several nodes, as RegionalAlarms creates one per shard (`MAX(METRICS())` over the shard's nodes). A
+metric-math alarm counts for each node whose metric feeds the query it returns (`returnData`): the
+metric queries its expression names by id, or all of them for `METRICS()`. With the nodes' ids known, the
+violation names the nodes each metric misses; while they are known only after deploy, nodes are counted.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +30,24 @@ RDS_NAMESPACE = "AWS/RDS"
 
 @dataclass(frozen=True)
 class _Watch:
-    """One alarm as this policy sees it: what it measures, which node (when known), whether it acts."""
+    """One metric an alarm watches as this policy sees it: what it measures, which node (its id when known,
+    else a key of its own), whether the alarm acts."""
 
     alarm: Resource
     metric: str
     node: str
     has_action: bool
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """One metric an alarm compares with its threshold: the alarm's own, or a metric query's."""
+
+    namespace: object
+    metric: object
+    dimensions: Mapping[str, Any]
+    # Which node, for counting, when the dimension naming it is only known after deploy.
+    key: str
 
 
 def _alarms(resources: Sequence[Resource]) -> list[Resource]:
@@ -47,9 +64,66 @@ def _tagged(alarm: Resource, store: Resource, config: Config) -> bool:
     return is_mapping(tags) and tags.get(config["watchesTag"]) == store.name
 
 
-def _dimensions(alarm: Resource) -> Mapping[str, Any]:
-    dimensions = known(alarm.props, "dimensions")
-    return dimensions if is_mapping(dimensions) else {}
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if is_mapping(value) else {}
+
+
+def _measured(alarm: Resource) -> list[_Measured]:
+    """The metrics an alarm watches: its own, or those of its metric queries that feed the returned one."""
+    props = alarm.props
+    queries = known(props, "metricQueries")
+    key = alarm.urn or alarm.name
+    if not is_list(queries) or len(queries) == 0:
+        return [
+            _Measured(
+                known(props, "namespace"),
+                known(props, "metricName"),
+                _mapping(known(props, "dimensions")),
+                key,
+            )
+        ]
+    found = []
+    for index in _feeding(props, len(queries)):
+        path = f"metricQueries.{index}.metric"
+        if known(props, path) is None:
+            continue
+        query_id = known(props, f"metricQueries.{index}.id")
+        found.append(
+            _Measured(
+                known(props, f"{path}.namespace"),
+                known(props, f"{path}.metricName"),
+                _mapping(known(props, f"{path}.dimensions")),
+                f"{key}#{query_id if isinstance(query_id, str) else index}",
+            )
+        )
+    return found
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _feeding(props: Mapping[str, Any], count: int) -> set[int]:
+    """The indices of the metric queries the alarm's returned query reads: itself, the queries its expression
+    names by id, all for `METRICS()` or an expression only known after deploy, followed through expressions
+    that name other expressions."""
+    ids = {known(props, f"metricQueries.{i}.id"): i for i in range(count)}
+    returned = [i for i in range(count) if known(props, f"metricQueries.{i}.returnData") is True]
+    if not returned:  # CloudWatch returns every query not marked false
+        returned = [i for i in range(count) if known(props, f"metricQueries.{i}.returnData") is not False]
+    found: set[int] = set()
+    pending = list(returned)
+    while pending:
+        index = pending.pop()
+        if index in found:
+            continue
+        found.add(index)
+        if known(props, f"metricQueries.{index}.metric") is not None:
+            continue
+        expression = known(props, f"metricQueries.{index}.expression")
+        if not isinstance(expression, str) or re.search(r"\bMETRICS\(\s*\)", expression):
+            return set(range(count))
+        pending += [ids[name] for name in _IDENTIFIER.findall(expression) if name in ids]
+    return found
 
 
 def _has_action(alarm: Resource) -> bool:
@@ -57,8 +131,8 @@ def _has_action(alarm: Resource) -> bool:
     return is_list(actions) and len(actions) > 0
 
 
-def _watch(alarm: Resource, node: str) -> _Watch:
-    metric = known(alarm.props, "metricName")
+def _watch(alarm: Resource, measured: _Measured, node: str) -> _Watch:
+    metric = measured.metric
     return _Watch(alarm, metric if isinstance(metric, str) else "", node, _has_action(alarm))
 
 
@@ -66,19 +140,19 @@ def _cache_watches(group: Resource, alarms: Sequence[Resource], config: Config) 
     group_id = known(group.props, "replicationGroupId")
     found = []
     for alarm in alarms:
-        if known(alarm.props, "namespace") != CACHE_NAMESPACE or not _same_stack(alarm, group):
+        if not _same_stack(alarm, group):
             continue
-        dimensions = _dimensions(alarm)
-        member = known(dimensions, "CacheClusterId")
-        named = (
-            isinstance(group_id, str)
-            and (
+        tagged = _tagged(alarm, group, config)
+        for measured in _measured(alarm):
+            if measured.namespace != CACHE_NAMESPACE:
+                continue
+            member = known(measured.dimensions, "CacheClusterId")
+            named = isinstance(group_id, str) and (
                 (isinstance(member, str) and member.startswith(f"{group_id}-"))
-                or known(dimensions, "ReplicationGroupId") == group_id
+                or known(measured.dimensions, "ReplicationGroupId") == group_id
             )
-        )
-        if named or _tagged(alarm, group, config):
-            found.append(_watch(alarm, member if isinstance(member, str) else alarm.urn or alarm.name))
+            if named or tagged:
+                found.append(_watch(alarm, measured, member if isinstance(member, str) else measured.key))
     return found
 
 
@@ -86,34 +160,65 @@ def _database_watches(instance: Resource, alarms: Sequence[Resource], config: Co
     identifier = known(instance.props, "identifier")
     found = []
     for alarm in alarms:
-        if known(alarm.props, "namespace") != RDS_NAMESPACE or not _same_stack(alarm, instance):
+        if not _same_stack(alarm, instance):
             continue
-        dimension = known(_dimensions(alarm), "DBInstanceIdentifier")
-        named = isinstance(identifier, str) and dimension == identifier
-        if named or _tagged(alarm, instance, config):
-            found.append(_watch(alarm, "instance"))
+        tagged = _tagged(alarm, instance, config)
+        for measured in _measured(alarm):
+            if measured.namespace != RDS_NAMESPACE:
+                continue
+            dimension = known(measured.dimensions, "DBInstanceIdentifier")
+            if (isinstance(identifier, str) and dimension == identifier) or tagged:
+                found.append(_watch(alarm, measured, "instance"))
     return found
 
 
-def _missing(watches: Sequence[_Watch], metrics: Sequence[str], nodes: int | None) -> Iterator[str]:
-    """What is missing, per metric: no alarm, no alarm with an action, or too few nodes covered."""
+def _missing(
+    watches: Sequence[_Watch], metrics: Sequence[str], nodes: int | None, node_ids: Sequence[str] = ()
+) -> Iterator[str]:
+    """What is missing, per metric: no alarm, no alarm with an action, or nodes not covered (named when the
+    nodes' ids are known, else counted)."""
     for metric in metrics:
         of_metric = [w for w in watches if w.metric == metric]
         acting = {w.node for w in of_metric if w.has_action}
+        unwatched = [node for node in node_ids if node not in acting]
         if not of_metric:
             yield f"no {metric} alarm"
         elif not acting:
             yield f"a {metric} alarm without alarmActions (it fires silently)"
-        elif nodes is not None and len(acting) < nodes:
-            yield f"{metric} alarms with an action on {len(acting)} of its {nodes} nodes"
+        elif node_ids and unwatched:
+            yield (
+                f"{metric} watched by alarms with an action on {len(node_ids) - len(unwatched)} of its "
+                f"{len(node_ids)} nodes, not on {', '.join(unwatched)}"
+            )
+        elif not node_ids and nodes is not None and len(acting) < nodes:
+            yield f"{metric} watched by alarms with an action on {len(acting)} of its {nodes} nodes"
 
 
-def _cache_nodes(group: Resource) -> int | None:
+def _cache_shape(group: Resource) -> tuple[int, int] | None:
     shards = number(known(group.props, "numNodeGroups"))
     replicas = number(known(group.props, "replicasPerNodeGroup"))
     if shards is None or replicas is None:
         return None
-    return int(shards * (1 + replicas))
+    return int(shards), int(replicas)
+
+
+def _cache_nodes(group: Resource) -> int | None:
+    shape = _cache_shape(group)
+    return None if shape is None else shape[0] * (1 + shape[1])
+
+
+def _cache_node_ids(group: Resource) -> list[str]:
+    """The member clusters' ids, `<group id>-0001-001`..., when the group's id is known."""
+    group_id = known(group.props, "replicationGroupId")
+    shape = _cache_shape(group)
+    if not isinstance(group_id, str) or shape is None:
+        return []
+    shards, replicas = shape
+    return [
+        f"{group_id}-{shard:04d}-{node:03d}"
+        for shard in range(1, shards + 1)
+        for node in range(1, replicas + 2)
+    ]
 
 
 def validate(resources: Sequence[Resource], config: Config) -> Iterator[Violation]:
@@ -123,7 +228,9 @@ def validate(resources: Sequence[Resource], config: Config) -> Iterator[Violatio
         if resource.type == REPLICATION_GROUP:
             store = f"ElastiCache replication group {resource.name}"
             watches = _cache_watches(resource, alarms, config)
-            missing = list(_missing(watches, config["cacheMetrics"], _cache_nodes(resource)))
+            missing = list(
+                _missing(watches, config["cacheMetrics"], _cache_nodes(resource), _cache_node_ids(resource))
+            )
         elif resource.type == RDS_INSTANCE:
             identifier = known(resource.props, "identifier")
             store = f"RDS instance {identifier if isinstance(identifier, str) else resource.name}"
@@ -146,8 +253,8 @@ def validate(resources: Sequence[Resource], config: Config) -> Iterator[Violatio
 POLICY = PolicyDefinition(
     id="data-store-alarms",
     description=(
-        "Every ElastiCache replication group (on every node) and RDS instance has CloudWatch alarms on its "
-        "key metrics, each with an action."
+        "Every ElastiCache replication group (on every node, per node or in a metric-math alarm over "
+        "several) and RDS instance has CloudWatch alarms on its key metrics, each with an action."
     ),
     enforcement=Enforcement.MANDATORY,
     severity="high",
@@ -166,7 +273,7 @@ POLICY = PolicyDefinition(
                 "ReplicationLag",
                 "CurrConnections",
             ],
-            "description": "AWS/ElastiCache metrics every node of a replication group needs an alarm on.",
+            "description": "AWS/ElastiCache metrics alarms must watch on every node of a replication group.",
         },
         "databaseMetrics": {
             "type": "array",
