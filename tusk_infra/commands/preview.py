@@ -124,13 +124,16 @@ def _per_stack_work(
     Imported here, before any worker starts: each inherits the modules instead of importing them again."""
     from tusk_infra.checks.apply import stack_check
     from tusk_infra.render.plan import stack_plan_parts
-    from tusk_infra.render.tree import run_tree_lines
+
+    draw: Callable[[StackRun, Path], object] | None = None
+    if draw_trees:  # only then: the tree module imports rich, which a JSON preview never loads
+        from tusk_infra.render.tree import run_tree_lines as draw
 
     def prepare(run: StackRun) -> None:
         stack_check(run, project_dir)
         stack_plan_parts(run, project_dir, digest_key)
-        if draw_trees:
-            run_tree_lines(run, project_dir)
+        if draw is not None:
+            draw(run, project_dir)
 
     return prepare
 
