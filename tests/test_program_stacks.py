@@ -64,9 +64,9 @@ def expected_resources(region: str) -> set[tuple[str, str]]:
 
 
 def alarm_resources(region: str) -> set[tuple[str, str]]:
-    """The region's alarm topic, its two subscriptions (the stack files' examples) and its alarms: five per
-    ElastiCache shard (3 shards in us-east-1, else 2), each over the shard's 3 nodes, four on the database,
-    plus ReplicaLag on a replica."""
+    """The region's alarm topic, its two subscriptions (the stack files' examples) and its alarms: five on
+    ElastiCache, one per metric over every node (3 shards of 3 nodes in us-east-1, else 2: one group of at
+    most 10 nodes, named by its first shard), four on the database, plus ReplicaLag on a replica."""
     alarm = "aws:cloudwatch/metricAlarm:MetricAlarm"
     name = f"alarms-{region}"
     found = {
@@ -75,10 +75,8 @@ def alarm_resources(region: str) -> set[tuple[str, str]]:
         ("aws:sns/topicSubscription:TopicSubscription", f"{name}-topic-subscription-0"),
         ("aws:sns/topicSubscription:TopicSubscription", f"{name}-topic-subscription-1"),
     }
-    shards = 3 if region == "us-east-1" else 2
-    for shard in range(1, shards + 1):
-        for metric in ("engine-cpu", "memory", "evictions", "replication-lag", "connections"):
-            found.add((alarm, f"{name}-redis-shard-{shard:04d}-{metric}"))
+    for metric in ("engine-cpu", "memory", "evictions", "replication-lag", "connections"):
+        found.add((alarm, f"{name}-redis-shards-0001-{metric}"))
     database = ["cpu", "freeable-memory", "free-storage", "connections"]
     if region != "us-east-1":
         database.append("replica-lag")
@@ -180,6 +178,35 @@ def test_redis_is_encrypted_failover_cluster_mode(program_runs: dict[str, StackR
     params = one(run, "aws:elasticache/parameterGroup:ParameterGroup").inputs
     assert params["family"] == "redis7"
     assert {"name": "cluster-enabled", "value": "yes"} in params["parameters"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_cache_alarm_watches_every_node_of_its_group_of_shards(
+    program_runs: dict[str, StackRun], stack: str
+) -> None:
+    run = program_runs[stack]
+    redis = run.settings.data["distributed_cache"]["redis_cluster"]
+    shards, replicas = redis["shards"], redis["replicas_per_shard"]
+    # The fixture's shards of 3 nodes fit one alarm (at most 10 metrics): 9 nodes in us-east-1, 6 elsewhere.
+    assert (shards * (1 + replicas), replicas) == ((9, 2) if stack == "us-east-1" else (6, 2))
+    nodes = [
+        f"node {shard:04d}-{node:03d}" for shard in range(1, shards + 1) for node in range(1, replicas + 2)
+    ]
+    alarms = [
+        r
+        for r in run.resources
+        if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and "-redis-shards-" in r.name
+    ]
+    assert len(alarms) == 5
+    for alarm in alarms:
+        *queries, worst = alarm.inputs["metricQueries"]
+        assert [query["label"] for query in queries] == nodes, alarm.urn
+        assert [query["id"] for query in queries] == [f"node{i}" for i in range(1, len(nodes) + 1)]
+        assert {query["returnData"] for query in queries} == {False}
+        assert {query["metric"]["namespace"] for query in queries} == {"AWS/ElastiCache"}
+        assert (worst["expression"], worst["returnData"]) == ("MAX(METRICS())", True)
+        assert worst["label"].endswith(f", worst node of shards 0001-{shards:04d}"), worst
+        assert alarm.inputs["tags"]["tusk-infra.dev/watches"] == f"redis-{stack}-group"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -335,9 +362,7 @@ def test_container_matches_the_seed_manifest(program_runs: dict[str, StackRun], 
     assert env["REDIS_CLUSTER_NODES"]["value"] is UNKNOWN  # the configuration endpoint, known after deploy
     assert (env["DB_PRIMARY_PORT"]["value"], env["DB_PRIMARY_NAME"]["value"]) == ("5432", "tuskapp")
     assert env["DB_PRIMARY_USER"]["valueFrom"] == {"secretKeyRef": {"name": UNKNOWN, "key": "username"}}
-    assert env["DB_PRIMARY_PASSWORD"]["valueFrom"] == {
-        "secretKeyRef": {"name": UNKNOWN, "key": "password"}
-    }
+    assert env["DB_PRIMARY_PASSWORD"]["valueFrom"] == {"secretKeyRef": {"name": UNKNOWN, "key": "password"}}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -397,7 +422,8 @@ def test_secrets_arrive_wrapped_never_plain(program_runs: dict[str, StackRun], s
     # The only warning: the committed metric snapshot is an example (made-up numbers), until pulled.
     assert run.notices == []
     assert len(run.warnings) == 1 and run.warnings[0].startswith(
-        f"metrics/{stack}.json is an example snapshot: made-up numbers"), run.warnings
+        f"metrics/{stack}.json is an example snapshot: made-up numbers"
+    ), run.warnings
 
 
 def _as_manifest(value: Any) -> Any:
@@ -459,7 +485,7 @@ def test_the_program_follows_an_edited_global_tsk(program_project: Path) -> None
         ("    max_replicas: 50", "    max_replicas: 80"),
         ("    min_replicas: 3", "    min_replicas: 4"),
         ("        percent: 100 ", "        percent: 50 "),
-        ("max_open_conns: @if($region == \"us-east-1\", 200, 100)", "max_open_conns: 120"),
+        ('max_open_conns: @if($region == "us-east-1", 200, 100)', "max_open_conns: 120"),
         ("    replicas_per_shard: 2", "    replicas_per_shard: 1"),
     ]:
         assert old in text, old
