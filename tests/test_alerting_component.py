@@ -418,7 +418,10 @@ def test_database_thresholds_follow_the_class_storage_and_connection_limit() -> 
 def test_replica_lag_is_watched_on_replicas_only() -> None:
     primary = registered(alarms_program("us-east-1", is_replica=False))
     replica = registered(alarms_program("us-west-2", is_replica=True))
-    metrics = [{a.inputs["metricName"] for a in alarms_in(run, "AWS/RDS")} for run in (primary, replica)]
+    metrics = [
+        {a.inputs["metricName"] for a in alarms_in(run, "AWS/RDS")}
+        for run in (primary, replica)
+    ]
     assert metrics == [DATABASE_METRICS, DATABASE_METRICS | {"ReplicaLag"}]
 
 

@@ -362,7 +362,9 @@ def test_container_matches_the_seed_manifest(program_runs: dict[str, StackRun], 
     assert env["REDIS_CLUSTER_NODES"]["value"] is UNKNOWN  # the configuration endpoint, known after deploy
     assert (env["DB_PRIMARY_PORT"]["value"], env["DB_PRIMARY_NAME"]["value"]) == ("5432", "tuskapp")
     assert env["DB_PRIMARY_USER"]["valueFrom"] == {"secretKeyRef": {"name": UNKNOWN, "key": "username"}}
-    assert env["DB_PRIMARY_PASSWORD"]["valueFrom"] == {"secretKeyRef": {"name": UNKNOWN, "key": "password"}}
+    assert env["DB_PRIMARY_PASSWORD"]["valueFrom"] == {
+        "secretKeyRef": {"name": UNKNOWN, "key": "password"}
+    }
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -422,8 +424,7 @@ def test_secrets_arrive_wrapped_never_plain(program_runs: dict[str, StackRun], s
     # The only warning: the committed metric snapshot is an example (made-up numbers), until pulled.
     assert run.notices == []
     assert len(run.warnings) == 1 and run.warnings[0].startswith(
-        f"metrics/{stack}.json is an example snapshot: made-up numbers"
-    ), run.warnings
+        f"metrics/{stack}.json is an example snapshot: made-up numbers"), run.warnings
 
 
 def _as_manifest(value: Any) -> Any:
@@ -485,7 +486,7 @@ def test_the_program_follows_an_edited_global_tsk(program_project: Path) -> None
         ("    max_replicas: 50", "    max_replicas: 80"),
         ("    min_replicas: 3", "    min_replicas: 4"),
         ("        percent: 100 ", "        percent: 50 "),
-        ('max_open_conns: @if($region == "us-east-1", 200, 100)', "max_open_conns: 120"),
+        ("max_open_conns: @if($region == \"us-east-1\", 200, 100)", "max_open_conns: 120"),
         ("    replicas_per_shard: 2", "    replicas_per_shard: 1"),
     ]:
         assert old in text, old
