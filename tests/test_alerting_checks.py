@@ -41,19 +41,26 @@ def test_a_stack_without_subscriptions_is_warned_not_refused(program_project: Pa
 
 def test_a_data_store_without_alarms_is_refused(program_runs: dict[str, StackRun]) -> None:
     run = program_runs["us-west-2"]
-    # The same stack with shard 2's Evictions alarm leaving out the shard's third node, and no RDS CPU alarm.
-    shard_alarm = "alarms-us-west-2-redis-shard-0002-evictions"
+    # The same stack with the Evictions alarm (one group: both shards, 6 nodes) leaving out shard 2's nodes,
+    # and no RDS CPU alarm.
+    group_alarm = "alarms-us-west-2-redis-shards-0001-evictions"
+    shard_2 = {"node4", "node5", "node6"}
 
-    def without_third_node(resource: RegisteredResource) -> RegisteredResource:
+    def without_shard_2(resource: RegisteredResource) -> RegisteredResource:
         queries = resource.inputs["metricQueries"]
-        assert [query["id"] for query in queries] == ["node1", "node2", "node3", "worst"]
-        inputs = {**resource.inputs, "metricQueries": [q for q in queries if q["id"] != "node3"]}
+        assert [query["id"] for query in queries] == ["node1", "node2", "node3", *sorted(shard_2), "worst"]
+        assert [query["label"] for query in queries][3:6] == [
+            "node 0002-001",
+            "node 0002-002",
+            "node 0002-003",
+        ]
+        inputs = {**resource.inputs, "metricQueries": [q for q in queries if q["id"] not in shard_2]}
         return replace(resource, inputs=inputs)
 
     fewer = StackRun(
         run.stack,
         [
-            without_third_node(r) if r.name == shard_alarm else r
+            without_shard_2(r) if r.name == group_alarm else r
             for r in run.resources
             if r.name != "alarms-us-west-2-postgres-cpu"
         ],
@@ -63,12 +70,12 @@ def test_a_data_store_without_alarms_is_refused(program_runs: dict[str, StackRun
     messages = [f.message for f in check_run(fewer) if f.policy == "data-store-alarms"]
     assert len(messages) == 2, messages
     assert any(
-        "redis-us-west-2-group has Evictions watched by alarms with an action on 5 of its 6 nodes" in m
+        "redis-us-west-2-group has Evictions watched by alarms with an action on 3 of its 6 nodes" in m
         for m in messages
     )
     assert any("RDS instance tusklang-app-us-west-2 has no CPUUtilization alarm" in m for m in messages)
-    # Without the whole shard's alarm, its three nodes are unwatched.
-    kept = [r for r in run.resources if r.name != shard_alarm]
+    # Without the group's alarm, no node is watched on Evictions.
+    kept = [r for r in run.resources if r.name != group_alarm]
     dropped = StackRun(run.stack, kept, run.outputs, run.settings)
     (message,) = [f.message for f in check_run(dropped) if f.policy == "data-store-alarms"]
-    assert "has Evictions watched by alarms with an action on 3 of its 6 nodes" in message
+    assert "redis-us-west-2-group has no Evictions alarm" in message

@@ -1,6 +1,6 @@
-"""RegionalAlarms under mocks: every argument a real pulumi_aws argument, one metric-math alarm per
-ElastiCache shard and metric over exactly that shard's nodes, ReplicaLag on replicas only, health-check alarms
-through a us-east-1 provider."""
+"""RegionalAlarms under mocks: every argument a real pulumi_aws argument, one metric-math alarm per group of
+whole ElastiCache shards (at most 10 nodes) and metric over exactly that group's nodes, ReplicaLag on replicas
+only, health-check alarms through a us-east-1 provider."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from tusk_infra.components.alerting import (
     WatchedCache,
     WatchedDatabase,
     cache_member_nodes,
+    shard_groups,
     shard_member_nodes,
 )
 from tusk_infra.components.network import AppOnlyAccess
@@ -192,7 +193,8 @@ def test_metric_queries_use_the_installed_pulumi_aws_argument_names() -> None:
     metric_args = accepted(pulumi_aws.cloudwatch.MetricAlarmMetricQueryMetricArgs)
     resources = registered(alarms_program("us-west-2", is_replica=True, health_check_id="hc-0123"))
     queries = [q for a in of_type(resources, ALARM) for q in a.inputs.get("metricQueries", [])]
-    assert len(queries) == 3 * 5 * (3 + 1)  # 3 shards x 5 metrics, each 3 nodes and the expression
+    # 3 shards of 3 nodes: one group, 5 metrics, each alarm 9 nodes and the expression.
+    assert len(queries) == 5 * (9 + 1)
     for query in queries:
         assert set(query) <= query_args, set(query) - query_args
         assert set(query.get("metric", {})) <= metric_args, set(query["metric"]) - metric_args
@@ -229,11 +231,47 @@ def test_member_cluster_ids_of_three_shards_with_two_replicas() -> None:
     assert shard_member_nodes(2, 2) == ["0002-001", "0002-002", "0002-003"]
 
 
-@pytest.mark.parametrize(("shards", "replicas"), [(3, 2), (1, 5), (2, 1)])
-def test_one_alarm_per_shard_and_metric_over_exactly_that_shards_nodes(shards: int, replicas: int) -> None:
+@pytest.mark.parametrize(
+    ("shards", "replicas", "groups"),
+    [
+        (3, 2, [[1, 2, 3]]),  # 9 nodes: one alarm per metric
+        (4, 2, [[1, 2, 3], [4]]),  # a fourth shard of 3 would make 12
+        (5, 1, [[1, 2, 3, 4, 5]]),  # 10 nodes exactly
+        (6, 1, [[1, 2, 3, 4, 5], [6]]),
+        (2, 5, [[1], [2]]),  # 6 nodes a shard: two would make 12
+        (1, 9, [[1]]),  # 10 nodes, the most a shard may have
+        (15, 2, [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12], [13, 14, 15]]),
+    ],
+)
+def test_shards_are_grouped_whole_and_consecutive_with_at_most_ten_nodes(
+    shards: int, replicas: int, groups: list[list[int]]
+) -> None:
+    assert shard_groups(shards, replicas) == groups
+
+
+def test_a_shard_alone_of_more_than_ten_nodes_has_no_group() -> None:
+    with pytest.raises(
+        ValueError, match="a shard has 11 nodes, but a CloudWatch metric-math alarm takes at most 10"
+    ):
+        shard_groups(1, 10)
+
+
+@pytest.mark.parametrize(
+    ("shards", "replicas", "groups"),
+    [
+        (3, 2, [[1, 2, 3]]),
+        (4, 2, [[1, 2, 3], [4]]),
+        (1, 5, [[1]]),
+        (2, 5, [[1], [2]]),
+        (5, 1, [[1, 2, 3, 4, 5]]),
+    ],
+)
+def test_one_alarm_per_group_of_shards_and_metric_over_exactly_that_groups_nodes(
+    shards: int, replicas: int, groups: list[list[int]]
+) -> None:
     resources = registered(alarms_program("us-west-2", is_replica=False, shards=shards, replicas=replicas))
     cache = alarms_in(resources, "AWS/ElastiCache")
-    assert len(cache) == shards * 5
+    assert len(cache) == len(groups) * 5
     thresholds = {
         "EngineCPUUtilization": ("Average", 80), "DatabaseMemoryUsagePercentage": ("Average", 85),
         "Evictions": ("Sum", 1000), "ReplicationLag": ("Maximum", 10), "CurrConnections": ("Maximum", 52000),
@@ -242,40 +280,84 @@ def test_one_alarm_per_shard_and_metric_over_exactly_that_shards_nodes(shards: i
         "EngineCPUUtilization": "engine-cpu", "DatabaseMemoryUsagePercentage": "memory",
         "Evictions": "evictions", "ReplicationLag": "replication-lag", "CurrConnections": "connections",
     }  # fmt: skip
+    by_first = {group[0]: group for group in groups}
     seen = set()
     for alarm in cache:
         metric = metric_of(alarm)
-        shard = int(alarm.name.split("-redis-shard-")[1][:4])
-        seen.add((shard, metric))
-        assert alarm.name == f"alarms-us-west-2-redis-shard-{shard:04d}-{slugs[metric]}"
-        assert alarm.inputs["name"] == f"orders-us-west-2-redis-shard-{shard:04d}-{slugs[metric]}"
+        first = int(alarm.name.split("-redis-shards-")[1][:4])
+        group = by_first[first]
+        seen.add((first, metric))
+        assert alarm.name == f"alarms-us-west-2-redis-shards-{first:04d}-{slugs[metric]}"
+        assert alarm.inputs["name"] == f"orders-us-west-2-redis-shards-{first:04d}-{slugs[metric]}"
         *nodes, worst = alarm.inputs["metricQueries"]
         statistic, threshold = thresholds[metric]
-        # One query per node of this shard, in order, each fetching the metric with the metric's statistic.
+        group_nodes = [node for shard in group for node in shard_member_nodes(shard, replicas)]
+        assert len(group_nodes) <= 10
+        # One query per node of the group's shards, in order, each fetching the metric with its statistic.
         assert [query["metric"] for query in nodes] == [
             {"namespace": "AWS/ElastiCache", "metricName": metric, "stat": statistic, "period": 60,
              "dimensions": {"CacheClusterId": f"orders-cache-{node}"}}
-            for node in shard_member_nodes(shard, replicas)
+            for node in group_nodes
         ]  # fmt: skip
-        assert [query["id"] for query in nodes] == [f"node{i}" for i in range(1, replicas + 2)]
+        assert [query["id"] for query in nodes] == [f"node{i}" for i in range(1, len(group_nodes) + 1)]
+        assert [query["label"] for query in nodes] == [f"node {node}" for node in group_nodes]
         # Only the expression is returned: the alarm compares the worst node with the threshold.
-        assert [query["returnData"] for query in nodes] == [False] * (replicas + 1)
+        assert [query["returnData"] for query in nodes] == [False] * len(group_nodes)
+        assert all("expression" not in query for query in nodes)
         assert (worst["id"], worst["expression"], worst["returnData"]) == ("worst", "MAX(METRICS())", True)
-        assert worst["label"] == f"{metric}, worst node of shard {shard:04d}" and "metric" not in worst
+        named = f"shards {group[0]:04d}-{group[-1]:04d}" if len(group) > 1 else f"shard {group[0]:04d}"
+        assert worst["label"] == f"{metric}, worst node of {named}" and "metric" not in worst
         assert (alarm.inputs["threshold"], alarm.inputs["comparisonOperator"]) == (
             threshold,
             "GreaterThanThreshold",
         )
-    assert seen == {(shard, metric) for shard in range(1, shards + 1) for metric in CACHE_METRICS}
-    # Every node of the group is watched on every metric, each by one alarm.
-    watched = {
+    assert seen == {(group[0], metric) for group in groups for metric in CACHE_METRICS}
+    # Every node of the replication group is watched on every metric, each by exactly one alarm.
+    watched = [
         (metric["metricName"], metric["dimensions"]["CacheClusterId"])
         for alarm in cache
         for metric in metric_stats(alarm)
-    }
+    ]
     nodes = cache_member_nodes(shards, replicas)
-    assert watched == {(metric, f"orders-cache-{node}") for metric in CACHE_METRICS for node in nodes}
-    assert sum(len(metric_stats(alarm)) for alarm in cache) == len(nodes) * 5
+    assert sorted(watched) == sorted(
+        (metric, f"orders-cache-{node}") for metric in CACHE_METRICS for node in nodes
+    )
+
+
+def test_four_shards_of_three_nodes_make_two_groups_of_nine_and_three_nodes() -> None:
+    resources = registered(alarms_program("us-west-2", is_replica=False, shards=4, replicas=2))
+    cache = alarms_in(resources, "AWS/ElastiCache")
+    assert len(cache) == 10
+    sizes = {
+        alarm.name: [query["label"] for query in alarm.inputs["metricQueries"] if "metric" in query]
+        for alarm in cache
+        if alarm.name.endswith("-memory")
+    }
+    assert sizes == {
+        "alarms-us-west-2-redis-shards-0001-memory": [
+            f"node {shard:04d}-{node:03d}" for shard in (1, 2, 3) for node in (1, 2, 3)
+        ],
+        "alarms-us-west-2-redis-shards-0004-memory": ["node 0004-001", "node 0004-002", "node 0004-003"],
+    }
+    (cpu,) = [a for a in cache if a.name == "alarms-us-west-2-redis-shards-0004-engine-cpu"]
+    assert cpu.inputs["alarmDescription"].startswith(
+        "us-west-2: ElastiCache shard 0004 of replication group orders-cache (nodes orders-cache-0004-001, "
+        "orders-cache-0004-002, orders-cache-0004-003): EngineCPUUtilization above 80 % on any node"
+    )
+    assert cpu.inputs["metricQueries"][-1]["label"] == "EngineCPUUtilization, worst node of shard 0004"
+
+
+def test_adding_a_shard_at_the_end_keeps_the_existing_alarms_names() -> None:
+    def cache_names(shards: int) -> set[str]:
+        resources = registered(alarms_program("us-west-2", is_replica=False, shards=shards, replicas=2))
+        return {alarm.inputs["name"] for alarm in alarms_in(resources, "AWS/ElastiCache")}
+
+    three, four = cache_names(3), cache_names(4)
+    assert three < four
+    assert four - three == {
+        f"orders-us-west-2-redis-shards-0004-{slug}"
+        for slug in ("engine-cpu", "memory", "evictions", "replication-lag", "connections")
+    }
 
 
 def test_missing_data_is_not_breaching_only_for_evictions_and_replication_lag() -> None:
@@ -308,11 +390,12 @@ def test_every_alarm_names_region_resource_and_runbook_and_notifies_on_alarm_and
             dimensions = metric["dimensions"]
             watched = dimensions.get("CacheClusterId") or dimensions["DBInstanceIdentifier"]
             assert watched in description, description
-    (cpu,) = [a for a in of_type(resources, ALARM) if a.name.endswith("-redis-shard-0002-engine-cpu")]
+    (cpu,) = [a for a in of_type(resources, ALARM) if a.name.endswith("-redis-shards-0001-engine-cpu")]
+    nodes = ", ".join(f"orders-cache-{shard:04d}-{node:03d}" for shard in (1, 2, 3) for node in (1, 2, 3))
     assert cpu.inputs["alarmDescription"].startswith(
-        "us-west-2: ElastiCache shard 0002 of replication group orders-cache (nodes orders-cache-0002-001, "
-        "orders-cache-0002-002, orders-cache-0002-003): EngineCPUUtilization above 80 % on any node (the "
-        "maximum over the nodes of each node's Average, 3 of 5 periods of 60 s). Runbook: look for hot keys"
+        f"us-west-2: ElastiCache shards 0001-0003 of replication group orders-cache (nodes {nodes}): "
+        "EngineCPUUtilization above 80 % on any node (the maximum over the nodes of each node's Average, "
+        "3 of 5 periods of 60 s). Runbook: look for hot keys"
     )
 
 
@@ -447,7 +530,8 @@ def test_the_stack_creates_a_us_east_1_provider_for_a_health_check_outside_us_ea
     assert status.provider == metrics_provider.urn
     # Offline the replication group's id is only known after deploy, so its nodes' ids are too.
     cache = alarms_in(resources, "AWS/ElastiCache")
-    assert len(cache) == 2 * 5 and all(len(metric_stats(a)) == 3 for a in cache)
+    # us-west-2's 2 shards of 3 nodes are one group: 5 alarms, each on the 6 nodes.
+    assert len(cache) == 5 and all(len(metric_stats(a)) == 6 for a in cache)
     assert all(m["dimensions"]["CacheClusterId"] is UNKNOWN for a in cache for m in metric_stats(a))
     assert {a.inputs["tags"]["tusk-infra.dev/watches"] for a in cache} == {"redis-us-west-2-group"}
     rds = alarms_in(resources, "AWS/RDS")
@@ -497,5 +581,6 @@ def test_the_preview_shows_where_each_threshold_is_set() -> None:
         f"threshold set at: global.tsk:{number}:{column} monitoring.alarms.database.replica_lag_seconds"
     )
     assert any(line.endswith(expected) for line in block), block
-    # A shard's ElastiCache alarm too (us-west-2 has 2 shards), though its nodes' ids are known after deploy.
-    assert sum("monitoring.alarms.cache.cpu_percent" in line for line in shown) == 2
+    # The ElastiCache alarm too (us-west-2's 2 shards of 3 nodes are one group), though its nodes' ids are
+    # known after deploy.
+    assert sum("monitoring.alarms.cache.cpu_percent" in line for line in shown) == 1

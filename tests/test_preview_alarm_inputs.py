@@ -1,6 +1,6 @@
 """What the preview and the diff show of a CloudWatch alarm: a single-metric alarm its metric inputs, a
-metric-math alarm (one per ElastiCache shard and metric) its metric once, each node's query and the expression
-the alarm compares, under real input paths."""
+metric-math alarm (one per group of whole ElastiCache shards and metric) its metric once, each node's query
+and the expression the alarm compares, under real input paths."""
 
 from __future__ import annotations
 
@@ -21,28 +21,32 @@ TAIL = [
 ]  # fmt: skip
 
 
-def node_query(index: int, metric: str = "EngineCPUUtilization", stat: str = "Average") -> dict[str, Any]:
+def node_query(
+    index: int, metric: str = "EngineCPUUtilization", stat: str = "Average", node: str = ""
+) -> dict[str, Any]:
     return {
-        "id": f"node{index}", "label": f"node 0001-00{index}", "returnData": False,
+        "id": f"node{index}", "label": f"node {node or f'0001-00{index}'}", "returnData": False,
         "metric": {"namespace": "AWS/ElastiCache", "metricName": metric, "stat": stat, "period": 60,
                    "dimensions": {"CacheClusterId": UNKNOWN}},
     }  # fmt: skip
 
 
-def shard_alarm() -> dict[str, Any]:
+def group_alarm() -> dict[str, Any]:
+    """The alarm of a group of two shards of 2 nodes each."""
     worst = {"id": "worst", "expression": "MAX(METRICS())", "returnData": True,
-             "label": "EngineCPUUtilization, worst node of shard 0001"}  # fmt: skip
+             "label": "EngineCPUUtilization, worst node of shards 0001-0002"}  # fmt: skip
+    nodes = ["0001-001", "0001-002", "0002-001", "0002-002"]
     return {
-        "name": "tusklang-app-us-west-2-redis-shard-0001-engine-cpu",
-        "metricQueries": [node_query(1), node_query(2), node_query(3), worst],
+        "name": "tusklang-app-us-west-2-redis-shards-0001-engine-cpu",
+        "metricQueries": [*(node_query(i, node=node) for i, node in enumerate(nodes, 1)), worst],
         **COMMON,
     }
 
 
-def test_a_shard_alarm_shows_the_metric_once_each_node_and_the_expression() -> None:
-    shown = key_inputs(ALARM, shard_alarm())
+def test_a_group_alarm_shows_the_metric_once_each_node_and_the_expression() -> None:
+    shown = key_inputs(ALARM, group_alarm())
     assert shown == [
-        ("name", "tusklang-app-us-west-2-redis-shard-0001-engine-cpu"),
+        ("name", "tusklang-app-us-west-2-redis-shards-0001-engine-cpu"),
         ("metricQueries[0].metric.namespace", "AWS/ElastiCache"),
         ("metricQueries[0].metric.metricName", "EngineCPUUtilization"),
         ("metricQueries[0].metric.stat", "Average"),
@@ -51,15 +55,17 @@ def test_a_shard_alarm_shows_the_metric_once_each_node_and_the_expression() -> N
         ("metricQueries[0].metric.dimensions", {"CacheClusterId": UNKNOWN}),
         ("metricQueries[1].label", "node 0001-002"),
         ("metricQueries[1].metric.dimensions", {"CacheClusterId": UNKNOWN}),
-        ("metricQueries[2].label", "node 0001-003"),
+        ("metricQueries[2].label", "node 0002-001"),
         ("metricQueries[2].metric.dimensions", {"CacheClusterId": UNKNOWN}),
-        ("metricQueries[3].expression", "MAX(METRICS())"),
-        ("metricQueries[3].label", "EngineCPUUtilization, worst node of shard 0001"),
+        ("metricQueries[3].label", "node 0002-002"),
+        ("metricQueries[3].metric.dimensions", {"CacheClusterId": UNKNOWN}),
+        ("metricQueries[4].expression", "MAX(METRICS())"),
+        ("metricQueries[4].label", "EngineCPUUtilization, worst node of shards 0001-0002"),
         *TAIL,
     ]
     # Real paths: the diff of a created alarm parses them back to the inputs they name.
     for path, value in shown:
-        node: Any = shard_alarm()
+        node: Any = group_alarm()
         for part in parse_path(path):
             node = node[part]
         assert node == value, path

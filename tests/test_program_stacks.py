@@ -64,9 +64,9 @@ def expected_resources(region: str) -> set[tuple[str, str]]:
 
 
 def alarm_resources(region: str) -> set[tuple[str, str]]:
-    """The region's alarm topic, its two subscriptions (the stack files' examples) and its alarms: five per
-    ElastiCache shard (3 shards in us-east-1, else 2), each over the shard's 3 nodes, four on the database,
-    plus ReplicaLag on a replica."""
+    """The region's alarm topic, its two subscriptions (the stack files' examples) and its alarms: five on
+    ElastiCache, one per metric over every node (3 shards of 3 nodes in us-east-1, else 2: one group of at
+    most 10 nodes, named by its first shard), four on the database, plus ReplicaLag on a replica."""
     alarm = "aws:cloudwatch/metricAlarm:MetricAlarm"
     name = f"alarms-{region}"
     found = {
@@ -75,10 +75,8 @@ def alarm_resources(region: str) -> set[tuple[str, str]]:
         ("aws:sns/topicSubscription:TopicSubscription", f"{name}-topic-subscription-0"),
         ("aws:sns/topicSubscription:TopicSubscription", f"{name}-topic-subscription-1"),
     }
-    shards = 3 if region == "us-east-1" else 2
-    for shard in range(1, shards + 1):
-        for metric in ("engine-cpu", "memory", "evictions", "replication-lag", "connections"):
-            found.add((alarm, f"{name}-redis-shard-{shard:04d}-{metric}"))
+    for metric in ("engine-cpu", "memory", "evictions", "replication-lag", "connections"):
+        found.add((alarm, f"{name}-redis-shards-0001-{metric}"))
     database = ["cpu", "freeable-memory", "free-storage", "connections"]
     if region != "us-east-1":
         database.append("replica-lag")
@@ -180,6 +178,35 @@ def test_redis_is_encrypted_failover_cluster_mode(program_runs: dict[str, StackR
     params = one(run, "aws:elasticache/parameterGroup:ParameterGroup").inputs
     assert params["family"] == "redis7"
     assert {"name": "cluster-enabled", "value": "yes"} in params["parameters"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_cache_alarm_watches_every_node_of_its_group_of_shards(
+    program_runs: dict[str, StackRun], stack: str
+) -> None:
+    run = program_runs[stack]
+    redis = run.settings.data["distributed_cache"]["redis_cluster"]
+    shards, replicas = redis["shards"], redis["replicas_per_shard"]
+    # The fixture's shards of 3 nodes fit one alarm (at most 10 metrics): 9 nodes in us-east-1, 6 elsewhere.
+    assert (shards * (1 + replicas), replicas) == ((9, 2) if stack == "us-east-1" else (6, 2))
+    nodes = [
+        f"node {shard:04d}-{node:03d}" for shard in range(1, shards + 1) for node in range(1, replicas + 2)
+    ]
+    alarms = [
+        r
+        for r in run.resources
+        if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and "-redis-shards-" in r.name
+    ]
+    assert len(alarms) == 5
+    for alarm in alarms:
+        *queries, worst = alarm.inputs["metricQueries"]
+        assert [query["label"] for query in queries] == nodes, alarm.urn
+        assert [query["id"] for query in queries] == [f"node{i}" for i in range(1, len(nodes) + 1)]
+        assert {query["returnData"] for query in queries} == {False}
+        assert {query["metric"]["namespace"] for query in queries} == {"AWS/ElastiCache"}
+        assert (worst["expression"], worst["returnData"]) == ("MAX(METRICS())", True)
+        assert worst["label"].endswith(f", worst node of shards 0001-{shards:04d}"), worst
+        assert alarm.inputs["tags"]["tusk-infra.dev/watches"] == f"redis-{stack}-group"
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -3,14 +3,17 @@
 ElastiCache publishes its metrics per node (dimension CacheClusterId), not per replication group. A
 cluster-mode group names its member clusters from its own id, the shard and the node: `<group>-0001-001` is
 shard 1's first node, `<group>-0003-002` shard 3's second. The ids are derived here from the group's id, its
-shard count and its replicas per shard. Each shard gets one alarm per metric, not one per node: a metric-math
-alarm whose queries fetch the metric of each of the shard's nodes (one MetricStat query per node, with the
-metric's own statistic) and whose expression, `MAX(METRICS())`, is the worst node at each timestamp. It fires
-when any node of the shard crosses the threshold, so every node is still watched, with a third of the alarms
-of one per node (3 nodes a shard): a region's preview pays Pulumi's registration per resource, not per query.
-CloudWatch takes at most 10 metrics in a metric-math alarm; a shard has at most 6 nodes (ElastiCache allows 5
-replicas per shard), and a shard of more than 10 is refused. Which node of a shard is the primary changes on
-failover, so ReplicationLag (which only replicas report) is watched on every node, missing data not breaching.
+shard count and its replicas per shard. The shards are gathered into groups of consecutive whole shards of
+at most 10 nodes together (CloudWatch takes at most 10 metrics in a metric-math alarm; a new group starts when
+the next shard would not fit), and each group gets one alarm per metric, not one per node or per shard: a
+metric-math alarm whose queries fetch the metric of each of the group's nodes (one MetricStat query per node,
+with the metric's own statistic) and whose expression, `MAX(METRICS())`, is the worst node at each timestamp.
+It fires when any node of the group crosses the threshold, so every node is still watched; with 3 nodes a
+shard, up to 3 shards share an alarm (the shipped deployment: 5 cache alarms a region), and a region's preview
+pays Pulumi's registration per resource, not per query. An alarm is named by its group's first shard, so
+adding a shard at the end keeps the existing alarms' names. A shard of more than 10 nodes is refused
+(ElastiCache allows 5 replicas per shard: 6 nodes). Which node of a shard is the primary changes on failover,
+so ReplicationLag (which only replicas report) is watched on every node, missing data not breaching.
 
 Route 53 publishes health-check metrics only in us-east-1: those alarms, and the topic they notify, are
 created with a us-east-1 provider whatever the stack's region (in the us-east-1 stack, the region's own
@@ -49,7 +52,7 @@ THRESHOLD_TAG = "tusk-infra.dev/threshold"
 ALARMS_SETTINGS = "monitoring.alarms"
 # A metric-math alarm: CloudWatch (PutMetricAlarm) takes at most 10 metrics (MetricStat queries) in one alarm.
 MAX_METRICS_PER_ALARM = 10
-# The expression a shard's alarm compares with its threshold: at each timestamp, the worst of its nodes.
+# The expression a group's alarm compares with its threshold: at each timestamp, the worst of its nodes.
 SHARD_EXPRESSION = "MAX(METRICS())"
 SHARD_EXPRESSION_ID = "worst"
 
@@ -253,7 +256,8 @@ class RegionalAlarms(pulumi.ComponentResource):
         )
 
     def _cache_alarms(self, topic: sns.Topic) -> None:
-        """Per shard and metric, one metric-math alarm on the worst of the shard's nodes."""
+        """Per group of whole shards (at most 10 nodes) and metric, one metric-math alarm on the worst of the
+        group's nodes."""
         cache = self._args.cache
         group_id = pulumi.Output.from_input(cache.replication_group_id)
         alarms = cache_alarms(self._args.thresholds)
@@ -265,9 +269,9 @@ class RegionalAlarms(pulumi.ComponentResource):
                 f"{self._name}: a shard of {cache.resource_name} has {nodes_per_shard} nodes, but a "
                 f"CloudWatch metric-math alarm takes at most {MAX_METRICS_PER_ALARM} metrics"
             )
-        for shard in range(1, cache.shards + 1):
-            nodes = shard_member_nodes(shard, cache.replicas_per_shard)
-            # One apply per node, shared by the shard's five alarms.
+        for shards in shard_groups(cache.shards, cache.replicas_per_shard):
+            nodes = [node for shard in shards for node in shard_member_nodes(shard, cache.replicas_per_shard)]
+            # One apply per node, shared by the group's five alarms.
             members = [group_id.apply(partial(member_cluster_id, node=node)) for node in nodes]
             for alarm in alarms:
                 tail = (
@@ -277,24 +281,33 @@ class RegionalAlarms(pulumi.ComponentResource):
                 # Each alarm's description is an Output of its own, so one apply each (a plain-string
                 # description without the ids measured the same within noise).
                 description = group_id.apply(
-                    partial(_shard_description, region=self._args.region, shard=shard, nodes=nodes, tail=tail)
+                    partial(
+                        _shards_description, region=self._args.region, shards=shards, nodes=nodes, tail=tail
+                    )
                 )
+                # Named by the group's first shard: a shard added at the end joins the last group or starts a
+                # new one, and the existing alarms keep their names (and are updated, not replaced).
                 self._notifying_alarm(
-                    f"redis-shard-{shard:04d}-{alarm.slug}",
+                    f"redis-shards-{shards[0]:04d}-{alarm.slug}",
                     alarm,
                     description,
                     cache.resource_name,
                     topic,
                     None,
-                    metric_queries=self._shard_queries(alarm, shard, nodes, members),
+                    metric_queries=self._group_queries(alarm, shards, nodes, members),
                 )
 
-    def _shard_queries(
-        self, alarm: _Alarm, shard: int, nodes: Sequence[str], members: Sequence[pulumi.Input[str]]
+    def _group_queries(
+        self,
+        alarm: _Alarm,
+        shards: Sequence[int],
+        nodes: Sequence[str],
+        members: Sequence[pulumi.Input[str]],
     ) -> list[cloudwatch.MetricAlarmMetricQueryArgs]:
-        """One MetricStat query per node of the shard (not returned) and the expression the alarm compares:
-        the maximum over them at each timestamp. Only the expression has return_data true (CloudWatch wants
-        exactly one); the alarm itself then has no namespace, metric, dimensions, statistic or period."""
+        """One MetricStat query per node of the group's shards (not returned) and the expression the alarm
+        compares: the maximum over them at each timestamp. Only the expression has return_data true
+        (CloudWatch wants exactly one); the alarm itself then has no namespace, metric, dimensions, statistic
+        or period."""
         queries = [
             cloudwatch.MetricAlarmMetricQueryArgs(
                 id=f"node{index}",
@@ -313,7 +326,7 @@ class RegionalAlarms(pulumi.ComponentResource):
         worst = cloudwatch.MetricAlarmMetricQueryArgs(
             id=SHARD_EXPRESSION_ID,
             expression=SHARD_EXPRESSION,
-            label=f"{alarm.metric}, worst node of shard {shard:04d}",
+            label=f"{alarm.metric}, worst node of {shards_words(shards)}",
             return_data=True,
         )
         return [*queries, worst]
@@ -363,9 +376,39 @@ def member_cluster_id(group: str, node: str) -> str:
     return f"{group}-{node}"
 
 
-def _shard_description(group: str, region: str, shard: int, nodes: Sequence[str], tail: str) -> str:
+def _shards_description(
+    group: str, region: str, shards: Sequence[int], nodes: Sequence[str], tail: str
+) -> str:
     members = ", ".join(member_cluster_id(group, node) for node in nodes)
-    return f"{region}: ElastiCache shard {shard:04d} of replication group {group} (nodes {members}){tail}"
+    return (
+        f"{region}: ElastiCache {shards_words(shards)} of replication group {group} (nodes {members}){tail}"
+    )
+
+
+def shards_words(shards: Sequence[int]) -> str:
+    """Consecutive shards in words: "shards 0001-0003", or "shard 0004" alone."""
+    if len(shards) == 1:
+        return f"shard {shards[0]:04d}"
+    return f"shards {shards[0]:04d}-{shards[-1]:04d}"
+
+
+def shard_groups(shards: int, replicas_per_shard: int) -> list[list[int]]:
+    """The shards (1..shards) gathered into groups of consecutive whole shards whose nodes total at most
+    MAX_METRICS_PER_ALARM, one metric-math alarm per group and metric; a group is closed when the next shard
+    would not fit. A shard alone of more nodes fits no alarm: ValueError."""
+    nodes_per_shard = 1 + replicas_per_shard
+    if nodes_per_shard > MAX_METRICS_PER_ALARM:
+        raise ValueError(
+            f"a shard has {nodes_per_shard} nodes, but a CloudWatch metric-math alarm takes at most "
+            f"{MAX_METRICS_PER_ALARM} metrics"
+        )
+    groups: list[list[int]] = []
+    for shard in range(1, shards + 1):
+        if groups and (len(groups[-1]) + 1) * nodes_per_shard <= MAX_METRICS_PER_ALARM:
+            groups[-1].append(shard)
+        else:
+            groups.append([shard])
+    return groups
 
 
 def shard_member_nodes(shard: int, replicas_per_shard: int) -> list[str]:
@@ -379,7 +422,7 @@ def cache_member_nodes(shards: int, replicas_per_shard: int) -> list[str]:
 
 
 def cache_alarms(thresholds: Alarms) -> list[_Alarm]:
-    """The alarms of one ElastiCache shard, each on the metric of every one of its nodes."""
+    """The alarms of one group of ElastiCache shards, each on the metric of every one of its nodes."""
     cache = thresholds.cache
     namespace = "AWS/ElastiCache"
     above = "GreaterThanThreshold"

@@ -6,9 +6,10 @@ identifier; CacheClusterId = one of the group's member clusters `<group id>-0001
 dimension is only known after deploy, when its `tusk-infra.dev/watches` tag names the store's Pulumi
 resource. ElastiCache metrics are per node: each metric must be watched on every node (shards x (1 +
 replicas per shard)), by a single-metric alarm per node or by a metric-math alarm (`metricQueries`) over
-several nodes, as RegionalAlarms creates one per shard (`MAX(METRICS())` over the shard's nodes). A
-metric-math alarm counts for each node whose metric feeds the query it returns (`returnData`): the
-metric queries its expression names by id, or all of them for `METRICS()`. With the nodes' ids known, the
+several nodes, as RegionalAlarms creates one per group of whole shards of at most 10 nodes (`MAX(METRICS())`
+over the group's nodes). A metric-math alarm counts for each node whose metric feeds the query it returns
+(`returnData`): the metric queries its expression names by id, or all of them for `METRICS()`; which shards
+an alarm groups does not matter, only that every node is covered. With the nodes' ids known, the
 violation names the nodes each metric misses; while they are known only after deploy, nodes are counted.
 """
 
