@@ -57,6 +57,16 @@ def test_eval_imports_only_eval_and_what_it_uses() -> None:
     assert commands == {"tusk_infra.commands.eval", "tusk_infra.commands.stack_option"}
     assert not [package for package in HEAVY if loaded(modules, package)]
     assert not loaded(modules, "tusk_infra.render") and not loaded(modules, "tusk_infra.checks")
+    # No live backend is configured: none of their modules (nor socket, which PostgreSQL's brings) loads.
+    backends = {"aws_clients", "aws_secrets", "cloudwatch", "file_cache", "snapshot", "postgres"}
+    assert not [name for name in backends if f"tusk_infra.backends.{name}" in modules]
+    assert not loaded(modules, "socket")
+
+
+def test_the_settings_name_the_secret_sources_the_backend_has() -> None:
+    from tusk_infra.backends import aws_secrets, defaults
+
+    assert tuple(aws_secrets.SOURCE_KINDS) == defaults.SECRET_SOURCE_KINDS
 
 
 def test_json_preview_does_not_import_rich() -> None:

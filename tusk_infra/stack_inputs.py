@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tusk_infra.backends.config import BackendSettings, settings_from_stack_config
-from tusk_infra.backends.snapshot import snapshot_path
+from tusk_infra.backends.defaults import snapshot_path
 from tusk_infra.stack_config import PROJECT, StackConfig, config_strings
 from tusk_infra.stack_file import StackFile
 

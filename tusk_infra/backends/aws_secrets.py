@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tusk_infra.backends import defaults
 from tusk_infra.backends.aws_clients import (
     AwsOptions,
     AwsService,
@@ -26,7 +27,7 @@ from tusk_infra.backends.aws_clients import (
 from tusk_infra.backends.deadline import DeadlineExceeded, call_with_deadline
 from tusk_infra.backends.errors import BackendError
 
-DEFAULT_SECRET_PREFIX = "/tusk-infra/{stack}/"
+DEFAULT_SECRET_PREFIX = defaults.DEFAULT_SECRET_PREFIX
 
 # The characters both services accept in a name (SSM allows fewer than Secrets Manager), minus `/`,
 # which belongs to the prefix's hierarchy.

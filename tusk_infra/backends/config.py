@@ -10,14 +10,21 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tusk_infra.backends.aws_secrets import DEFAULT_SECRET_PREFIX, SOURCE_KINDS
-from tusk_infra.backends.cloudwatch import MetricSpec
-from tusk_infra.backends.file_cache import DEFAULT_CACHE_DIR
-from tusk_infra.backends.snapshot import DEFAULT_MAX_AGE_SECONDS, snapshot_path
+from tusk_infra.backends.defaults import (
+    DEFAULT_CACHE_DIR,
+    DEFAULT_MAX_AGE_SECONDS,
+    DEFAULT_SECRET_PREFIX,
+    SECRET_SOURCE_KINDS,
+    snapshot_path,
+)
 from tusk_infra.stack_file import load_stack_file
 from tusk_infra.tusk.errors import TuskError
+
+# The backends themselves are imported where a setting needs one (tusk_infra.backends.defaults says why).
+if TYPE_CHECKING:
+    from tusk_infra.backends.cloudwatch import MetricSpec
 
 NAMESPACE = "tusk-infra:"
 METRICS_PROVIDERS = ("static", "cloudwatch")
@@ -146,8 +153,9 @@ def _text(value: Any) -> str:
 def _secret_sources(value: Any) -> tuple[str, ...]:
     items = [part.strip() for part in value.split(",")] if isinstance(value, str) else value
     if not isinstance(items, list) or not items:
-        raise ValueError(f"expected a list of secret sources ({', '.join(SOURCE_KINDS)}), found {value!r}")
-    return tuple(_choice(tuple(SOURCE_KINDS))(item) for item in items)
+        kinds = ", ".join(SECRET_SOURCE_KINDS)
+        raise ValueError(f"expected a list of secret sources ({kinds}), found {value!r}")
+    return tuple(_choice(SECRET_SOURCE_KINDS)(item) for item in items)
 
 
 def _window(value: Any) -> int:
@@ -211,6 +219,8 @@ def _metric_specs(value: Any) -> dict[str, MetricSpec]:
 
 
 def _metric_spec(name: str, spec: Any) -> MetricSpec:
+    from tusk_infra.backends.cloudwatch import MetricSpec
+
     allowed = {"namespace", "metric", "dimensions", "stat", "perSecond"}
     if not isinstance(spec, Mapping) or not {"namespace", "metric"} <= set(spec) or set(spec) - allowed:
         raise ValueError(

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tusk_infra.backends.defaults import DEFAULT_CACHE_DIR as DEFAULT_CACHE_DIR
 from tusk_infra.backends.errors import BackendError
 from tusk_infra.tusk.providers import CacheHit
 from tusk_infra.tusk.values import Secret
 
-DEFAULT_CACHE_DIR = ".tusk-cache"
 CACHE_FILE_NAME = "cache.sqlite3"
 # How long a run waits for the other run's write lock before giving up on one cache operation.
 BUSY_TIMEOUT_MS = 5000

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tusk_infra.backends.defaults import POSTGRES_SCHEMES
 from tusk_infra.backends.errors import BackendError
 from tusk_infra.backends.placeholders import to_psycopg
 from tusk_infra.tusk.providers import ProviderError, QueryAdapter, QueryResult, register_adapter
@@ -29,7 +30,7 @@ from tusk_infra.tusk.sql import SqlRejected, ensure_single_select
 if TYPE_CHECKING:
     import psycopg
 
-SCHEMES = ("postgresql", "postgres")
+SCHEMES = POSTGRES_SCHEMES
 
 
 @dataclass(frozen=True)

@@ -13,36 +13,31 @@ from collections.abc import Callable
 from datetime import UTC
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tusk_infra.backends import postgres
-from tusk_infra.backends.aws_clients import AwsOptions
-from tusk_infra.backends.aws_secrets import SOURCE_KINDS, SecretNaming
-from tusk_infra.backends.cloudwatch import (
-    DEFAULT_METRICS,
-    CloudWatchMetrics,
-    MetricSpec,
-    MetricWindow,
-    UnresolvedPlaceholder,
-    resolve_spec,
-)
 from tusk_infra.backends.config import (
     CACHE_KINDS,
     CONVERTERS,
     METRICS_PROVIDERS,
     BackendSettings,
 )
+from tusk_infra.backends.defaults import POSTGRES_SCHEMES, SECRET_SOURCE_KINDS
 from tusk_infra.backends.errors import BackendError
-from tusk_infra.backends.file_cache import FileCache
-from tusk_infra.backends.snapshot import SnapshotMetrics, read_stack_snapshot
 from tusk_infra.tusk.providers import (
     MetricsProvider,
     MetricUnavailable,
     Providers,
+    QueryAdapter,
     SecretSource,
     register_adapter,
 )
-from tusk_infra.tusk.sqlite_adapter import SqliteAdapter
+
+# Each backend's module is imported by the function that builds that backend: with none configured, a command
+# (`eval FILE`) loads no AWS client code, sqlite3, socket or statistics (tusk_infra.backends.defaults).
+if TYPE_CHECKING:
+    from tusk_infra.backends.aws_clients import AwsOptions
+    from tusk_infra.backends.cloudwatch import MetricSpec
+    from tusk_infra.backends.file_cache import FileCache
 
 # Read when the command line names no database; wins over the stack config's tusk-infra:databaseUrl.
 DATABASE_URL_ENV = "TUSK_DATABASE_URL"
@@ -55,7 +50,7 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the live-backend options (`--metrics-provider`, `--cache-dir`, ...) to a command's parser."""
     group = parser.add_argument_group("live backends (default: offline)")
     group.add_argument("--secrets-from", dest="backend_secret_sources", action="append",
-                       choices=sorted(SOURCE_KINDS), metavar="SOURCE",
+                       choices=sorted(SECRET_SOURCE_KINDS), metavar="SOURCE",
                        help="also read @env.secure from AWS: secretsmanager or ssm (repeatable, in order)")
     group.add_argument("--secret-prefix", dest="backend_secret_prefix", metavar="PREFIX",
                        help="AWS name prefix for secrets (default /tusk-infra/{stack}/)")
@@ -144,10 +139,10 @@ _OPTION_FIELDS = {
 def build_providers(settings: BackendSettings, base: Providers | None = None) -> Providers:
     """`base` (offline defaults, --env/--metric/--db already applied) with the configured live backends."""
     providers = dataclasses.replace(base) if base is not None else Providers()
-    postgres.register(
-        postgres.PostgresLimits(settings.database_connect_timeout_seconds, settings.query_timeout_ms)
-    )
-    register_adapter("sqlite", partial(SqliteAdapter, timeout_seconds=settings.query_timeout_ms / 1000))
+    for scheme in POSTGRES_SCHEMES:
+        register_adapter(scheme, partial(_postgres_adapter, settings.database_connect_timeout_seconds,
+                                         settings.query_timeout_ms))
+    register_adapter("sqlite", partial(_sqlite_adapter, settings.query_timeout_ms / 1000))
 
     # Late-bound, so a caller that swaps `warn` afterwards still receives the backends' warnings.
     def warn(message: str) -> None:
@@ -164,7 +159,22 @@ def build_providers(settings: BackendSettings, base: Providers | None = None) ->
     return providers
 
 
+def _postgres_adapter(connect_timeout_seconds: int, query_timeout_ms: int, url: str) -> QueryAdapter:
+    """postgres.register's adapter, its module imported when a @query first opens a PostgreSQL URL."""
+    from tusk_infra.backends import postgres
+
+    return postgres.PostgresAdapter(url, postgres.PostgresLimits(connect_timeout_seconds, query_timeout_ms))
+
+
+def _sqlite_adapter(timeout_seconds: float, url: str) -> QueryAdapter:
+    from tusk_infra.tusk.sqlite_adapter import SqliteAdapter
+
+    return SqliteAdapter(url, timeout_seconds=timeout_seconds)
+
+
 def _file_cache(settings: BackendSettings, providers: Providers, warn: Callable[[str], None]) -> FileCache:
+    from tusk_infra.backends.file_cache import FileCache
+
     try:
         return FileCache(settings.cache_dir, clock=lambda: providers.clock().timestamp(), warn=warn)
     except BackendError as error:
@@ -175,6 +185,8 @@ def _file_cache(settings: BackendSettings, providers: Providers, warn: Callable[
 def _secret_sources(settings: BackendSettings) -> list[SecretSource]:
     if not settings.secret_sources:
         return []
+    from tusk_infra.backends.aws_secrets import SOURCE_KINDS, SecretNaming
+
     options = _aws_options(settings, **SECRET_TIMEOUTS)
     naming = SecretNaming(settings.secret_prefix, settings.stack)
     return [SOURCE_KINDS[kind](naming, options) for kind in settings.secret_sources]
@@ -190,6 +202,8 @@ def _metrics(settings: BackendSettings, providers: Providers) -> MetricsProvider
         return _snapshot_metrics(settings, providers)
     if settings.metrics_provider != "cloudwatch":
         return providers.metrics
+    from tusk_infra.backends.cloudwatch import CloudWatchMetrics, MetricWindow
+
     specs, unmapped = metric_map(settings)
     # Split the time budget: at most half of it waiting for a connection, the rest for the answer.
     timeout = settings.metrics_timeout_seconds
@@ -208,6 +222,8 @@ def _metrics(settings: BackendSettings, providers: Providers) -> MetricsProvider
 
 def _snapshot_metrics(settings: BackendSettings, providers: Providers) -> MetricsProvider:
     """The stack's snapshot; values given on the command line (--metric NAME=VALUE) win over it."""
+    from tusk_infra.backends.snapshot import SnapshotMetrics, read_stack_snapshot
+
     path = settings.metrics_snapshot
     assert path is not None
     snapshot = SnapshotMetrics(read_stack_snapshot(Path(path), settings.stack), path, settings.stack)
@@ -216,6 +232,8 @@ def _snapshot_metrics(settings: BackendSettings, providers: Providers) -> Metric
 
 def metric_map(settings: BackendSettings) -> tuple[dict[str, MetricSpec], dict[str, str]]:
     """The resolved CloudWatch series per metric name, and why any default metric is left unmapped."""
+    from tusk_infra.backends.cloudwatch import DEFAULT_METRICS, UnresolvedPlaceholder, resolve_spec
+
     context = {
         "region": settings.aws_region or "",
         "stack": settings.stack or "",
@@ -242,6 +260,8 @@ def metric_map(settings: BackendSettings) -> tuple[dict[str, MetricSpec], dict[s
 
 
 def _aws_options(settings: BackendSettings, **timeouts: Any) -> AwsOptions:
+    from tusk_infra.backends.aws_clients import AwsOptions
+
     return AwsOptions(
         region=settings.aws_region,
         endpoint_url=settings.aws_endpoint_url,

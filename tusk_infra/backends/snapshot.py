@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tusk_infra.backends.defaults import DEFAULT_MAX_AGE_SECONDS as DEFAULT_MAX_AGE_SECONDS
+from tusk_infra.backends.defaults import SNAPSHOT_DIR as SNAPSHOT_DIR
+from tusk_infra.backends.defaults import snapshot_path as snapshot_path
 from tusk_infra.tusk.errors import TuskError
 from tusk_infra.tusk.providers import MetricUnavailable
 
 SNAPSHOT_FORMAT = "tusk-infra/metrics@1"
-SNAPSHOT_DIR = "metrics"
-DEFAULT_MAX_AGE_SECONDS = 14 * 86400
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -61,11 +62,6 @@ class MetricSnapshot:
     @property
     def pulled_at_text(self) -> str:
         return format_time(self.pulled_at)
-
-
-def snapshot_path(project_dir: Path, stack: str) -> Path:
-    """Where a stack's snapshot lives: `<project>/metrics/<stack>.json`."""
-    return project_dir / SNAPSHOT_DIR / f"{stack}.json"
 
 
 def display_name(path: str | Path) -> str:
