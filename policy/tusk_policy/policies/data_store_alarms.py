@@ -107,7 +107,9 @@ def _feeding(props: Mapping[str, Any], count: int) -> set[int]:
     """The indices of the metric queries the alarm's returned query reads: itself, the queries its expression
     names by id, all for `METRICS()` or an expression only known after deploy, followed through expressions
     that name other expressions."""
-    ids = {known(props, f"metricQueries.{i}.id"): i for i in range(count)}
+    # Only a text id can be named by an expression (a malformed one, a list say, names nothing).
+    ids = {query_id: i for i in range(count)
+           if isinstance(query_id := known(props, f"metricQueries.{i}.id"), str)}
     returned = [i for i in range(count) if known(props, f"metricQueries.{i}.returnData") is True]
     if not returned:  # CloudWatch returns every query not marked false
         returned = [i for i in range(count) if known(props, f"metricQueries.{i}.returnData") is not False]
