@@ -87,3 +87,16 @@ def test_extreme_numbers_are_not_numbers() -> None:
     resources[-1] = type(group)(group.type, {**group.props, "parameters": params}, group.urn, group.name)
     (violation,) = POLICIES[6].check_stack(resources)
     assert "no max_connections parameter" in violation.message
+
+
+def test_a_metric_query_id_that_is_not_text_names_nothing() -> None:
+    """Found by the mutation test above: a list as a metric query's id crashed data-store-alarms."""
+    fixture = next(f for f in PASSING
+                   if f.policy_id == "data-store-alarms" and f.name == "shard-metric-math-deployed")
+
+    def list_ids(props: dict[str, Any]) -> dict[str, Any]:
+        for query in props.get("metricQueries", []):
+            query["id"] = ["node1"]
+        return props
+
+    run_all(PASSING.index(fixture), lambda props: list_ids(copy.deepcopy(props)))
