@@ -3,7 +3,12 @@ one process gives."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +119,93 @@ def test_what_prepare_derives_in_a_worker_comes_back_with_the_run(
         again = check_runs(shared, many_stacks)
         assert [(c.stack, c.findings, c.notices) for c in again.stacks] == [
             (c.stack, c.findings, c.notices) for c in fresh.stacks]
+
+
+def test_an_interrupted_parent_leaves_no_worker_behind(
+    many_stacks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = os.getpid()
+
+    def prepare(run: StackRun) -> None:
+        if os.getpid() != parent:
+            time.sleep(60)  # a worker busy for longer than the test may take
+        elif run.stack != "us-east-1":
+            raise KeyboardInterrupt  # Ctrl-C while the parent runs its own share
+
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setenv("TUSK_INFRA_WORKERS", "3")
+    monkeypatch.setattr(os, "fork", counting_fork)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_stacks(many_stacks, env=PROGRAM_SECRETS, prepare=prepare)
+    assert len(forks) == 2 and time.monotonic() - started < 30
+    for pid in forks:  # killed and reaped: no such process any more
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_cancelled_work_that_never_finishes_is_not_waited_for_ever(monkeypatch: pytest.MonkeyPatch) -> None:
+    previous = asyncio.get_event_loop()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    stubborn = True
+
+    async def ignores_cancellation() -> None:
+        while stubborn:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(3600)
+
+    task = loop.create_task(ignores_cancellation())
+    loop.run_until_complete(asyncio.sleep(0))  # the task is inside its sleep: cancelling reaches its body
+    monkeypatch.setattr(runner, "CANCEL_WAIT_SECONDS", 0.2)
+    try:
+        started = time.monotonic()
+        runner._cancel_pending_work()
+        assert time.monotonic() - started < 5 and not task.done()
+    finally:
+        stubborn = False
+        task.cancel()
+        loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+        loop.close()
+        asyncio.set_event_loop(previous)
+
+
+INTERRUPTED_PROGRAM = """
+import asyncio, os, signal, time
+import pulumi, pulumi_aws.sns as sns
+from pulumi.runtime import settings
+from tusk_infra.offline import runner
+from tusk_infra.offline.mocks import OfflineMocks, RecordingMonitor
+
+settings.reset_options(project="p", stack="s", preview=True, organization="o")
+monitor = RecordingMonitor(OfflineMocks({}, {}))
+pulumi.runtime.set_mocks(monitor.mocks, project="p", stack="s", preview=True, monitor=monitor,
+                         organization="o")
+
+def program():
+    never = asyncio.get_event_loop().create_future()  # an input that never resolves: its registration waits
+    sns.Topic("waiting", name=pulumi.Output.from_input(never))
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the program itself runs
+    time.sleep(0.2)
+    return {}
+
+try:
+    runner._execute(program)
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_ctrl_c_inside_the_program_leaves_the_run_at_once() -> None:
+    """Pulumi's run_pulumi_func would catch the interrupt and wait for the registration that never ends."""
+    result = subprocess.run([sys.executable, "-c", INTERRUPTED_PROGRAM], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.stdout == "interrupted\n", result.stderr[-2000:]

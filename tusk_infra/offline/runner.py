@@ -11,8 +11,9 @@ import asyncio
 import io
 import os
 import pickle
+import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -116,17 +117,37 @@ def _parallel_runs(
         return run_in_order(stacks)
     size = -(-len(stacks) // workers)
     shares = [stacks[start : start + size] for start in range(0, len(stacks), size)]
-    children = [_fork_share(share, run_in_order) for share in shares[1:]]
-    runs = run_in_order(shares[0])
-    for share, (pid, reader) in zip(shares[1:], children, strict=True):
-        with os.fdopen(reader, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        if os.waitstatus_to_exitcode(status) == 0 and data:
-            runs.extend(pickle.loads(data))
-        else:
-            runs.extend(run_in_order(share))
+    children: list[tuple[int, int]] = []  # (pid, read end) of the workers not collected yet
+    try:
+        children.extend(_fork_share(share, run_in_order) for share in shares[1:])
+        runs = run_in_order(shares[0])
+        for share in shares[1:]:
+            pid, reader = children[0]
+            children[0] = (pid, -1)  # the file object below owns (and closes) the read end now
+            with os.fdopen(reader, "rb") as pipe:
+                data = pipe.read()
+            _, status = os.waitpid(pid, 0)
+            children.pop(0)
+            if os.waitstatus_to_exitcode(status) == 0 and data:
+                runs.extend(pickle.loads(data))
+            else:
+                runs.extend(run_in_order(share))
+    except BaseException:
+        # An error or an interrupt here: no worker may outlive the command (holding its stdout open).
+        _stop_children(children)
+        raise
     return runs
+
+
+def _stop_children(children: Sequence[tuple[int, int]]) -> None:
+    """Kill and reap the workers not collected yet, and close the read ends of their pipes."""
+    for pid, reader in children:
+        with suppress(OSError):  # already gone
+            os.kill(pid, signal.SIGKILL)
+        with suppress(OSError):  # already reaped
+            os.waitpid(pid, 0)
+        if reader >= 0:
+            os.close(reader)
 
 
 def _fork_share(
@@ -143,6 +164,8 @@ def _fork_share(
     os.close(reader)
     code = 1
     try:
+        # Ctrl-C reaches the whole process group: a worker's KeyboardInterrupt ends it (os._exit below), and
+        # the parent reports the interrupt.
         asyncio.set_event_loop(asyncio.new_event_loop())
         buffer = io.BytesIO()
         _ResultPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(run_in_order(share))
@@ -287,6 +310,10 @@ def _start_runtime(
     return monitor
 
 
+# How long a failed or interrupted stack's cancelled tasks get to finish.
+CANCEL_WAIT_SECONDS = 2.0
+
+
 def _cancel_pending_work() -> None:
     """Cancel what the runtime scheduled for a stack whose run failed (set_mocks registers the root stack at
     once), and let the cancellations finish: left pending, each task is reported on stderr when the process
@@ -298,7 +325,9 @@ def _cancel_pending_work() -> None:
     for task in pending:
         task.cancel()
     if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        # Bounded: a task can wait, past its cancellation, on an Output whose registration was cancelled, and
+        # an unbounded wait then hung an interrupted preview for ever (Ctrl-C mid-run).
+        loop.run_until_complete(asyncio.wait(pending, timeout=CANCEL_WAIT_SECONDS))
 
 
 def _raw_config() -> dict[str, str | None]:
@@ -315,9 +344,33 @@ def _execute(build: Callable[[], Mapping[str, pulumi.Output[Any]]]) -> dict[str,
         for name, output in outputs.items():
             resolved[name] = await _resolve(output)
 
-    with _no_stack_traces():
+    with _no_stack_traces(), _interrupts_from_the_loop():
         _sync_await(run_pulumi_func(run))
     return resolved
+
+
+@contextmanager
+def _interrupts_from_the_loop() -> Iterator[None]:
+    """While the program runs, Ctrl-C raises KeyboardInterrupt from the event loop, not inside the program.
+
+    Pulumi's run_pulumi_func catches whatever the program raises, KeyboardInterrupt included, and first waits
+    for every outstanding registration; an interrupted program leaves some that never finish, and a preview
+    interrupted at the wrong moment hung for ever. Raised from a loop callback, the interrupt leaves
+    run_until_complete at once (asyncio re-raises KeyboardInterrupt from callbacks)."""
+    loop = asyncio.get_event_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, _interrupt)
+    except (ValueError, RuntimeError):  # not the main thread: its interrupts are not this thread's
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)  # Python's default handler again
+
+
+def _interrupt() -> None:
+    raise KeyboardInterrupt
 
 
 @contextmanager
