@@ -95,6 +95,10 @@ def test_an_unset_env_name_gets_a_did_you_mean(tmp_path: Path) -> None:
     source.write_text('region: @env("REGION", "us-east-1")\nother: @env("REGOIN")\n', encoding="utf-8")
     line = first_error(tusk_infra("eval", str(source), env=offline_env()), 1)
     assert "REGOIN (line 2; did you mean REGION?)" in line
+    # A name of another length by four is no typo of it, however long both are.
+    source.write_text('password: @env("REDIS_CLUSTER_PASSWORD")\n', encoding="utf-8")
+    line = first_error(tusk_infra("eval", str(source), env=offline_env(REQUESTS_CA_BUNDLE="/etc/ca.pem")), 1)
+    assert "REDIS_CLUSTER_PASSWORD (line 1)" in line and "did you mean" not in line
 
 
 def test_every_option_of_eval_explain_and_diff_has_a_help_text() -> None:
