@@ -33,7 +33,7 @@ from tusk_infra.tusk.providers import (
 )
 
 # Each backend's module is imported by the function that builds that backend: with none configured, a command
-# (`eval FILE`) loads no AWS client code, sqlite3, socket or statistics (tusk_infra.backends.defaults).
+# (`eval FILE`) loads no AWS client code, socket or statistics (tusk_infra.backends.defaults).
 if TYPE_CHECKING:
     from tusk_infra.backends.aws_clients import AwsOptions
     from tusk_infra.backends.cloudwatch import MetricSpec
