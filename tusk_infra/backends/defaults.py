@@ -1,8 +1,8 @@
 """The live backends' names and defaults, apart from the backends themselves.
 
 Reading settings (stack config, command-line options) needs only these; the backends' modules bring sockets,
-logging, statistics and AWS client code with them. Kept here, `tusk-infra eval FILE` and every command line that
-names a backend option import none of that until a backend is actually used (tusk_infra.backends.selection).
+logging, statistics and AWS client code with them. Kept here, `tusk-infra eval FILE` and every command line
+that names a backend option import none of that until a backend is actually used (backends.selection).
 """
 
 from __future__ import annotations
