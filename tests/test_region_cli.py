@@ -25,6 +25,8 @@ FILLED = {
     "tusk-infra:appSecurityGroupId": ["sg-0d449f8e7d6c5b4a3"],
     "tusk-infra:kubeContext": ["arn:aws:eks:ap-southeast-1:111122223333:cluster/tusk-apse1"],
     "tusk-infra:vpcCidr": ["10.4.0.0/16"],
+    # Item 2, the https endpoint (an incident tool's, per service); item 1, the e-mail rota, is copied.
+    "tusk-infra:alarmSubscriptions": ["", "https://alerts.example.com/sns/tusk-apse1"],
     "tusk-infra:metricsDimensions": [
         "{cluster: tusk-apse1, namespace: tusk-app, service: tusklang-app, "
         "db_instance: tusklang-app-ap-southeast-1}"
@@ -209,3 +211,14 @@ def test_a_region_global_tsk_already_names_is_not_added_twice(program_project: P
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == ("tusk-infra region add: error: region eu-west-1 is already in global.tsk: "
                              "[regional_config] has a block eu_west_1; database.replica_regions lists it\n")
+
+
+def test_a_new_region_keeps_the_on_call_e_mail_but_asks_for_its_own_incident_endpoint(tmp_path: Path) -> None:
+    root = repository_copy(tmp_path)
+    assert run("region", "add", NEW_REGION, "--from", "us-west-2", cwd=root).returncode == 0
+    text = (root / f"Pulumi.{NEW_REGION}.yaml").read_text(encoding="utf-8")
+    subscriptions = text.split("tusk-infra:alarmSubscriptions:\n", 1)[1].split("\n  tusk-infra:", 1)[0]
+    assert "endpoint: oncall@example.com" in subscriptions and "protocol: https" in subscriptions
+    assert "tusk-usw2" not in subscriptions  # us-west-2's incident service is not paged for the new region
+    assert (f'endpoint: "<fill in: tusk-infra:alarmSubscriptions item 2 of {NEW_REGION} (its https endpoint; '
+            "us-west-2's pages us-west-2's service)>\"") in subscriptions

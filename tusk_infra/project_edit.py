@@ -70,7 +70,11 @@ def new_stack_file(source: StackFile, source_text: str, source_stack: str, regio
             continue
         parts += lead
         if action == "copy":
+            body, replaced = _incident_endpoints_as_placeholders(source, key, body, key_line, source_stack,
+                                                                 region)
             parts += body
+            if replaced:
+                placeholders.append(key)
         elif action == "region":
             parts.append(f"{_indent(source, key)}{key}: {region}\n")
         else:
@@ -89,11 +93,48 @@ def _action(source: StackFile, key: str, body: str, source_stack: str) -> str:
         return "region"
     if key in source.secure_keys or _SECRET_NAME.match(key) or key == ACKNOWLEDGEMENTS_KEY:
         return "drop"
+    shared = {f"{PROJECT}:{name}" for name in SHARED_KEYS}
     own = {f"{PROJECT}:{name}" for _field, name, _kind, _required in CONFIG_KEYS if name not in SHARED_KEYS}
+    if key in shared:
+        # The same in every region, even where it names the source stack: a new region's databasePrimaryStack
+        # copied from the primary's own file names the primary.
+        return "copy"
     value_text = body.split(key, 1)[-1]
     if key in own or source_stack in value_text:
         return "placeholder"
     return "copy"
+
+
+def _incident_endpoints_as_placeholders(
+    source: StackFile, key: str, body: list[str], key_line: int, source_stack: str, region: str
+) -> tuple[list[str], bool]:
+    """The alarm subscriptions with each https endpoint a placeholder (True if any was).
+
+    An e-mail address is the on-call rota's, the same everywhere. An incident tool's endpoint usually carries
+    a per-service integration key (the source's tusk-euw1, say): copied, the new region's alarms would page
+    as the source region's, with nothing to say so. The protocol is kept; only the endpoint is asked for."""
+    node = source.value_nodes.get(key)
+    if key != f"{PROJECT}:alarmSubscriptions" or not isinstance(node, yaml.SequenceNode):
+        return body, False
+    endpoints: list[tuple[int, yaml.ScalarNode]] = []
+    for index, item in enumerate(node.value, 1):
+        fields = dict(item.value) if isinstance(item, yaml.MappingNode) else {}
+        by_name = {name.value: value for name, value in fields.items() if isinstance(name, yaml.ScalarNode)}
+        protocol, endpoint = by_name.get("protocol"), by_name.get("endpoint")
+        if not isinstance(protocol, yaml.ScalarNode) or not isinstance(endpoint, yaml.ScalarNode):
+            continue
+        if protocol.value == "https" and endpoint.start_mark.line == endpoint.end_mark.line:
+            endpoints.append((index, endpoint))
+    edited = list(body)
+    # From the last: an edit never moves the columns of one still to come on the same line.
+    for index, endpoint in sorted(endpoints, key=lambda e: (e[1].start_mark.line, e[1].start_mark.column),
+                                  reverse=True):
+        row = endpoint.start_mark.line - (key_line - 1)
+        line = edited[row]
+        text = json.dumps(f"{PLACEHOLDER_MARK}: {key} item {index} of {region} (its https endpoint; "
+                          f"{source_stack}'s pages {source_stack}'s service)>")
+        edited[row] = line[: endpoint.start_mark.column] + text + line[endpoint.end_mark.column :]
+    return edited, bool(endpoints)
 
 
 def _last_content_line(lines: Sequence[str], key_line: int, next_line: int) -> int:
