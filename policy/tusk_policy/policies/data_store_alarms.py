@@ -8,9 +8,11 @@ resource. ElastiCache metrics are per node: each metric must be watched on every
 replicas per shard)), by a single-metric alarm per node or by a metric-math alarm (`metricQueries`) over
 several nodes, as RegionalAlarms creates one per group of whole shards of at most 10 nodes (`MAX(METRICS())`
 over the group's nodes). A metric-math alarm counts for each node whose metric feeds the query it returns
-(`returnData`): the metric queries its expression names by id, or all of them for `METRICS()`; which shards
-an alarm groups does not matter, only that every node is covered. With the nodes' ids known, the
+(`returnData`) whole: all of them for `MAX(METRICS())`, the ids of `MAX([a, b])` or a bare id, and none for
+any other expression (`MIN` fires only when every node is bad; a sum or a constant on something else); which
+shards an alarm groups does not matter, only that every node is covered. With the nodes' ids known, the
 violation names the nodes each metric misses; while they are known only after deploy, nodes are counted.
+An alarm with more than 10 metric queries is a violation too: CloudWatch refuses it at deploy.
 """
 
 from __future__ import annotations
@@ -123,10 +125,46 @@ def _feeding(props: Mapping[str, Any], count: int) -> set[int]:
         if known(props, f"metricQueries.{index}.metric") is not None:
             continue
         expression = known(props, f"metricQueries.{index}.expression")
-        if not isinstance(expression, str) or re.search(r"\bMETRICS\(\s*\)", expression):
+        if not isinstance(expression, str):  # known after deploy: no verdict offline
             return set(range(count))
-        pending += [ids[name] for name in _IDENTIFIER.findall(expression) if name in ids]
+        passed_on = _passed_on(expression)
+        if passed_on is None:
+            return set(range(count))
+        pending += [ids[name] for name in passed_on if name in ids]
     return found
+
+
+_WORST_OF = re.compile(r"\s*MAX\(\s*(?:METRICS\(\s*\)|\[(?P<ids>[^\]]*)\])\s*\)\s*")
+
+
+def _passed_on(expression: str) -> list[str] | None:
+    """The queries whose every value reaches the threshold through `expression`: all of them (None) for
+    MAX(METRICS()), the ids of MAX([a, b]) or a bare id; none for anything else (MIN fires only when every
+    node is bad, a sum or a constant on something other than a node crossing the threshold)."""
+    worst = _WORST_OF.fullmatch(expression)
+    if worst is not None:
+        return None if worst["ids"] is None else _IDENTIFIER.findall(worst["ids"])
+    bare = expression.strip()
+    return [bare] if _IDENTIFIER.fullmatch(bare) else []
+
+
+# PutMetricAlarm takes at most 10 queries that retrieve a metric (MetricStat) in one metric-math alarm.
+MAX_METRICS_PER_ALARM = 10
+
+
+def _oversized(alarms: Sequence[Resource]) -> Iterator[Violation]:
+    for alarm in alarms:
+        queries = known(alarm.props, "metricQueries")
+        if not is_list(queries):
+            continue
+        metrics = sum(1 for query in queries if is_mapping(query) and query.get("metric") is not None)
+        if metrics > MAX_METRICS_PER_ALARM:
+            yield Violation(
+                f"alarm {alarm.name} has {metrics} metrics in its metric queries; CloudWatch takes at most "
+                f"{MAX_METRICS_PER_ALARM} in an alarm and would refuse it at deploy: split the nodes over "
+                "several alarms",
+                urn=alarm.urn,
+            )
 
 
 def _has_action(alarm: Resource) -> bool:
@@ -225,8 +263,10 @@ def _cache_node_ids(group: Resource) -> list[str]:
 
 
 def validate(resources: Sequence[Resource], config: Config) -> Iterator[Violation]:
-    """Per replication group and per RDS instance: an alarm with an action on each required metric."""
+    """Per replication group and per RDS instance: an alarm with an action on each required metric; and no
+    alarm with more metrics than CloudWatch takes."""
     alarms = _alarms(resources)
+    yield from _oversized(alarms)
     for resource in resources:
         if resource.type == REPLICATION_GROUP:
             store = f"ElastiCache replication group {resource.name}"
