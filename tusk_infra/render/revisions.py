@@ -7,6 +7,7 @@ global.tsk does; the plan JSON is the contract between the two. The working tree
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -96,15 +97,35 @@ def checked_out(project_dir: Path, revision: Revision) -> Iterator[Path]:
     # A unique leaf name: git names the worktree's admin entry after it, and diffs may run side by side.
     worktree = scratch / scratch.name
     try:
-        added = _git(project_dir, "worktree", "add", "--detach", "--quiet", str(worktree), revision.commit,
-                     check=False)
+        with _worktree_lock(project_dir):
+            added = _git(project_dir, "worktree", "add", "--detach", "--quiet", str(worktree),
+                         revision.commit, check=False)
         if added.returncode != 0:
             raise RevisionError(f"cannot check out {revision.description}: {added.stderr.strip()}")
         yield worktree / prefix
     finally:
-        _git(project_dir, "worktree", "remove", "--force", str(worktree), check=False)
-        shutil.rmtree(scratch, ignore_errors=True)
-        _git(project_dir, "worktree", "prune", check=False)
+        with _worktree_lock(project_dir):
+            _git(project_dir, "worktree", "remove", "--force", str(worktree), check=False)
+            shutil.rmtree(scratch, ignore_errors=True)
+            _git(project_dir, "worktree", "prune", check=False)
+
+
+@contextmanager
+def _worktree_lock(project_dir: Path) -> Iterator[None]:
+    """One worktree add/remove/prune at a time in a repository, across processes.
+
+    git reads every worktree's admin entry while it adds one; another diff's half-made or half-removed entry
+    then fails it ("failed to read .git/worktrees/<name>/commondir"), as two diffs side by side did."""
+    common = _git(project_dir, "rev-parse", "--git-common-dir", check=False).stdout.strip()
+    if not common:
+        yield  # not a repository: the worktree command itself says so
+        return
+    with open(project_dir / common / "tusk-infra-worktree.lock", "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def render_revision(checkout: Path, revision: Revision, digest_key: bytes) -> Plan:
