@@ -1,4 +1,4 @@
-"""The PostgreSQL `@query` adapter (psycopg 3), registered for `postgresql://` and `postgres://` URLs.
+"""The PostgreSQL `@query` adapter (psycopg 3) for postgresql:// and postgres:// URLs; selection registers it.
 
 The query text must pass the language's single-SELECT check (the evaluator checks first; this adapter checks
 again for direct callers). It then runs in its own READ ONLY transaction that is rolled back, under a
@@ -19,10 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tusk_infra.backends.defaults import POSTGRES_SCHEMES
 from tusk_infra.backends.errors import BackendError
 from tusk_infra.backends.placeholders import to_psycopg
-from tusk_infra.tusk.providers import ProviderError, QueryAdapter, QueryResult, register_adapter
+from tusk_infra.tusk.providers import ProviderError, QueryResult
 from tusk_infra.tusk.query import redact_url, url_passwords
 from tusk_infra.tusk.result_limits import ResultBudget
 from tusk_infra.tusk.sql import SqlRejected, ensure_single_select
@@ -30,7 +29,6 @@ from tusk_infra.tusk.sql import SqlRejected, ensure_single_select
 if TYPE_CHECKING:
     import psycopg
 
-SCHEMES = POSTGRES_SCHEMES
 
 
 @dataclass(frozen=True)
@@ -240,15 +238,3 @@ def plain_value(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     return str(value)
-
-
-def open_adapter(url: str) -> QueryAdapter:
-    """Adapter factory with the default limits (what `register` installs)."""
-    return PostgresAdapter(url)
-
-
-def register(limits: PostgresLimits | None = None) -> None:
-    """Make `@query` open `postgresql://` and `postgres://` URLs with this adapter."""
-    factory = open_adapter if limits is None else (lambda url: PostgresAdapter(url, limits))
-    for scheme in SCHEMES:
-        register_adapter(scheme, factory)

@@ -160,7 +160,8 @@ def build_providers(settings: BackendSettings, base: Providers | None = None) ->
 
 
 def _postgres_adapter(connect_timeout_seconds: int, query_timeout_ms: int, url: str) -> QueryAdapter:
-    """postgres.register's adapter, its module imported when a @query first opens a PostgreSQL URL."""
+    """The PostgreSQL adapter with the settings' limits; its module (psycopg, sockets) is imported when a
+    @query first opens a postgresql:// URL."""
     from tusk_infra.backends import postgres
 
     return postgres.PostgresAdapter(url, postgres.PostgresLimits(connect_timeout_seconds, query_timeout_ms))

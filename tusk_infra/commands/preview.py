@@ -52,9 +52,9 @@ def run(args: argparse.Namespace) -> int:
 
     args.project_dir = find_project_dir(args.project_dir)
     terminal = _terminal() if args.format == "text" else None
+    plain = terminal is not None and not terminal.is_terminal  # drawn without rich's layout (render.tree)
     try:
-        plan, freshness, runs = _plan_and_runs(args, draw_trees=terminal is not None
-                                               and not terminal.is_terminal)
+        plan, freshness, runs = _plan_and_runs(args, draw_trees=plain)
     except TuskError as error:
         print(error.render(), file=sys.stderr)
         return 1
@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"tusk-infra preview: {error}", file=sys.stderr)
         return 1
     # Everything is rendered before anything is written: an error never leaves half a preview on stdout.
-    output = plan_json(plan) if terminal is None else _text(plan, runs, args.project_dir, terminal)
+    output = plan_json(plan) if terminal is None else _text(plan, runs if plain else [], args.project_dir,
+                                                            terminal)
     write_output(output)
     # Apart from the plan, on stderr: how old a snapshot is depends on when the preview runs.
     for message in freshness:
@@ -81,27 +82,18 @@ def _terminal() -> Any:
 
 
 def _text(plan: Plan, runs: list[StackRun], project_dir: Path, terminal: Any) -> str:
+    """The plan as text; each of `runs` lends the plain tree its runner step drew."""
     from tusk_infra.render.tree import render_text, run_tree_lines
 
-    trees = {run.stack: run_tree_lines(run, project_dir) for run in runs} if not terminal.is_terminal else {}
+    trees = {run.stack: run_tree_lines(run, project_dir) for run in runs}
     return str(render_text(plan, terminal=terminal, trees=trees))
 
 
-def render_plan(args: argparse.Namespace) -> Plan:
-    """Run the stacks offline, check them against the policy pack and build their plan."""
-    return render_plan_with_freshness(args)[0]
-
-
-def render_plan_with_freshness(args: argparse.Namespace) -> tuple[Plan, list[str]]:
-    """The plan, and what to say about the age of the metric snapshots it read (kept out of the plan)."""
-    plan, freshness, _ = _plan_and_runs(args)
-    return plan, freshness
-
-
 def _plan_and_runs(
-    args: argparse.Namespace, *, draw_trees: bool = False
+    args: argparse.Namespace, *, draw_trees: bool
 ) -> tuple[Plan, list[str], list[StackRun]]:
-    """The plan, what to say about snapshot ages, and the runs it was built from."""
+    """Run the stacks offline, check them against the policy pack and build their plan; with it, what to say
+    about the age of the metric snapshots read (kept out of the plan) and the runs it was built from."""
     from tusk_infra.offline.runner import run_stacks, select_stacks
 
     digest_key = digest_key_from_env() if args.format == "json" else None

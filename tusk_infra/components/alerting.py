@@ -259,17 +259,13 @@ class RegionalAlarms(pulumi.ComponentResource):
         """Per group of whole shards (at most 10 nodes) and metric, one metric-math alarm on the worst of the
         group's nodes."""
         cache = self._args.cache
+        # Before any Output: ElastiCache allows 5 replicas per shard (6 nodes; the settings refuse more), so
+        # a shard too big for one alarm can only come from another caller.
+        groups = shard_groups(cache.shards, cache.replicas_per_shard,
+                              shard_name=f"{self._name}: a shard of {cache.resource_name}")
         group_id = pulumi.Output.from_input(cache.replication_group_id)
         alarms = cache_alarms(self._args.thresholds)
-        nodes_per_shard = 1 + cache.replicas_per_shard
-        # PutMetricAlarm takes at most 10 metrics (MetricStat queries) in a metric-math alarm. ElastiCache
-        # allows 5 replicas per shard (6 nodes; the settings refuse more): this guards other callers.
-        if nodes_per_shard > MAX_METRICS_PER_ALARM:
-            raise ValueError(
-                f"{self._name}: a shard of {cache.resource_name} has {nodes_per_shard} nodes, but a "
-                f"CloudWatch metric-math alarm takes at most {MAX_METRICS_PER_ALARM} metrics"
-            )
-        for shards in shard_groups(cache.shards, cache.replicas_per_shard):
+        for shards in groups:
             nodes = [node for shard in shards for node in shard_member_nodes(shard, cache.replicas_per_shard)]
             # One apply per node, shared by the group's five alarms.
             members = [group_id.apply(partial(member_cluster_id, node=node)) for node in nodes]
@@ -392,14 +388,14 @@ def shards_words(shards: Sequence[int]) -> str:
     return f"shards {shards[0]:04d}-{shards[-1]:04d}"
 
 
-def shard_groups(shards: int, replicas_per_shard: int) -> list[list[int]]:
+def shard_groups(shards: int, replicas_per_shard: int, *, shard_name: str = "a shard") -> list[list[int]]:
     """The shards (1..shards) gathered into groups of consecutive whole shards whose nodes total at most
     MAX_METRICS_PER_ALARM, one metric-math alarm per group and metric; a group is closed when the next shard
-    would not fit. A shard alone of more nodes fits no alarm: ValueError."""
+    would not fit. A shard alone of more nodes fits no alarm: ValueError, naming it as `shard_name` says."""
     nodes_per_shard = 1 + replicas_per_shard
     if nodes_per_shard > MAX_METRICS_PER_ALARM:
         raise ValueError(
-            f"a shard has {nodes_per_shard} nodes, but a CloudWatch metric-math alarm takes at most "
+            f"{shard_name} has {nodes_per_shard} nodes, but a CloudWatch metric-math alarm takes at most "
             f"{MAX_METRICS_PER_ALARM} metrics"
         )
     groups: list[list[int]] = []

@@ -92,35 +92,33 @@ def checked_out(project_dir: Path, revision: Revision) -> Iterator[Path]:
     if revision.commit is None:
         yield project_dir
         return
-    prefix = _git(project_dir, "rev-parse", "--show-prefix").stdout.strip()
+    where = _git(project_dir, "rev-parse", "--show-prefix", "--git-common-dir").stdout
+    prefix, common = where.split("\n")[:2]
+    lock = project_dir / common / "tusk-infra-worktree.lock"
     scratch = Path(tempfile.mkdtemp(prefix="tusk-infra-diff-"))
     # A unique leaf name: git names the worktree's admin entry after it, and diffs may run side by side.
     worktree = scratch / scratch.name
     try:
-        with _worktree_lock(project_dir):
+        with _worktree_lock(lock):
             added = _git(project_dir, "worktree", "add", "--detach", "--quiet", str(worktree),
                          revision.commit, check=False)
         if added.returncode != 0:
             raise RevisionError(f"cannot check out {revision.description}: {added.stderr.strip()}")
         yield worktree / prefix
     finally:
-        with _worktree_lock(project_dir):
+        with _worktree_lock(lock):
             _git(project_dir, "worktree", "remove", "--force", str(worktree), check=False)
             shutil.rmtree(scratch, ignore_errors=True)
             _git(project_dir, "worktree", "prune", check=False)
 
 
 @contextmanager
-def _worktree_lock(project_dir: Path) -> Iterator[None]:
-    """One worktree add/remove/prune at a time in a repository, across processes.
-
-    git reads every worktree's admin entry while it adds one; another diff's half-made or half-removed entry
-    then fails it ("failed to read .git/worktrees/<name>/commondir"), as two diffs side by side did."""
-    common = _git(project_dir, "rev-parse", "--git-common-dir", check=False).stdout.strip()
-    if not common:
-        yield  # not a repository: the worktree command itself says so
-        return
-    with open(project_dir / common / "tusk-infra-worktree.lock", "a", encoding="utf-8") as handle:
+def _worktree_lock(lock: Path) -> Iterator[None]:
+    """One worktree add/remove/prune at a time in a repository, across processes (`lock`: a file in its git
+    directory). git reads every worktree's admin entry while it adds one; another diff's half-made or
+    half-removed entry then fails it ("failed to read .git/worktrees/<name>/commondir"), as two diffs side by
+    side did."""
+    with open(lock, "a", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
