@@ -383,7 +383,12 @@ def _item_error(
     if target is None:
         return _value_error(where, key, message)
     line, column = node_position(target)
-    return _positioned((str(where.path), line, column), message)
+    error = _positioned((str(where.path), line, column), message)
+    endpoint_value = field_name == "endpoint" and not isinstance(target, yaml.MappingNode)
+    if endpoint_value and error.source_line is not None:
+        # Neither the message nor its snippet shows an endpoint: an https one may carry an integration key.
+        error.source_line = f"{error.source_line[: column - 1]}[secret]"
+    return error
 
 
 def _check_pattern(name: str, key: str, text: str, where: StackFile) -> None:
